@@ -1,0 +1,630 @@
+"""Reverse-mode automatic differentiation over NumPy arrays.
+
+A `Tensor` wraps a NumPy array. Every operation on tensors that require a gradient records its
+inputs and a *backward rule*: given dL/d(output), return dL/d(input) for each input. Calling
+`loss.backward()` visits the recorded graph in reverse topological order and applies the rules
+(the chain rule), accumulating dL/d(leaf) into each leaf's `.grad`.
+
+Names mirror PyTorch so that what you learn here transfers::
+
+    x = Tensor([[1.0, 2.0]], requires_grad=True)
+    w = Tensor(np.ones((2, 3)), requires_grad=True)
+    loss = (x @ w).tanh().sum()
+    loss.backward()          # fills x.grad (1, 2) and w.grad (2, 3)
+
+Conventions
+-----------
+* Each operation's backward rule sits right under its forward computation; the comment on the
+  rule gives the derivative it implements.
+* Broadcasting: if an input was broadcast in the forward pass, its gradient is summed over the
+  broadcast axes (`_unbroadcast`), so `x.grad.shape == x.shape` always holds.
+* Gradients accumulate across `backward` calls into leaves (tensors you created with
+  `requires_grad=True`), exactly as in PyTorch; call `zero_grad` (or set `.grad = None`) between
+  steps. Intermediate tensors keep `.grad = None`.
+* Gradient arrays are never modified in place by this module, so sharing them is safe.
+* Inside `with no_grad():` no graph is recorded (use it for acting and evaluation).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "Tensor", "no_grad", "is_grad_enabled", "tensor", "concatenate", "stack", "where",
+    "minimum", "maximum", "linear", "straight_through",
+]
+
+_GRAD_ENABLED = True
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Context manager: operations inside record no graph (like `torch.no_grad()`)."""
+    global _GRAD_ENABLED
+    previous, _GRAD_ENABLED = _GRAD_ENABLED, False
+    try:
+        yield
+    finally:
+        _GRAD_ENABLED = previous
+
+
+def is_grad_enabled() -> bool:
+    return _GRAD_ENABLED
+
+
+def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum `grad` over the axes along which an input of `shape` was broadcast."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:                                    # leading axes added by broadcasting
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:                                         # axes of length 1 stretched by broadcasting
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _as_array(value) -> np.ndarray:
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
+
+
+class Tensor:
+    """An n-dimensional array that can record how it was computed.
+
+    Args:
+        data: anything `np.asarray` accepts. Python floats become float64.
+        requires_grad: if True, `backward` fills `.grad` for this tensor. Only floating-point
+            data can require a gradient.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op")
+    __array_priority__ = 1000  # so `ndarray * Tensor` calls Tensor.__rmul__
+
+    def __init__(self, data, requires_grad: bool = False):
+        data = data.data if isinstance(data, Tensor) else np.asarray(data)
+        if requires_grad and not np.issubdtype(data.dtype, np.floating):
+            raise TypeError(
+                f"only floating-point tensors can require gradients, got dtype {data.dtype}; "
+                "pass float data, e.g. Tensor(np.asarray(x, dtype=np.float64), requires_grad=True)")
+        self.data: np.ndarray = data
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self._parents: tuple = ()
+        self._backward: Callable | None = None
+        self._op = ""
+
+    # ------------------------------------------------------------------ graph plumbing
+    @staticmethod
+    def _make(data: np.ndarray, parents: Sequence["Tensor"], backward: Callable, op: str) -> "Tensor":
+        """Create the output of an operation; record the graph only if a parent needs a gradient.
+
+        `backward(g)` receives dL/d(output) (same shape as `data`) and returns one gradient
+        (or None) per parent, in order.
+        """
+        out = Tensor.__new__(Tensor)
+        out.data, out.grad, out._op = data, None, op
+        if _GRAD_ENABLED and any(p.requires_grad for p in parents):
+            out.requires_grad, out._parents, out._backward = True, tuple(parents), backward
+        else:
+            out.requires_grad, out._parents, out._backward = False, (), None
+        return out
+
+    def backward(self, grad=None) -> None:
+        """Back-propagate dL/d(self) through the recorded graph into the leaves' `.grad`.
+
+        Args:
+            grad: dL/d(self). May be omitted only when `self` holds a single element (then 1).
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward() called on a tensor that does not require grad "
+                               "(no input had requires_grad=True, or it was computed under no_grad())")
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() without a gradient needs a scalar, but this tensor has shape "
+                    f"{self.shape}; reduce it first (e.g. .sum() or .mean()) or pass grad=")
+            grad = np.ones_like(self.data)
+        else:
+            grad = np.asarray(_as_array(grad), dtype=self.data.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(f"backward(grad): grad has shape {grad.shape}, tensor has shape {self.shape}")
+
+        # Topological order by iterative depth-first search (no recursion limit on long graphs).
+        order, visited, stack = [], set(), [(self, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in visited:
+                continue
+            visited.add(id(node))
+            stack.append((node, True))
+            stack.extend((p, False) for p in node._parents if p.requires_grad and id(p) not in visited)
+
+        grads = {id(self): grad}
+        for node in reversed(order):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node._backward is None:                      # a leaf: accumulate, PyTorch-style
+                node.grad = g if node.grad is None else node.grad + g
+                continue
+            for parent, pg in zip(node._parents, node._backward(g)):
+                if pg is None or not parent.requires_grad:
+                    continue
+                key = id(parent)
+                grads[key] = pg if key not in grads else grads[key] + pg
+
+    # ------------------------------------------------------------------ basic properties
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def item(self) -> float:
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def detach(self) -> "Tensor":
+        """The same values, cut from the graph (gradients stop here)."""
+        return Tensor(self.data)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def astype(self, dtype) -> "Tensor":
+        out = self.data.astype(dtype)
+        return Tensor._make(out, (self,), lambda g: (g.astype(self.data.dtype),), "astype")
+
+    def __repr__(self) -> str:
+        flag = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({np.array2string(self.data, precision=4, threshold=20)}{flag})"
+
+    def __hash__(self):
+        return id(self)
+
+    # ------------------------------------------------------------------ arithmetic
+    @staticmethod
+    def _lift(value, like: np.ndarray) -> "Tensor":
+        if isinstance(value, Tensor):
+            return value
+        arr = np.asarray(value)
+        if arr.dtype.kind in "biuf" and like.dtype.kind == "f" and arr.ndim == 0:
+            arr = arr.astype(like.dtype)                  # a Python scalar keeps the tensor's dtype
+        return Tensor(arr)
+
+    @staticmethod
+    def _broadcast_check(a: np.ndarray, b: np.ndarray, op: str) -> None:
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise ValueError(f"cannot broadcast shapes {a.shape} and {b.shape} in '{op}'") from None
+
+    def __add__(self, other):
+        other = Tensor._lift(other, self.data)
+        Tensor._broadcast_check(self.data, other.data, "+")
+        a, b = self, other
+        # d(a+b)/da = 1, d(a+b)/db = 1
+        return Tensor._make(a.data + b.data, (a, b),
+                            lambda g: (_unbroadcast(g, a.shape), _unbroadcast(g, b.shape)), "add")
+
+    def __radd__(self, other):
+        return self.__add__(other)
+
+    def __sub__(self, other):
+        other = Tensor._lift(other, self.data)
+        Tensor._broadcast_check(self.data, other.data, "-")
+        a, b = self, other
+        # d(a-b)/da = 1, d(a-b)/db = -1
+        return Tensor._make(a.data - b.data, (a, b),
+                            lambda g: (_unbroadcast(g, a.shape), _unbroadcast(-g, b.shape)), "sub")
+
+    def __rsub__(self, other):
+        return Tensor._lift(other, self.data).__sub__(self)
+
+    def __mul__(self, other):
+        other = Tensor._lift(other, self.data)
+        Tensor._broadcast_check(self.data, other.data, "*")
+        a, b = self, other
+        # d(ab)/da = b, d(ab)/db = a
+        return Tensor._make(a.data * b.data, (a, b),
+                            lambda g: (_unbroadcast(g * b.data, a.shape) if a.requires_grad else None,
+                                       _unbroadcast(g * a.data, b.shape) if b.requires_grad else None),
+                            "mul")
+
+    def __rmul__(self, other):
+        return self.__mul__(other)
+
+    def __truediv__(self, other):
+        other = Tensor._lift(other, self.data)
+        Tensor._broadcast_check(self.data, other.data, "/")
+        a, b = self, other
+        out = a.data / b.data
+        # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -out/b
+        return Tensor._make(out, (a, b),
+                            lambda g: (_unbroadcast(g / b.data, a.shape) if a.requires_grad else None,
+                                       _unbroadcast(-g * out / b.data, b.shape) if b.requires_grad else None),
+                            "div")
+
+    def __rtruediv__(self, other):
+        return Tensor._lift(other, self.data).__truediv__(self)
+
+    def __pow__(self, exponent):
+        a = self
+        if isinstance(exponent, Tensor):               # a^b with a tensor exponent
+            b = exponent
+            Tensor._broadcast_check(a.data, b.data, "**")
+            out = a.data ** b.data
+            # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b log a
+            return Tensor._make(out, (a, b), lambda g: (
+                _unbroadcast(g * b.data * a.data ** (b.data - 1), a.shape) if a.requires_grad else None,
+                _unbroadcast(g * out * np.log(a.data), b.shape) if b.requires_grad else None), "pow")
+        p = exponent
+        # d(a^p)/da = p a^(p-1)
+        return Tensor._make(a.data ** p, (a,), lambda g: (g * p * a.data ** (p - 1),), "pow")
+
+    def __rpow__(self, base):
+        return Tensor._lift(base, self.data).__pow__(self)
+
+    def __neg__(self):
+        # d(-a)/da = -1
+        return Tensor._make(-self.data, (self,), lambda g: (-g,), "neg")
+
+    def __matmul__(self, other):
+        other = Tensor._lift(other, self.data)
+        a, b = self, other
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
+        try:
+            out = a.data @ b.data
+        except ValueError:
+            raise ValueError(f"matmul shape mismatch: {a.shape} @ {b.shape} (inner dimensions "
+                             f"{a.shape[-1]} and {b.shape[0] if b.ndim == 1 else b.shape[-2]} differ)") from None
+
+        def backward(g):
+            # C = A B  =>  dL/dA = G B^T,  dL/dB = A^T G   (1-D operands are promoted, then squeezed)
+            if a.ndim == 1 and b.ndim == 1:                 # inner product: d(a.b)/da = b
+                return g * b.data, g * a.data
+            A = a.data[None, :] if a.ndim == 1 else a.data
+            B = b.data[:, None] if b.ndim == 1 else b.data
+            G = g
+            if a.ndim == 1:
+                G = np.expand_dims(G, -2)
+            if b.ndim == 1:
+                G = np.expand_dims(G, -1)
+            ga = gb = None
+            if a.requires_grad:
+                ga = G @ np.swapaxes(B, -1, -2)
+                ga = _unbroadcast(ga, A.shape).reshape(a.shape)
+            if b.requires_grad:
+                gb = np.swapaxes(A, -1, -2) @ G
+                gb = _unbroadcast(gb, B.shape).reshape(b.shape)
+            return ga, gb
+
+        return Tensor._make(out, (a, b), backward, "matmul")
+
+    def __rmatmul__(self, other):
+        return Tensor._lift(other, self.data).__matmul__(self)
+
+    # Comparisons give plain boolean arrays (no gradient flows through a comparison).
+    def __lt__(self, other):
+        return self.data < _as_array(other)
+
+    def __le__(self, other):
+        return self.data <= _as_array(other)
+
+    def __gt__(self, other):
+        return self.data > _as_array(other)
+
+    def __ge__(self, other):
+        return self.data >= _as_array(other)
+
+    # ------------------------------------------------------------------ elementwise functions
+    def exp(self):
+        out = np.exp(self.data)
+        # d exp(a)/da = exp(a)
+        return Tensor._make(out, (self,), lambda g: (g * out,), "exp")
+
+    def log(self):
+        a = self
+        # d log(a)/da = 1/a
+        return Tensor._make(np.log(a.data), (a,), lambda g: (g / a.data,), "log")
+
+    def tanh(self):
+        out = np.tanh(self.data)
+        # d tanh(a)/da = 1 - tanh(a)^2
+        return Tensor._make(out, (self,), lambda g: (g * (1 - out * out),), "tanh")
+
+    def sigmoid(self):
+        out = 0.5 * (np.tanh(0.5 * self.data) + 1)  # numerically stable sigmoid
+        # d s(a)/da = s(a)(1 - s(a))
+        return Tensor._make(out, (self,), lambda g: (g * out * (1 - out),), "sigmoid")
+
+    def relu(self):
+        mask = self.data > 0
+        # d relu(a)/da = 1 if a > 0 else 0
+        return Tensor._make(self.data * mask, (self,), lambda g: (g * mask,), "relu")
+
+    def softplus(self):
+        a = self
+        out = np.logaddexp(0, a.data)
+        # d log(1 + e^a)/da = sigmoid(a)
+        return Tensor._make(out, (a,), lambda g: (g * 0.5 * (np.tanh(0.5 * a.data) + 1),), "softplus")
+
+    def sqrt(self):
+        out = np.sqrt(self.data)
+        # d sqrt(a)/da = 1 / (2 sqrt(a))
+        return Tensor._make(out, (self,), lambda g: (g / (2 * out),), "sqrt")
+
+    def abs(self):
+        sign = np.sign(self.data)
+        # d|a|/da = sign(a)  (0 at a = 0)
+        return Tensor._make(np.abs(self.data), (self,), lambda g: (g * sign,), "abs")
+
+    def square(self):
+        a = self
+        # d a^2/da = 2a
+        return Tensor._make(a.data * a.data, (a,), lambda g: (2 * g * a.data,), "square")
+
+    def sin(self):
+        a = self
+        # d sin(a)/da = cos(a)
+        return Tensor._make(np.sin(a.data), (a,), lambda g: (g * np.cos(a.data),), "sin")
+
+    def cos(self):
+        a = self
+        # d cos(a)/da = -sin(a)
+        return Tensor._make(np.cos(a.data), (a,), lambda g: (-g * np.sin(a.data),), "cos")
+
+    def clip(self, low=None, high=None):
+        """Clamp values to [low, high]; the gradient is 1 inside and 0 where a bound is active."""
+        a = self
+        out = np.clip(a.data, low, high)
+        inside = out == a.data
+        # d clip(a)/da = 1 where low < a < high, else 0
+        return Tensor._make(out, (a,), lambda g: (g * inside,), "clip")
+
+    # ------------------------------------------------------------------ reductions
+    def sum(self, axis=None, keepdims: bool = False):
+        a = self
+        out = a.data.sum(axis=axis, keepdims=keepdims)
+
+        def backward(g):
+            # d sum(a)/da_i = 1: spread g back over the summed axes
+            if axis is not None and not keepdims:
+                g = np.expand_dims(g, axis)
+            return (np.broadcast_to(g, a.shape),)
+
+        return Tensor._make(np.asarray(out), (a,), backward, "sum")
+
+    def mean(self, axis=None, keepdims: bool = False):
+        n = self.data.size if axis is None else int(np.prod([self.shape[i] for i in np.atleast_1d(axis)]))
+        # mean = sum / n
+        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / n)
+
+    def var(self, axis=None, keepdims: bool = False):
+        """Population variance (divides by n), like `np.var`."""
+        centred = self - self.mean(axis=axis, keepdims=True)
+        return (centred * centred).mean(axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims: bool = False):
+        a = self
+        out = a.data.max(axis=axis, keepdims=True)
+
+        def backward(g):
+            # d max(a)/da_i = 1 for the maximal entries (ties share the gradient equally)
+            if axis is not None and not keepdims:
+                g = np.expand_dims(g, axis)
+            elif axis is None and not keepdims:
+                g = np.reshape(g, (1,) * a.ndim)
+            mask = a.data == out
+            return (mask * (g / mask.sum(axis=axis, keepdims=True)),)
+
+        result = out if keepdims else (out.reshape(()) if axis is None else np.squeeze(out, axis=axis))
+        return Tensor._make(np.asarray(result), (a,), backward, "max")
+
+    def min(self, axis=None, keepdims: bool = False):
+        return -((-self).max(axis=axis, keepdims=keepdims))
+
+    def logsumexp(self, axis=-1, keepdims: bool = False):
+        a = self
+        m = a.data.max(axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0.0)
+        lse = np.log(np.exp(a.data - m).sum(axis=axis, keepdims=True)) + m
+
+        def backward(g):
+            # d logsumexp(a)/da_i = softmax(a)_i
+            if not keepdims:
+                g = np.expand_dims(g, axis)
+            return (g * np.exp(a.data - lse),)
+
+        out = lse if keepdims else np.squeeze(lse, axis=axis)
+        return Tensor._make(out, (a,), backward, "logsumexp")
+
+    def log_softmax(self, axis=-1):
+        a = self
+        shifted = a.data - a.data.max(axis=axis, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        # d log_softmax(a)_j/da_i = [i = j] - softmax(a)_i  =>  dL/da = g - softmax * sum(g)
+        return Tensor._make(out, (a,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),),
+                            "log_softmax")
+
+    def softmax(self, axis=-1):
+        a = self
+        e = np.exp(a.data - a.data.max(axis=axis, keepdims=True))
+        out = e / e.sum(axis=axis, keepdims=True)
+        # d softmax_j/da_i = s_j([i = j] - s_i)  =>  dL/da = s * (g - sum(g * s))
+        return Tensor._make(out, (a,), lambda g: (out * (g - (g * out).sum(axis=axis, keepdims=True)),),
+                            "softmax")
+
+    # ------------------------------------------------------------------ shape and indexing
+    def reshape(self, *shape):
+        a = self
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        # reshaping moves no values: the gradient is reshaped back
+        return Tensor._make(a.data.reshape(shape), (a,), lambda g: (g.reshape(a.shape),), "reshape")
+
+    def transpose(self, *axes):
+        a = self
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        axes = axes or tuple(reversed(range(a.ndim)))
+        inverse = tuple(np.argsort(axes))
+        # the gradient of a permutation is the inverse permutation
+        return Tensor._make(a.data.transpose(axes), (a,), lambda g: (g.transpose(inverse),), "transpose")
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def __getitem__(self, key):
+        a = self
+        if isinstance(key, Tensor):
+            key = key.data
+        elif isinstance(key, tuple):
+            key = tuple(k.data if isinstance(k, Tensor) else k for k in key)
+
+        def backward(g):
+            # indexing picks entries: scatter g back to where they came from (add for repeats)
+            full = np.zeros_like(a.data)
+            np.add.at(full, key, g)
+            return (full,)
+
+        return Tensor._make(a.data[key], (a,), backward, "getitem")
+
+    def gather(self, index, axis: int = -1):
+        """Pick one entry per position along `axis`: out[..., j] = a[..., index[..., j]].
+
+        Same semantics as `np.take_along_axis(a, index, axis)` (and `torch.gather`). Typical use:
+        the log-probability of each chosen action, `logp.gather(actions[:, None], axis=1)`.
+        """
+        a = self
+        index = np.asarray(_as_array(index))
+        if not np.issubdtype(index.dtype, np.integer):
+            raise TypeError(f"gather needs integer indices, got dtype {index.dtype}")
+        out = np.take_along_axis(a.data, index, axis=axis)
+
+        def backward(g):
+            # scatter-add g into the gathered positions
+            full = np.zeros_like(a.data)
+            grid = list(np.ix_(*[np.arange(n) for n in index.shape]))
+            grid[axis] = index
+            np.add.at(full, tuple(grid), g)
+            return (full,)
+
+        return Tensor._make(out, (a,), backward, "gather")
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """Build a Tensor, converting to `dtype` first (float64 by default for Python numbers)."""
+    arr = np.asarray(_as_array(data), dtype=dtype)
+    if dtype is None and arr.dtype.kind in "iub" and requires_grad:
+        arr = arr.astype(np.float64)
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def _tensors(values: Iterable) -> list:
+    return [v if isinstance(v, Tensor) else Tensor(v) for v in values]
+
+
+def concatenate(tensors: Sequence, axis: int = 0) -> Tensor:
+    ts = _tensors(tensors)
+    try:
+        out = np.concatenate([t.data for t in ts], axis=axis)
+    except ValueError as exc:
+        raise ValueError(f"concatenate along axis {axis}: shapes {[t.shape for t in ts]}: {exc}") from None
+    bounds = np.cumsum([t.shape[axis] for t in ts])[:-1]
+    # each input receives its own slice of the output gradient
+    return Tensor._make(out, ts, lambda g: tuple(np.split(g, bounds, axis=axis)), "concatenate")
+
+
+def stack(tensors: Sequence, axis: int = 0) -> Tensor:
+    ts = _tensors(tensors)
+    try:
+        out = np.stack([t.data for t in ts], axis=axis)
+    except ValueError:
+        raise ValueError(f"stack needs equal shapes, got {[t.shape for t in ts]}") from None
+    # each input receives its own slice of the output gradient
+    return Tensor._make(out, ts, lambda g: tuple(np.moveaxis(g, axis, 0)), "stack")
+
+
+def where(condition, a, b) -> Tensor:
+    """Pick from `a` where `condition` holds, else from `b` (both broadcast)."""
+    cond = np.asarray(_as_array(condition), dtype=bool)
+    a, b = _tensors((a, b))
+    out = np.where(cond, a.data, b.data)
+    # d/da = 1 where cond, d/db = 1 where not cond
+    return Tensor._make(out, (a, b), lambda g: (_unbroadcast(np.where(cond, g, 0), a.shape),
+                                                 _unbroadcast(np.where(cond, 0, g), b.shape)), "where")
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise minimum; at ties the gradient goes to `a`."""
+    a, b = _tensors((a, b))
+    return where(a.data <= b.data, a, b)
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise maximum; at ties the gradient goes to `a`."""
+    a, b = _tensors((a, b))
+    return where(a.data >= b.data, a, b)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """Fused affine map y = x W + b, one graph node instead of two (it is the hot path).
+
+    Shapes: x (..., n_in), weight (n_in, n_out), bias (n_out,)  ->  y (..., n_out).
+    """
+    x, weight = _tensors((x, weight))
+    if x.shape[-1] != weight.shape[0]:
+        raise ValueError(f"linear: input shape {x.shape} does not fit weight shape {weight.shape} "
+                         f"(need x.shape[-1] == weight.shape[0])")
+    out = x.data @ weight.data
+    if bias is not None:
+        out += bias.data
+    xs = x.data.reshape(-1, x.shape[-1])
+
+    def backward(g):
+        # dL/dx = G W^T, dL/dW = x^T G, dL/db = sum of G over the batch
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = (g @ weight.data.T) if x.requires_grad else None
+        gw = xs.T @ g2 if weight.requires_grad else None
+        gb = g2.sum(axis=0) if bias is not None and bias.requires_grad else None
+        return (gx, gw, gb) if bias is not None else (gx, gw)
+
+    parents = (x, weight, bias) if bias is not None else (x, weight)
+    return Tensor._make(out, parents, backward, "linear")
+
+
+def straight_through(forward_value, surrogate: Tensor) -> Tensor:
+    """A tensor whose *value* is `forward_value` but whose *gradient* flows to `surrogate`.
+
+    The straight-through trick: e.g. a one-hot sample forward, a relaxed softmax backward.
+    """
+    value = np.asarray(_as_array(forward_value), dtype=surrogate.data.dtype)
+    if value.shape != surrogate.shape:
+        raise ValueError(f"straight_through: value shape {value.shape} != surrogate shape {surrogate.shape}")
+    # d out / d surrogate = identity (by definition of the estimator)
+    return Tensor._make(value, (surrogate,), lambda g: (g,), "straight_through")

@@ -1,0 +1,66 @@
+"""The `minirl` command line: a thin dispatcher over `minirl.commands.*`.
+
+Each sub-command lives in its own module under `minirl/commands/` that defines
+`HELP` (one line), `add_arguments(parser)` and `run(args) -> int`. Modules are imported only when
+needed, so `minirl --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# (command name, module, one-line help). Listed in the order a learner meets them.
+COMMANDS = [
+    ("demo", "minirl.commands.demo", "run the main job (what `make demo` runs)"),
+    ("train", "minirl.commands.train", "train REINFORCE or PPO on a Gymnasium environment"),
+    ("eval", "minirl.commands.eval", "evaluate a trained run directory (optionally render a GIF)"),
+    ("plot", "minirl.commands.plot", "plot learning curves of one or more run directories"),
+    ("compare", "minirl.commands.compare", "black-box versus differentiable arms, side by side"),
+    ("estimators", "minirl.commands.estimators", "score-function versus pathwise gradient estimators"),
+    ("rlhf", "minirl.commands.rlhf", "toy RLHF with exact answers: frontier, over-optimisation"),
+    ("exercises", "minirl.commands.exercises", "generate, reset and check the lesson exercises"),
+]
+
+
+def _available():
+    for name, module, help_text in COMMANDS:
+        try:
+            yield name, importlib.import_module(module), help_text
+        except ModuleNotFoundError as exc:
+            if exc.name != module:      # the command exists but one of its imports is missing
+                raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="minirl",
+        description="Reinforcement learning from scratch in NumPy: black-box versus differentiable rewards.")
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"minirl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module, help_text in _available():
+        p = sub.add_parser(name, help=getattr(module, "HELP", help_text),
+                           description=getattr(module, "DESCRIPTION", help_text),
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

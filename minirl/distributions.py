@@ -1,0 +1,172 @@
+"""Action distributions for policies: `Categorical` (discrete) and diagonal `Normal` (continuous).
+
+Both are built from `Tensor`s, so `log_prob`, `entropy` and `kl` are differentiable with respect
+to the network outputs that produced them. Sampling takes an explicit `np.random.Generator`.
+
+Two ways to get a gradient through a sample:
+
+* score function (REINFORCE): sample without a gradient, then differentiate `log_prob(sample)`;
+* pathwise (reparameterisation): `Normal.rsample` writes a = mu + sigma * eps with eps ~ N(0, I),
+  so d a / d mu = 1 and d a / d log_sigma = sigma * eps; `Categorical.gumbel_softmax_st` does the
+  (biased) discrete analogue: a one-hot sample forward, the gradient of a relaxed softmax backward.
+
+Shapes: a batch of B distributions over K categories has logits (B, K) (any leading shape works);
+a batch of diagonal Gaussians over D dimensions has mean (B, D) and log_std (B, D) or (D,).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .autograd import Tensor, straight_through
+
+__all__ = ["Categorical", "Normal"]
+
+_LOG_2PI = float(np.log(2 * np.pi))
+
+
+def _check_rng(rng) -> None:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"sampling needs an explicit np.random.Generator, got {type(rng).__name__}; "
+                        "create one with np.random.default_rng(seed)")
+
+
+def _as_tensor(x) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=np.float64))
+
+
+class Categorical:
+    """pi(a) = softmax(logits)_a over the last axis.
+
+    Args:
+        logits: Tensor (..., K) of unnormalised log-probabilities. NaN is refused.
+    """
+
+    def __init__(self, logits):
+        logits = _as_tensor(logits)
+        if logits.ndim == 0:
+            raise ValueError("Categorical: logits need at least one axis (the categories)")
+        if np.isnan(logits.data).any():
+            raise ValueError("Categorical: logits contain NaN (did training diverge? check the loss "
+                             "and learning rate); refusing to sample from them")
+        self.logits = logits
+        self.log_probs = logits.log_softmax(axis=-1)     # (..., K) normalised log pi
+        self.probs = np.exp(self.log_probs.data)         # (..., K) plain array, for sampling
+
+    @property
+    def num_categories(self) -> int:
+        return self.logits.shape[-1]
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        """Integer samples of shape (...), by inverting the CDF with one uniform per distribution."""
+        _check_rng(rng)
+        cdf = np.cumsum(self.probs, axis=-1)
+        u = rng.random(cdf.shape[:-1] + (1,)) * cdf[..., -1:]
+        return np.minimum((u > cdf).sum(axis=-1), self.num_categories - 1)
+
+    def log_prob(self, actions) -> Tensor:
+        """log pi(a) for integer actions of shape (...); returns a Tensor of shape (...)."""
+        actions = np.asarray(actions.data if isinstance(actions, Tensor) else actions)
+        if not np.issubdtype(actions.dtype, np.integer):
+            if np.all(np.mod(actions, 1) == 0):
+                actions = actions.astype(np.int64)
+            else:
+                raise TypeError(f"Categorical.log_prob needs integer actions, got dtype {actions.dtype}")
+        if actions.shape != self.logits.shape[:-1]:
+            raise ValueError(f"Categorical.log_prob: actions have shape {actions.shape}, expected "
+                             f"{self.logits.shape[:-1]} (the logits' shape without the last axis)")
+        if actions.size and (actions.min() < 0 or actions.max() >= self.num_categories):
+            raise ValueError(f"Categorical.log_prob: actions must be in [0, {self.num_categories}), "
+                             f"got range [{actions.min()}, {actions.max()}]")
+        return self.log_probs.gather(actions[..., None], axis=-1).reshape(actions.shape)
+
+    def entropy(self) -> Tensor:
+        """H = -sum_a pi(a) log pi(a), shape (...)."""
+        p = self.log_probs.exp()
+        return -(p * self.log_probs).sum(axis=-1)
+
+    def kl(self, other: "Categorical") -> Tensor:
+        """KL(self || other) = sum_a p(a) (log p(a) - log q(a)), shape (...)."""
+        p = self.log_probs.exp()
+        return (p * (self.log_probs - other.log_probs)).sum(axis=-1)
+
+    def mode(self) -> np.ndarray:
+        return self.probs.argmax(axis=-1)
+
+    def gumbel_softmax_st(self, rng: np.random.Generator, temperature: float = 1.0) -> Tensor:
+        """Straight-through Gumbel-softmax sample (Jang et al., 2017; Maddison et al., 2017).
+
+            g_k ~ Gumbel(0, 1);   y_soft = softmax((logits + g) / tau)
+            forward: one_hot(argmax_k (logits_k + g_k))  -- an exact sample from pi
+            backward: d y_soft / d logits                -- biased, lower-variance gradient
+
+        Returns a Tensor (..., K) that is exactly one-hot; gradients flow to the logits.
+        """
+        _check_rng(rng)
+        if not temperature > 0:
+            raise ValueError(f"gumbel_softmax_st: temperature must be > 0, got {temperature}")
+        gumbel = -np.log(-np.log(rng.random(self.logits.shape) + 1e-20) + 1e-20)
+        y_soft = ((self.log_probs + gumbel) * (1.0 / temperature)).softmax(axis=-1)
+        hard = np.zeros_like(y_soft.data)
+        np.put_along_axis(hard, (self.log_probs.data + gumbel).argmax(axis=-1)[..., None], 1.0, axis=-1)
+        return straight_through(hard, y_soft)
+
+
+class Normal:
+    """Diagonal Gaussian N(mean, diag(exp(log_std))^2); densities sum over the last axis.
+
+    Args:
+        mean: Tensor (..., D).
+        log_std: Tensor broadcastable to mean, e.g. (D,) for a state-independent std (PPO).
+    """
+
+    def __init__(self, mean, log_std):
+        mean, log_std = _as_tensor(mean), _as_tensor(log_std)
+        try:
+            np.broadcast_shapes(mean.shape, log_std.shape)
+        except ValueError:
+            raise ValueError(f"Normal: mean shape {mean.shape} and log_std shape {log_std.shape} "
+                             "do not broadcast") from None
+        if np.isnan(mean.data).any() or np.isnan(log_std.data).any():
+            raise ValueError("Normal: mean or log_std contains NaN; refusing to sample from it")
+        self.mean, self.log_std = mean, log_std
+        self.std = log_std.exp()
+
+    @property
+    def shape(self) -> tuple:
+        return np.broadcast_shapes(self.mean.shape, self.log_std.shape)
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        """A plain array sample (no gradient): the score-function estimator's sample."""
+        _check_rng(rng)
+        return self.mean.data + self.std.data * rng.standard_normal(self.shape)
+
+    def rsample(self, rng: np.random.Generator) -> Tensor:
+        """Reparameterised sample a = mean + std * eps, eps ~ N(0, I): gradients reach mean, log_std."""
+        _check_rng(rng)
+        eps = rng.standard_normal(self.shape).astype(self.mean.dtype, copy=False)
+        return self.mean + self.std * eps
+
+    def log_prob(self, actions) -> Tensor:
+        """log N(a; mu, sigma) = sum_d [-(a_d - mu_d)^2 / (2 sigma_d^2) - log sigma_d - log(2 pi)/2], shape (...)."""
+        a = actions if isinstance(actions, Tensor) else Tensor(np.asarray(actions, dtype=self.mean.dtype))
+        if a.shape != self.shape:
+            raise ValueError(f"Normal.log_prob: actions have shape {a.shape}, expected {self.shape}")
+        z = (a - self.mean) / self.std
+        return (-0.5 * z * z - self.log_std - 0.5 * _LOG_2PI).sum(axis=-1)
+
+    def entropy(self) -> Tensor:
+        """H = sum_d [log sigma_d + (1 + log 2 pi) / 2], shape (...)."""
+        per_dim = self.log_std + 0.5 * (1.0 + _LOG_2PI)
+        if per_dim.shape != self.shape:                  # state-independent std: one row per batch item
+            per_dim = per_dim + Tensor(np.zeros(self.shape, dtype=per_dim.dtype))
+        return per_dim.sum(axis=-1)
+
+    def kl(self, other: "Normal") -> Tensor:
+        """KL(p || q) = sum_d [log(sigma_q / sigma_p) + (sigma_p^2 + (mu_p - mu_q)^2) / (2 sigma_q^2) - 1/2]."""
+        var_p, var_q = self.std * self.std, other.std * other.std
+        diff = self.mean - other.mean
+        return (other.log_std - self.log_std + (var_p + diff * diff) / (2.0 * var_q) - 0.5).sum(axis=-1)
+
+    def mode(self) -> np.ndarray:
+        return np.broadcast_to(self.mean.data, self.shape).copy()

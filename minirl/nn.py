@@ -1,0 +1,206 @@
+"""Layers: `Module`, `Linear` with orthogonal initialisation, `MLP`, activation modules.
+
+A `Module` finds its parameters by looking at its attributes: every `Tensor` with
+`requires_grad=True`, every sub-`Module`, and every list/tuple of sub-modules. Names follow the
+attribute path (`"layers.0.weight"`), as in PyTorch's `state_dict`.
+
+Note the weight layout: `Linear.weight` has shape (in_features, out_features) so the forward pass
+reads `y = x @ W + b` exactly as written on paper (PyTorch stores the transpose).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from .autograd import Tensor, linear
+
+__all__ = ["Module", "Linear", "MLP", "Tanh", "ReLU", "Sigmoid", "Identity", "Sequential",
+           "orthogonal_", "ACTIVATIONS"]
+
+
+class Module:
+    """Base class: parameter discovery, `zero_grad`, `state_dict`, a train/eval flag."""
+
+    training: bool = True
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # -------------------------------------------------------------- parameter discovery
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        for name, value in vars(self).items():
+            full = f"{prefix}{name}"
+            if isinstance(value, Tensor):
+                if value.requires_grad:
+                    yield full, value
+            elif isinstance(value, Module):
+                yield from value.named_parameters(full + ".")
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield from item.named_parameters(f"{full}.{i}.")
+                    elif isinstance(item, Tensor) and item.requires_grad:
+                        yield f"{full}.{i}", item
+
+    def parameters(self) -> list[Tensor]:
+        return [p for _, p in self.named_parameters()]
+
+    def modules(self) -> Iterator["Module"]:
+        yield self
+        for value in vars(self).values():
+            items = value if isinstance(value, (list, tuple)) else (value,)
+            for item in items:
+                if isinstance(item, Module):
+                    yield from item.modules()
+
+    def num_parameters(self) -> int:
+        return sum(p.size for p in self.parameters())
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode: bool = True) -> "Module":
+        for m in self.modules():
+            m.training = mode
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    # -------------------------------------------------------------- saving and loading
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter's values, keyed by its dotted name."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+        """Copy values into the parameters; a missing, unexpected or mis-shaped entry is an error."""
+        own = dict(self.named_parameters())
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        if strict and (missing or unexpected):
+            raise KeyError(f"load_state_dict: missing parameters {missing}, unexpected parameters {unexpected}")
+        for name, p in own.items():
+            if name not in state:
+                continue
+            value = np.asarray(state[name])
+            if value.shape != p.shape:
+                raise ValueError(f"load_state_dict: parameter '{name}' has shape {p.shape} "
+                                 f"but the state holds shape {value.shape}")
+            p.data = value.astype(p.data.dtype, copy=True)
+
+
+def orthogonal_(shape: tuple, gain: float, rng: np.random.Generator, dtype=np.float64) -> np.ndarray:
+    """A (rows, cols) matrix with orthonormal rows or columns, times `gain` (Saxe et al., 2014).
+
+    The PPO convention: gain sqrt(2) for tanh/ReLU hidden layers, 0.01 for the policy head (so the
+    initial policy is near uniform), 1 for the value head.
+    """
+    rows, cols = shape
+    a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q *= np.sign(np.diag(r))                    # make the decomposition unique (uniform on O(n))
+    if rows < cols:
+        q = q.T
+    return (gain * q[:rows, :cols]).astype(dtype)
+
+
+class Linear(Module):
+    """y = x W + b with W orthogonally initialised (scaled by `gain`) and b = 0.
+
+    Shapes: x (..., in_features) -> y (..., out_features); weight (in_features, out_features).
+    """
+
+    def __init__(self, in_features: int, out_features: int, *, rng: np.random.Generator,
+                 gain: float = float(np.sqrt(2)), bias: bool = True, dtype=np.float64):
+        for field, value in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ValueError(f"Linear: {field} must be a positive integer, got {value!r}")
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"Linear: rng must be a np.random.Generator, got {type(rng).__name__}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.weight = Tensor(orthogonal_((in_features, out_features), gain, rng, dtype), requires_grad=True)
+        self.bias = Tensor(np.zeros(out_features, dtype=dtype), requires_grad=True) if bias else None
+
+    def forward(self, x) -> Tensor:
+        return linear(x, self.weight, self.bias)
+
+    def __repr__(self):
+        return f"Linear({self.in_features}, {self.out_features})"
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return x.tanh()
+
+
+class ReLU(Module):
+    def forward(self, x):
+        return x.relu()
+
+
+class Sigmoid(Module):
+    def forward(self, x):
+        return x.sigmoid()
+
+
+class Identity(Module):
+    def forward(self, x):
+        return x
+
+
+ACTIVATIONS = {"tanh": Tanh, "relu": ReLU, "sigmoid": Sigmoid, "identity": Identity}
+
+
+class Sequential(Module):
+    """Apply modules one after another."""
+
+    def __init__(self, *layers: Module):
+        self.layers = list(layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class MLP(Sequential):
+    """A multi-layer perceptron: Linear -> activation -> ... -> Linear.
+
+    Args:
+        sizes: layer widths including input and output, e.g. (4, 64, 64, 2).
+        activation: "tanh" (the PPO default), "relu", "sigmoid" or "identity".
+        hidden_gain: orthogonal-init gain of the hidden layers (sqrt 2 by convention).
+        output_gain: gain of the last layer (0.01 for a policy head, 1 for a value head).
+        output_activation: optional activation after the last layer.
+    """
+
+    def __init__(self, sizes, *, rng: np.random.Generator, activation: str = "tanh",
+                 hidden_gain: float = float(np.sqrt(2)), output_gain: float = 1.0,
+                 output_activation: str | None = None, dtype=np.float64):
+        sizes = list(sizes)
+        if len(sizes) < 2:
+            raise ValueError(f"MLP: sizes needs at least input and output widths, got {sizes}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"MLP: unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}")
+        layers: list[Module] = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            last = i == len(sizes) - 2
+            layers.append(Linear(n_in, n_out, rng=rng, gain=output_gain if last else hidden_gain, dtype=dtype))
+            if not last:
+                layers.append(ACTIVATIONS[activation]())
+        if output_activation is not None:
+            if output_activation not in ACTIVATIONS:
+                raise ValueError(f"MLP: unknown output_activation {output_activation!r}; "
+                                 f"choose from {sorted(ACTIVATIONS)}")
+            layers.append(ACTIVATIONS[output_activation]())
+        super().__init__(*layers)
+        self.sizes = tuple(sizes)
+
+    def __repr__(self):
+        return f"MLP({self.sizes})"

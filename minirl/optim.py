@@ -1,0 +1,166 @@
+"""Optimisers (`SGD`, `Adam`), global-norm gradient clipping and a linear learning-rate schedule.
+
+Every optimiser updates `param.data` from `param.grad`; parameters whose `.grad` is None are
+skipped. Nothing here modifies a gradient array in place.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from .autograd import Tensor
+
+__all__ = ["Optimizer", "SGD", "Adam", "clip_grad_norm_", "global_grad_norm", "LinearSchedule"]
+
+
+class Optimizer:
+    def __init__(self, params: Iterable[Tensor], lr: float):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError("optimizer got an empty parameter list")
+        for p in self.params:
+            if not isinstance(p, Tensor) or not p.requires_grad:
+                raise TypeError("optimizer parameters must be Tensors with requires_grad=True")
+        if not np.isfinite(lr) or lr < 0:
+            raise ValueError(f"learning rate must be a finite number >= 0, got lr={lr}")
+        self.lr = float(lr)
+        self.step_count = 0
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"lr": np.asarray(self.lr), "step_count": np.asarray(self.step_count)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.lr = float(state["lr"])
+        self.step_count = int(state["step_count"])
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (heavy-ball) momentum.
+
+        v <- mu v + g;   theta <- theta - lr v          (mu = 0: plain SGD)
+    """
+
+    def __init__(self, params, lr: float = 1e-2, momentum: float = 0.0):
+        super().__init__(params, lr)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
+        self.momentum = float(momentum)
+        self.velocity = [np.zeros_like(p.data) for p in self.params]
+
+    def step(self) -> None:
+        self.step_count += 1
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            if self.momentum:
+                self.velocity[i] = self.momentum * self.velocity[i] + p.grad
+                p.data = p.data - self.lr * self.velocity[i]
+            else:
+                p.data = p.data - self.lr * p.grad
+
+    def state_dict(self):
+        return {**super().state_dict(), **{f"velocity.{i}": v for i, v in enumerate(self.velocity)}}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        self.velocity = [np.array(state[f"velocity.{i}"]) for i in range(len(self.params))]
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015, Algorithm 1).
+
+        m <- b1 m + (1 - b1) g;        v <- b2 v + (1 - b2) g^2
+        m_hat = m / (1 - b1^t);        v_hat = v / (1 - b2^t)
+        theta <- theta - lr m_hat / (sqrt(v_hat) + eps)
+
+    `eps` defaults to 1e-8 (the paper); PPO implementations use 1e-5.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8):
+        super().__init__(params, lr)
+        b1, b2 = betas
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
+        if eps <= 0:
+            raise ValueError(f"Adam: eps must be > 0, got {eps}")
+        self.b1, self.b2, self.eps = float(b1), float(b2), float(eps)
+        self.m = [np.zeros_like(p.data) for p in self.params]
+        self.v = [np.zeros_like(p.data) for p in self.params]
+
+    def step(self) -> None:
+        self.step_count += 1
+        t, b1, b2 = self.step_count, self.b1, self.b2
+        correction1, correction2 = 1 - b1 ** t, 1 - b2 ** t
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if g is None:
+                continue
+            self.m[i] = b1 * self.m[i] + (1 - b1) * g
+            self.v[i] = b2 * self.v[i] + (1 - b2) * (g * g)
+            m_hat = self.m[i] / correction1
+            v_hat = self.v[i] / correction2
+            p.data = p.data - (self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(p.data.dtype, copy=False)
+
+    def state_dict(self):
+        state = super().state_dict()
+        for i, (m, v) in enumerate(zip(self.m, self.v)):
+            state[f"m.{i}"], state[f"v.{i}"] = m, v
+        return state
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        for i, p in enumerate(self.params):
+            m, v = np.asarray(state[f"m.{i}"]), np.asarray(state[f"v.{i}"])
+            if m.shape != p.shape or v.shape != p.shape:
+                raise ValueError(f"Adam.load_state_dict: moment {i} has shape {m.shape}, parameter has {p.shape}")
+            self.m[i], self.v[i] = m.copy(), v.copy()
+
+
+def global_grad_norm(params: Iterable[Tensor]) -> float:
+    """sqrt(sum over all parameters of ||grad||^2), skipping parameters without a gradient."""
+    return float(np.sqrt(sum(float(np.sum(p.grad * p.grad)) for p in params if p.grad is not None)))
+
+
+def clip_grad_norm_(params: Iterable[Tensor], max_norm: float) -> float:
+    """Rescale all gradients together so that their global norm is at most `max_norm`.
+
+    Returns the norm *before* clipping (useful to log). If it exceeds max_norm, every gradient is
+    multiplied by max_norm / norm, so the direction is unchanged and the new norm is max_norm.
+    """
+    if max_norm <= 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be > 0, got {max_norm}")
+    params = [p for p in params if p.grad is not None]
+    norm = global_grad_norm(params)
+    if norm > max_norm:
+        scale = max_norm / (norm + 1e-12)
+        for p in params:
+            p.grad = p.grad * scale
+    return norm
+
+
+class LinearSchedule:
+    """A value that moves linearly from `start` to `end` over `total` steps, then stays at `end`.
+
+        value(t) = start + (end - start) * min(t / total, 1)
+
+    PPO anneals the learning rate from its initial value to 0 over training:
+    `opt.lr = LinearSchedule(3e-4, 0.0, n_updates)(update)`.
+    """
+
+    def __init__(self, start: float, end: float, total: int):
+        if total <= 0:
+            raise ValueError(f"LinearSchedule: total must be > 0, got {total}")
+        self.start, self.end, self.total = float(start), float(end), int(total)
+
+    def __call__(self, t: int) -> float:
+        frac = min(max(t, 0) / self.total, 1.0)
+        return self.start + (self.end - self.start) * frac
