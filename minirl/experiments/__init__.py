@@ -1,0 +1,1 @@
+"""Experiments: side-by-side comparisons that return plain data (plotting turns it into figures)."""
