@@ -1,0 +1,101 @@
+"""Policy and value networks shared by every algorithm, black-box and pathwise alike.
+
+The point of minirl is to optimise the *same* policy once with a score-function gradient
+(REINFORCE, PPO: `policy.dist(obs).log_prob(actions)`) and once with a pathwise gradient
+(backprop through a model: `policy.dist(obs).rsample(rng)` or `policy.mean_action(obs)`).
+
+| class | forward | output |
+|---|---|---|
+| `CategoricalPolicy(obs_dim, n_actions)` | `dist(obs (B, obs_dim))` | `Categorical` over n_actions |
+| `GaussianPolicy(obs_dim, act_dim)` | `dist(obs (B, obs_dim))` | diagonal `Normal`, state-independent log-std |
+| `ValueFunction(obs_dim)` | `forward(obs (B, obs_dim))` | `Tensor (B,)` |
+
+Initialisation follows the PPO convention: orthogonal weights, gain sqrt(2) in hidden layers, 0.01 on
+the policy head (the initial policy is near uniform / near zero-mean), 1 on the value head.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .autograd import Tensor, no_grad
+from .distributions import Categorical, Normal
+from .nn import MLP, Module
+
+__all__ = ["CategoricalPolicy", "GaussianPolicy", "ValueFunction", "as_obs_tensor"]
+
+
+def as_obs_tensor(obs) -> Tensor:
+    """Observations as a float64 Tensor with a batch axis: (obs_dim,) -> (1, obs_dim)."""
+    if isinstance(obs, Tensor):
+        return obs if obs.ndim > 1 else obs.reshape(1, -1)
+    arr = np.asarray(obs, dtype=np.float64)
+    return Tensor(arr if arr.ndim > 1 else arr.reshape(1, -1))
+
+
+def _check_dims(name: str, **dims) -> None:
+    for field, value in dims.items():
+        if not isinstance(value, (int, np.integer)) or value <= 0:
+            raise ValueError(f"{name}: {field} must be a positive integer, got {value!r}")
+
+
+class _Policy(Module):
+    def dist(self, obs):
+        raise NotImplementedError
+
+    def forward(self, obs):
+        return self.dist(obs)
+
+    def act(self, obs, rng: np.random.Generator, deterministic: bool = False) -> np.ndarray:
+        """Actions for a batch of observations, without recording a graph."""
+        with no_grad():
+            d = self.dist(as_obs_tensor(obs))
+            return d.mode() if deterministic else d.sample(rng)
+
+
+class CategoricalPolicy(_Policy):
+    """pi(a | s) = softmax(MLP(s))_a for a discrete action space of size n_actions."""
+
+    def __init__(self, obs_dim: int, n_actions: int, *, rng: np.random.Generator,
+                 hidden: tuple = (64, 64), activation: str = "tanh", head_gain: float = 0.01):
+        _check_dims("CategoricalPolicy", obs_dim=obs_dim, n_actions=n_actions)
+        self.obs_dim, self.n_actions = int(obs_dim), int(n_actions)
+        self.net = MLP([obs_dim, *hidden, n_actions], rng=rng, activation=activation, output_gain=head_gain)
+
+    def dist(self, obs) -> Categorical:
+        return Categorical(self.net(as_obs_tensor(obs)))          # logits (B, n_actions)
+
+
+class GaussianPolicy(_Policy):
+    """pi(a | s) = N(MLP(s), diag(exp(log_std))^2), log_std a free parameter vector (not a function of s).
+
+    `mean_action(obs)` is the deterministic policy used by pathwise methods (a Tensor, differentiable).
+    """
+
+    def __init__(self, obs_dim: int, act_dim: int, *, rng: np.random.Generator,
+                 hidden: tuple = (64, 64), activation: str = "tanh", head_gain: float = 0.01,
+                 log_std_init: float = 0.0):
+        _check_dims("GaussianPolicy", obs_dim=obs_dim, act_dim=act_dim)
+        self.obs_dim, self.act_dim = int(obs_dim), int(act_dim)
+        self.net = MLP([obs_dim, *hidden, act_dim], rng=rng, activation=activation, output_gain=head_gain)
+        self.log_std = Tensor(np.full(act_dim, float(log_std_init)), requires_grad=True)   # (act_dim,)
+
+    def mean_action(self, obs) -> Tensor:
+        return self.net(as_obs_tensor(obs))                       # (B, act_dim)
+
+    def dist(self, obs) -> Normal:
+        return Normal(self.mean_action(obs), self.log_std)
+
+
+class ValueFunction(Module):
+    """V(s) = MLP(s), a scalar per observation: obs (B, obs_dim) -> (B,)."""
+
+    def __init__(self, obs_dim: int, *, rng: np.random.Generator, hidden: tuple = (64, 64),
+                 activation: str = "tanh", head_gain: float = 1.0):
+        _check_dims("ValueFunction", obs_dim=obs_dim)
+        self.obs_dim = int(obs_dim)
+        self.net = MLP([obs_dim, *hidden, 1], rng=rng, activation=activation, output_gain=head_gain)
+
+    def forward(self, obs) -> Tensor:
+        out = self.net(as_obs_tensor(obs))                        # (B, 1)
+        return out.reshape(out.shape[0])
