@@ -1,0 +1,407 @@
+"""The lesson-stub generator: turns the reference code into the learner's exercises.
+
+The reference modules mark the part a learner writes with two comment lines, indented like the code::
+
+    def reward_to_go(rewards, gamma):
+        ...
+        # BEGIN SOLUTION
+        ...reference code...
+        # END SOLUTION
+
+`generate` copies each lesson's module to `lessons/<path below minirl/>` with every block replaced by
+``raise NotImplementedError("lesson NN: implement reward_to_go, see notebooks/NN_topic.ipynb")``
+and relative imports made absolute (`from .autograd import Tensor` -> `from minirl.autograd import
+Tensor`), so the learner's copy imports the *reference* versions of everything else. The exercise
+tests then check the learner's file with ``pytest --impl lessons -m lessonNN``.
+
+Usage::
+
+    python -m minirl.exercises generate              # write every missing stub (never overwrites your work)
+    python -m minirl.exercises generate --lesson 03 --force   # reset lesson 03 to a fresh stub
+    python -m minirl.exercises status                # which lessons pass, fail, or are not started
+
+(`minirl exercises ...` is the same command.) Generation is deterministic: the same reference code
+gives byte-identical stubs, so regenerating the committed `lessons/` leaves git clean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Lesson", "LESSONS", "BEGIN", "END", "SolutionBlockError", "find_blocks", "make_stub",
+           "lesson_stub", "generate", "status", "main"]
+
+BEGIN = "# BEGIN SOLUTION"
+END = "# END SOLUTION"
+
+PACKAGE_DIR = Path(__file__).resolve().parent        # .../minirl
+REPO_DIR = PACKAGE_DIR.parent                         # the repository (for tests/ and notebooks/)
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One lesson: its number, the module holding its solution blocks, and its notebook."""
+
+    number: str      # "01"
+    module: str      # path below minirl/, e.g. "algos/ppo_loss.py"
+    notebook: str    # path in the repository, e.g. "notebooks/04_ppo.ipynb"
+
+    @property
+    def marker(self) -> str:
+        """The pytest marker of the lesson's exercise tests."""
+        return f"lesson{self.number}"
+
+    @property
+    def dotted(self) -> str:
+        """The module's name for the `lesson` fixture: "algos.ppo_loss"."""
+        return self.module[:-len(".py")].replace("/", ".")
+
+    @property
+    def source(self) -> Path:
+        return PACKAGE_DIR / self.module
+
+
+# The table in CONTRIBUTING.md: a module with solution blocks belongs to exactly one lesson.
+LESSONS: tuple[Lesson, ...] = (
+    Lesson("01", "autograd.py", "notebooks/01_autograd.ipynb"),
+    Lesson("02", "distributions.py", "notebooks/02_policies_and_distributions.ipynb"),
+    Lesson("03", "returns.py", "notebooks/03_reinforce.ipynb"),
+    Lesson("04", "algos/ppo_loss.py", "notebooks/04_ppo.ipynb"),
+    Lesson("05", "estimators.py", "notebooks/05_gradient_estimators.ipynb"),
+    Lesson("06", "algos/pathwise.py", "notebooks/06_differentiable_twin.ipynb"),
+    Lesson("07", "algos/world_models.py", "notebooks/07_learning_models.ipynb"),
+    Lesson("08", "algos/rlhf_pg.py", "notebooks/08_rlhf.ipynb"),
+    Lesson("09", "algos/dpo.py", "notebooks/09_dpo_frontier.ipynb"),
+    Lesson("10", "algos/best_of_n.py", "notebooks/10_overoptimisation.ipynb"),
+)
+
+
+def get_lesson(number) -> Lesson:
+    """The lesson with this number ("3", "03" or 3); a clear error for an unknown one."""
+    key = f"{int(number):02d}" if str(number).isdigit() else str(number)
+    for lesson in LESSONS:
+        if lesson.number == key:
+            return lesson
+    raise ValueError(f"unknown lesson {number!r}; lessons are {', '.join(l.number for l in LESSONS)}")
+
+
+class SolutionBlockError(ValueError):
+    """A malformed `# BEGIN SOLUTION` / `# END SOLUTION` pair (names the file and line)."""
+
+
+# ---------------------------------------------------------------------------------------- parsing
+def find_blocks(text: str, filename: str = "<source>") -> list[tuple[int, int, str]]:
+    """The solution blocks of a module: a list of (begin_line, end_line, indentation), 0-based.
+
+    Raises SolutionBlockError for a BEGIN without END, an END without BEGIN, nested blocks, or an
+    END indented differently from its BEGIN.
+    """
+    blocks, open_at, indent = [], None, ""
+    for i, line in enumerate(text.splitlines()):
+        stripped = line.strip()
+        if stripped == BEGIN:
+            if open_at is not None:
+                raise SolutionBlockError(f"{filename}:{i + 1}: '{BEGIN}' inside the block opened at "
+                                         f"line {open_at + 1} (blocks cannot nest)")
+            open_at, indent = i, line[:len(line) - len(line.lstrip())]
+        elif stripped == END:
+            if open_at is None:
+                raise SolutionBlockError(f"{filename}:{i + 1}: '{END}' without a '{BEGIN}' before it")
+            end_indent = line[:len(line) - len(line.lstrip())]
+            if end_indent != indent:
+                raise SolutionBlockError(f"{filename}:{i + 1}: '{END}' is indented {len(end_indent)} "
+                                         f"spaces but its '{BEGIN}' (line {open_at + 1}) {len(indent)}")
+            blocks.append((open_at, i, indent))
+            open_at = None
+    if open_at is not None:
+        raise SolutionBlockError(f"{filename}:{open_at + 1}: '{BEGIN}' is never closed by '{END}'")
+    return blocks
+
+
+def _function_spans(tree: ast.AST) -> list[tuple[int, int, str]]:
+    """(first_line, last_line, qualified name) of every function, 1-based; methods as Class.method."""
+    spans = []
+
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                name = prefix + child.name
+                spans.append((child.lineno, child.end_lineno, name))
+                visit(child, name + ".")
+            elif isinstance(child, ast.ClassDef):
+                visit(child, prefix + child.name + ".")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    return spans
+
+
+def _enclosing_function(spans, line: int) -> str | None:
+    """The innermost function whose lines contain `line` (1-based)."""
+    best = None
+    for first, last, name in spans:
+        if first <= line <= last and (best is None or first >= best[0]):
+            best = (first, last, name)
+    return best[2] if best else None
+
+
+def _absolute_import(node: ast.ImportFrom, package: str) -> str:
+    """The absolute module of a relative `from ... import` inside `package` (e.g. "minirl.algos")."""
+    parts = package.split(".")
+    if node.level > len(parts):
+        raise SolutionBlockError(f"line {node.lineno}: relative import goes above the minirl package")
+    base = ".".join(parts[:len(parts) - node.level + 1])
+    return f"{base}.{node.module}" if node.module else base
+
+
+def make_stub(text: str, lesson: Lesson, filename: str | None = None) -> str:
+    """The learner's copy of a reference module `text` (see the module docstring).
+
+    Returns the stub's text; raises SolutionBlockError for malformed blocks or a block outside any
+    function (a learner implements functions, so every block must sit inside one).
+    """
+    filename = filename or f"minirl/{lesson.module}"
+    blocks = find_blocks(text, filename)
+    try:
+        tree = ast.parse(text, filename=filename)
+    except SyntaxError as exc:
+        raise SolutionBlockError(f"{filename}: not valid Python: {exc}") from None
+    spans = _function_spans(tree)
+    lines = text.splitlines()
+
+    # 1. relative imports -> absolute (the stub lives outside the package).
+    package = ".".join(["minirl", *lesson.module.split("/")[:-1]])
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level > 0:
+            i = node.lineno - 1
+            prefix = "from " + "." * node.level + (node.module or "")
+            head, sep, tail = lines[i].partition(prefix)
+            if not sep or not tail.lstrip().startswith("import"):
+                raise SolutionBlockError(f"{filename}:{node.lineno}: cannot rewrite this relative "
+                                         "import; write it on one line as 'from .module import name'")
+            lines[i] = f"{head}from {_absolute_import(node, package)}{tail}"
+
+    # 2. each solution block -> one raise, at the block's indentation (bottom-up keeps indices valid).
+    for begin, end, indent in reversed(blocks):
+        name = _enclosing_function(spans, begin + 1)
+        if name is None:
+            raise SolutionBlockError(f"{filename}:{begin + 1}: a solution block must sit inside a "
+                                     "function or method")
+        message = f"lesson {lesson.number}: implement {name}, see {lesson.notebook}"
+        quoted = '"' + message.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        lines[begin:end + 1] = [f"{indent}raise NotImplementedError({quoted})"]
+
+    header = [
+        f"# GENERATED by `python -m minirl.exercises` from minirl/{lesson.module} (lesson {lesson.number}).",
+        "# This is your copy: replace each `raise NotImplementedError(...)` with your code, then check it:",
+        f"#     pytest --impl lessons -m {lesson.marker}",
+        f"# Notebook: {lesson.notebook}. Everything it imports from `minirl` is the reference code.",
+        f"# Reset this file to a fresh stub (your changes are lost): "
+        f"minirl exercises generate --lesson {lesson.number} --force",
+        "",
+    ]
+    return "\n".join(header + lines) + "\n"
+
+
+def lesson_stub(lesson: Lesson) -> str | None:
+    """The fresh stub of a lesson, or None if its module does not exist or has no solution blocks."""
+    if not lesson.source.is_file():
+        return None
+    text = lesson.source.read_text(encoding="utf-8")
+    if not find_blocks(text, f"minirl/{lesson.module}"):
+        return None
+    return make_stub(text, lesson)
+
+
+def _why_skipped(lesson: Lesson) -> str:
+    if not lesson.source.is_file():
+        return f"minirl/{lesson.module} does not exist yet"
+    return f"minirl/{lesson.module} has no '{BEGIN}' blocks yet"
+
+
+README = """\
+# Your exercises
+
+GENERATED by `python -m minirl.exercises`. Each file here is your copy of one minirl module with the
+heart of some functions replaced by `raise NotImplementedError("lesson NN: ...")`. Work through the
+notebook of a lesson, fill in the file, and check it with the same tests that check the reference:
+
+    pytest --impl lessons -m lesson01        # one lesson
+    minirl exercises status                  # every lesson: passed / failed / not started
+
+Your files import the *reference* minirl for everything else, so each lesson stands on its own.
+`minirl exercises generate` writes missing stubs and never overwrites a file you changed;
+`minirl exercises generate --lesson 03 --force` resets lesson 03 (your changes to it are lost).
+
+| lesson | your file | notebook | reference |
+|---|---|---|---|
+""" + "".join(f"| {l.number} | `lessons/{l.module}` | `{l.notebook}` | `minirl/{l.module}` |\n"
+              for l in LESSONS)
+
+
+# ---------------------------------------------------------------------------------------- generate
+def _write_if_changed(path: Path, text: str) -> bool:
+    """Write `text` to `path` unless it already holds exactly that; True if written."""
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+    return True
+
+
+def generate(out="lessons", lessons=None, force: bool = False, log=print) -> dict:
+    """Write the stubs of `lessons` (numbers; default all) into `out`.
+
+    A file that is missing is created; one identical to the fresh stub is left alone; one that
+    differs (the learner's work) is kept unless `force`. Returns {"created": [...], "reset": [...],
+    "unchanged": [...], "kept": [...], "skipped": [...]} with lesson numbers.
+    """
+    out = Path(out)
+    selected = [get_lesson(n) for n in lessons] if lessons else list(LESSONS)
+    result = {key: [] for key in ("created", "reset", "unchanged", "kept", "skipped")}
+    for lesson in selected:
+        stub = lesson_stub(lesson)
+        if stub is None:
+            result["skipped"].append(lesson.number)
+            log(f"lesson {lesson.number}: skipped ({_why_skipped(lesson)})")
+            continue
+        target = out / lesson.module
+        if not target.is_file():
+            _write_if_changed(target, stub)
+            result["created"].append(lesson.number)
+            log(f"lesson {lesson.number}: created {target}")
+        elif target.read_text(encoding="utf-8") == stub:
+            result["unchanged"].append(lesson.number)
+            log(f"lesson {lesson.number}: {target} is a fresh stub already")
+        elif force:
+            _write_if_changed(target, stub)
+            result["reset"].append(lesson.number)
+            log(f"lesson {lesson.number}: reset {target} to a fresh stub")
+        else:
+            result["kept"].append(lesson.number)
+            log(f"lesson {lesson.number}: kept {target}: it differs from a fresh stub (your work?); "
+                f"to overwrite it run `minirl exercises generate --lesson {lesson.number} --force`")
+    _write_if_changed(out / "README.md", README)
+    return result
+
+
+# ---------------------------------------------------------------------------------------- status
+def _run_lesson_tests(lesson: Lesson, impl: Path, tests_dir: Path) -> tuple[int, int, str]:
+    """Run a lesson's exercise tests against `impl`; return (passed, total, first failure line)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.xml"
+        cmd = [sys.executable, "-m", "pytest", str(tests_dir), "--impl", str(impl), "-m", lesson.marker,
+               "-q", "-p", "no:cacheprovider", f"--junitxml={report}", "-o",
+               "junit_family=xunit2"]
+        proc = subprocess.run(cmd, cwd=tests_dir.parent, capture_output=True, text=True)
+        if not report.is_file():
+            raise RuntimeError(f"pytest did not run (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}")
+        passed = total = 0
+        first_failure = ""
+        for case in ET.parse(report).getroot().iter("testcase"):
+            problems = [c for c in case if c.tag in ("failure", "error")]
+            if any(c.tag == "skipped" for c in case):
+                continue
+            total += 1
+            if not problems:
+                passed += 1
+            elif not first_failure:
+                message = (problems[0].get("message") or problems[0].tag).strip()
+                first_failure = message.splitlines()[0][:100] if message else problems[0].tag
+        return passed, total, first_failure
+
+
+def status(impl="lessons", lessons=None, tests_dir=None, log=print) -> list[tuple[str, str]]:
+    """Check the learner's lessons with their exercise tests; print and return [(lesson, state)].
+
+    States: "passed (n/n)", "failed (k/n passed)", "not started" (the file is a fresh stub),
+    "not generated" (no file yet), "not available yet" (no reference module or no blocks yet),
+    "no tests yet".
+    """
+    impl = Path(impl).resolve()
+    tests_dir = Path(tests_dir) if tests_dir else REPO_DIR / "tests" / "exercises"
+    if not tests_dir.is_dir():
+        raise FileNotFoundError(f"status needs the exercise tests in {tests_dir}; run it from a clone "
+                                "of the minirl repository (pip install -e .)")
+    selected = [get_lesson(n) for n in lessons] if lessons else list(LESSONS)
+    rows = []
+    for lesson in selected:
+        stub = lesson_stub(lesson)
+        target = impl / lesson.module
+        detail = ""
+        if stub is None:
+            state = "not available yet"
+        elif not target.is_file():
+            state = "not generated"
+            detail = "run `minirl exercises generate`"
+        elif target.read_text(encoding="utf-8") == stub:
+            state = "not started"
+            detail = f"open {lesson.notebook}"
+        else:
+            passed, total, first = _run_lesson_tests(lesson, impl, tests_dir)
+            if total == 0:
+                state = "no tests yet"
+            elif passed == total:
+                state = f"passed ({passed}/{total})"
+            else:
+                state = f"failed ({passed}/{total} passed)"
+                detail = first
+        rows.append((lesson.number, state, f"lessons/{lesson.module}", detail))
+    log(f"{'lesson':<7}{'state':<24}{'file':<28}notes")
+    for number, state, path, detail in rows:
+        log(f"{number:<7}{state:<24}{path:<28}{detail}")
+    return [(number, state) for number, state, _, _ in rows]
+
+
+# ---------------------------------------------------------------------------------------- command line
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `generate` / `status` sub-commands (shared by `python -m minirl.exercises` and `minirl exercises`)."""
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    gen = sub.add_parser("generate", help="write the lesson stubs (never overwrites your work without --force)")
+    gen.add_argument("--lesson", action="append", metavar="NN",
+                     help="only this lesson (repeatable); with --force this resets it")
+    gen.add_argument("--out", default="lessons", help="directory of your exercise files")
+    gen.add_argument("--force", action="store_true",
+                     help="overwrite files that differ from a fresh stub (your changes are lost)")
+    st = sub.add_parser("status", help="run each lesson's exercise tests against your files")
+    st.add_argument("--lesson", action="append", metavar="NN", help="only this lesson (repeatable)")
+    st.add_argument("--impl", "--out", dest="impl", default="lessons", help="directory of your exercise files")
+
+
+def run(args) -> int:
+    action = getattr(args, "action", None) or "generate"
+    try:
+        if action == "status":
+            rows = status(getattr(args, "impl", "lessons"), args.lesson if hasattr(args, "lesson") else None)
+            return 0 if all(s.startswith("passed") or s == "not available yet" for _, s in rows) else 1
+        result = generate(getattr(args, "out", "lessons"), getattr(args, "lesson", None),
+                          getattr(args, "force", False))
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if result["kept"]:
+        print(f"kept {len(result['kept'])} file(s) with your changes (nothing was lost); "
+              "pass --force with --lesson NN to reset one")
+        # Asked for specific lessons and could not write them: say so in the exit status.
+        return 1 if getattr(args, "lesson", None) else 0
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m minirl.exercises",
+                                     description="Generate, reset and check the lesson exercises.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
