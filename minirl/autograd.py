@@ -56,16 +56,32 @@ def is_grad_enabled() -> bool:
 
 
 def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum `grad` over the axes along which an input of `shape` was broadcast."""
+    """Sum `grad` over the axes along which an input of `shape` was broadcast.
+
+    An input x of shape (3,) added to y of shape (2, 3) is used twice (once per row), so
+    dL/dx = the sum of dL/d(out) over the new leading axis. Likewise a length-1 axis that was
+    stretched is summed back with keepdims. Shapes: grad (broadcast shape) -> (shape).
+    """
     if grad.shape == shape:
         return grad
+    # BEGIN SOLUTION
     extra = grad.ndim - len(shape)
     if extra > 0:                                    # leading axes added by broadcasting
         grad = grad.sum(axis=tuple(range(extra)))
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if axes:                                         # axes of length 1 stretched by broadcasting
         grad = grad.sum(axis=axes, keepdims=True)
+    # END SOLUTION
     return grad.reshape(shape)
+
+
+def _expand_reduced(g: np.ndarray, axis, keepdims: bool, ndim: int) -> np.ndarray:
+    """Re-insert the axes a reduction removed, so that `g` broadcasts against the input again."""
+    if keepdims:
+        return g
+    if axis is None:
+        return np.reshape(g, (1,) * ndim)
+    return np.expand_dims(g, axis)
 
 
 def _as_array(value) -> np.ndarray:
@@ -152,7 +168,8 @@ class Tensor:
             if g is None:
                 continue
             if node._backward is None:                      # a leaf: accumulate, PyTorch-style
-                node.grad = g if node.grad is None else node.grad + g
+                # (a private, writable copy in the leaf's dtype: grads may be shared views)
+                node.grad = np.array(g, dtype=node.data.dtype) if node.grad is None else node.grad + g
                 continue
             for parent, pg in zip(node._parents, node._backward(g)):
                 if pg is None or not parent.requires_grad:
@@ -247,11 +264,16 @@ class Tensor:
         other = Tensor._lift(other, self.data)
         Tensor._broadcast_check(self.data, other.data, "*")
         a, b = self, other
-        # d(ab)/da = b, d(ab)/db = a
-        return Tensor._make(a.data * b.data, (a, b),
-                            lambda g: (_unbroadcast(g * b.data, a.shape) if a.requires_grad else None,
-                                       _unbroadcast(g * a.data, b.shape) if b.requires_grad else None),
-                            "mul")
+
+        def backward(g):
+            # d(ab)/da = b, d(ab)/db = a; reduce over broadcast axes with _unbroadcast
+            # BEGIN SOLUTION
+            ga = _unbroadcast(g * b.data, a.shape) if a.requires_grad else None
+            gb = _unbroadcast(g * a.data, b.shape) if b.requires_grad else None
+            # END SOLUTION
+            return ga, gb
+
+        return Tensor._make(a.data * b.data, (a, b), backward, "mul")
 
     def __rmul__(self, other):
         return self.__mul__(other)
@@ -272,6 +294,8 @@ class Tensor:
 
     def __pow__(self, exponent):
         a = self
+        if not isinstance(exponent, Tensor) and np.ndim(exponent) > 0:
+            exponent = Tensor(np.asarray(exponent))     # an array exponent may broadcast: treat as b
         if isinstance(exponent, Tensor):               # a^b with a tensor exponent
             b = exponent
             Tensor._broadcast_check(a.data, b.data, "**")
@@ -296,11 +320,15 @@ class Tensor:
         a, b = self, other
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"matmul needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
+        inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if a.shape[-1] != inner_b:
+            raise ValueError(f"matmul shape mismatch: {a.shape} @ {b.shape} (inner dimensions "
+                             f"{a.shape[-1]} and {inner_b} differ)")
         try:
             out = a.data @ b.data
         except ValueError:
-            raise ValueError(f"matmul shape mismatch: {a.shape} @ {b.shape} (inner dimensions "
-                             f"{a.shape[-1]} and {b.shape[0] if b.ndim == 1 else b.shape[-2]} differ)") from None
+            raise ValueError(f"matmul shape mismatch: {a.shape} @ {b.shape} (batch dimensions "
+                             f"{a.shape[:-2]} and {b.shape[:-2]} do not broadcast)") from None
 
         def backward(g):
             # C = A B  =>  dL/dA = G B^T,  dL/dB = A^T G   (1-D operands are promoted, then squeezed)
@@ -313,12 +341,13 @@ class Tensor:
                 G = np.expand_dims(G, -2)
             if b.ndim == 1:
                 G = np.expand_dims(G, -1)
-            ga = gb = None
-            if a.requires_grad:
-                ga = G @ np.swapaxes(B, -1, -2)
+            # BEGIN SOLUTION
+            ga = G @ np.swapaxes(B, -1, -2) if a.requires_grad else None     # (..., n, k)
+            gb = np.swapaxes(A, -1, -2) @ G if b.requires_grad else None     # (..., k, m)
+            # END SOLUTION
+            if ga is not None:
                 ga = _unbroadcast(ga, A.shape).reshape(a.shape)
-            if b.requires_grad:
-                gb = np.swapaxes(A, -1, -2) @ G
+            if gb is not None:
                 gb = _unbroadcast(gb, B.shape).reshape(b.shape)
             return ga, gb
 
@@ -343,8 +372,14 @@ class Tensor:
     # ------------------------------------------------------------------ elementwise functions
     def exp(self):
         out = np.exp(self.data)
-        # d exp(a)/da = exp(a)
-        return Tensor._make(out, (self,), lambda g: (g * out,), "exp")
+
+        def backward(g):
+            # d exp(a)/da = exp(a)
+            # BEGIN SOLUTION
+            return (g * out,)
+            # END SOLUTION
+
+        return Tensor._make(out, (self,), backward, "exp")
 
     def log(self):
         a = self
@@ -353,8 +388,14 @@ class Tensor:
 
     def tanh(self):
         out = np.tanh(self.data)
-        # d tanh(a)/da = 1 - tanh(a)^2
-        return Tensor._make(out, (self,), lambda g: (g * (1 - out * out),), "tanh")
+
+        def backward(g):
+            # d tanh(a)/da = 1 - tanh(a)^2
+            # BEGIN SOLUTION
+            return (g * (1 - out * out),)
+            # END SOLUTION
+
+        return Tensor._make(out, (self,), backward, "tanh")
 
     def sigmoid(self):
         out = 0.5 * (np.tanh(0.5 * self.data) + 1)  # numerically stable sigmoid
@@ -411,10 +452,11 @@ class Tensor:
         out = a.data.sum(axis=axis, keepdims=keepdims)
 
         def backward(g):
-            # d sum(a)/da_i = 1: spread g back over the summed axes
-            if axis is not None and not keepdims:
-                g = np.expand_dims(g, axis)
+            # d sum(a)/da_i = 1: every summed entry receives g (re-insert the summed axes, broadcast)
+            # BEGIN SOLUTION
+            g = _expand_reduced(g, axis, keepdims, a.ndim)
             return (np.broadcast_to(g, a.shape),)
+            # END SOLUTION
 
         return Tensor._make(np.asarray(out), (a,), backward, "sum")
 
@@ -434,10 +476,7 @@ class Tensor:
 
         def backward(g):
             # d max(a)/da_i = 1 for the maximal entries (ties share the gradient equally)
-            if axis is not None and not keepdims:
-                g = np.expand_dims(g, axis)
-            elif axis is None and not keepdims:
-                g = np.reshape(g, (1,) * a.ndim)
+            g = _expand_reduced(g, axis, keepdims, a.ndim)
             mask = a.data == out
             return (mask * (g / mask.sum(axis=axis, keepdims=True)),)
 
@@ -455,20 +494,24 @@ class Tensor:
 
         def backward(g):
             # d logsumexp(a)/da_i = softmax(a)_i
-            if not keepdims:
-                g = np.expand_dims(g, axis)
+            g = _expand_reduced(g, axis, keepdims, a.ndim)
             return (g * np.exp(a.data - lse),)
 
-        out = lse if keepdims else np.squeeze(lse, axis=axis)
+        out = lse if keepdims else (lse.reshape(()) if axis is None else np.squeeze(lse, axis=axis))
         return Tensor._make(out, (a,), backward, "logsumexp")
 
     def log_softmax(self, axis=-1):
         a = self
         shifted = a.data - a.data.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        # d log_softmax(a)_j/da_i = [i = j] - softmax(a)_i  =>  dL/da = g - softmax * sum(g)
-        return Tensor._make(out, (a,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),),
-                            "log_softmax")
+
+        def backward(g):
+            # d log_softmax(a)_j/da_i = [i = j] - softmax(a)_i  =>  dL/da = g - softmax(a) * sum_j g_j
+            # BEGIN SOLUTION
+            return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+            # END SOLUTION
+
+        return Tensor._make(out, (a,), backward, "log_softmax")
 
     def softmax(self, axis=-1):
         a = self
@@ -490,7 +533,9 @@ class Tensor:
         a = self
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        axes = axes or tuple(reversed(range(a.ndim)))
+        axes = tuple(int(i) % a.ndim for i in axes) if axes else tuple(reversed(range(a.ndim)))
+        if sorted(axes) != list(range(a.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes of shape {a.shape}")
         inverse = tuple(np.argsort(axes))
         # the gradient of a permutation is the inverse permutation
         return Tensor._make(a.data.transpose(axes), (a,), lambda g: (g.transpose(inverse),), "transpose")
@@ -506,10 +551,16 @@ class Tensor:
         elif isinstance(key, tuple):
             key = tuple(k.data if isinstance(k, Tensor) else k for k in key)
 
+        parts = key if isinstance(key, tuple) else (key,)
+        basic = all(k is None or k is Ellipsis or (isinstance(k, (slice, int, np.integer)) and not isinstance(k, bool)) for k in parts)
+
         def backward(g):
             # indexing picks entries: scatter g back to where they came from (add for repeats)
             full = np.zeros_like(a.data)
-            np.add.at(full, key, g)
+            if basic:                                # slices and integers never repeat an entry
+                full[key] = g
+            else:
+                np.add.at(full, key, g)
             return (full,)
 
         return Tensor._make(a.data[key], (a,), backward, "getitem")
@@ -524,7 +575,15 @@ class Tensor:
         index = np.asarray(_as_array(index))
         if not np.issubdtype(index.dtype, np.integer):
             raise TypeError(f"gather needs integer indices, got dtype {index.dtype}")
+        if index.ndim != a.ndim:
+            raise ValueError(f"gather: index shape {index.shape} must have as many axes as the "
+                             f"tensor's shape {a.shape}")
+        n = a.shape[axis]
+        if index.size and (index.min() < -n or index.max() >= n):
+            raise IndexError(f"gather: indices must lie in [0, {n}) along axis {axis} of shape "
+                             f"{a.shape}, got range [{index.min()}, {index.max()}]")
         out = np.take_along_axis(a.data, index, axis=axis)
+        index = np.broadcast_to(index, out.shape)          # size-1 index axes follow a's shape
 
         def backward(g):
             # scatter-add g into the gathered positions
@@ -547,6 +606,15 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
 
 def _tensors(values: Iterable) -> list:
     return [v if isinstance(v, Tensor) else Tensor(v) for v in values]
+
+
+def _pair(a, b) -> tuple:
+    """Lift two operands to Tensors; a bare Python number takes the other operand's dtype."""
+    if isinstance(a, Tensor):
+        return a, Tensor._lift(b, a.data)
+    if isinstance(b, Tensor):
+        return Tensor._lift(a, b.data), b
+    return Tensor(a), Tensor(b)
 
 
 def concatenate(tensors: Sequence, axis: int = 0) -> Tensor:
@@ -573,7 +641,11 @@ def stack(tensors: Sequence, axis: int = 0) -> Tensor:
 def where(condition, a, b) -> Tensor:
     """Pick from `a` where `condition` holds, else from `b` (both broadcast)."""
     cond = np.asarray(_as_array(condition), dtype=bool)
-    a, b = _tensors((a, b))
+    a, b = _pair(a, b)
+    try:
+        np.broadcast_shapes(cond.shape, a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"where: cannot broadcast condition {cond.shape}, a {a.shape} and b {b.shape}") from None
     out = np.where(cond, a.data, b.data)
     # d/da = 1 where cond, d/db = 1 where not cond
     return Tensor._make(out, (a, b), lambda g: (_unbroadcast(np.where(cond, g, 0), a.shape),
@@ -582,13 +654,13 @@ def where(condition, a, b) -> Tensor:
 
 def minimum(a, b) -> Tensor:
     """Elementwise minimum; at ties the gradient goes to `a`."""
-    a, b = _tensors((a, b))
+    a, b = _pair(a, b)
     return where(a.data <= b.data, a, b)
 
 
 def maximum(a, b) -> Tensor:
     """Elementwise maximum; at ties the gradient goes to `a`."""
-    a, b = _tensors((a, b))
+    a, b = _pair(a, b)
     return where(a.data >= b.data, a, b)
 
 
