@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import Tensor, straight_through
+from .autograd import Tensor, straight_through, where
 
 __all__ = ["Categorical", "Normal"]
 
@@ -49,6 +49,9 @@ class Categorical:
         if np.isnan(logits.data).any():
             raise ValueError("Categorical: logits contain NaN (did training diverge? check the loss "
                              "and learning rate); refusing to sample from them")
+        if np.isposinf(logits.data).any() or np.isneginf(logits.data).all(axis=-1).any():
+            raise ValueError("Categorical: logits give no valid distribution (a logit is +inf, or "
+                             "every logit of a row is -inf); refusing to sample from them")
         self.logits = logits
         self.log_probs = logits.log_softmax(axis=-1)     # (..., K) normalised log pi
         self.probs = np.exp(self.log_probs.data)         # (..., K) plain array, for sampling
@@ -60,9 +63,13 @@ class Categorical:
     def sample(self, rng: np.random.Generator) -> np.ndarray:
         """Integer samples of shape (...), by inverting the CDF with one uniform per distribution."""
         _check_rng(rng)
-        cdf = np.cumsum(self.probs, axis=-1)
-        u = rng.random(cdf.shape[:-1] + (1,)) * cdf[..., -1:]
-        return np.minimum((u > cdf).sum(axis=-1), self.num_categories - 1)
+        cdf = np.cumsum(self.probs, axis=-1)                        # (..., K), last entry ~1
+        u = rng.random(cdf.shape[:-1] + (1,)) * cdf[..., -1:]       # (..., 1) uniform on [0, total)
+        # the sample is the first k with u < cdf_k, i.e. the number of entries with cdf_k <= u
+        # BEGIN SOLUTION
+        k = (u >= cdf).sum(axis=-1)                                 # (...)
+        # END SOLUTION
+        return np.minimum(k, self.num_categories - 1)               # guard against round-off
 
     def log_prob(self, actions) -> Tensor:
         """log pi(a) for integer actions of shape (...); returns a Tensor of shape (...)."""
@@ -82,13 +89,18 @@ class Categorical:
 
     def entropy(self) -> Tensor:
         """H = -sum_a pi(a) log pi(a), shape (...)."""
-        p = self.log_probs.exp()
-        return -(p * self.log_probs).sum(axis=-1)
+        p = self.log_probs.exp()                                    # (..., K)
+        # 0 log 0 = 0: a category with probability 0 (logit -inf, e.g. a masked action) adds nothing
+        log_p = where(self.probs > 0, self.log_probs, 0.0)          # (..., K)
+        # BEGIN SOLUTION
+        return -(p * log_p).sum(axis=-1)
+        # END SOLUTION
 
     def kl(self, other: "Categorical") -> Tensor:
         """KL(self || other) = sum_a p(a) (log p(a) - log q(a)), shape (...)."""
-        p = self.log_probs.exp()
-        return (p * (self.log_probs - other.log_probs)).sum(axis=-1)
+        p = self.log_probs.exp()                                    # (..., K)
+        log_ratio = self.log_probs - other.log_probs                # (..., K)
+        return (p * where(self.probs > 0, log_ratio, 0.0)).sum(axis=-1)   # 0 log(0/q) = 0
 
     def mode(self) -> np.ndarray:
         return self.probs.argmax(axis=-1)
@@ -105,11 +117,15 @@ class Categorical:
         _check_rng(rng)
         if not temperature > 0:
             raise ValueError(f"gumbel_softmax_st: temperature must be > 0, got {temperature}")
-        gumbel = -np.log(-np.log(rng.random(self.logits.shape) + 1e-20) + 1e-20)
-        y_soft = ((self.log_probs + gumbel) * (1.0 / temperature)).softmax(axis=-1)
-        hard = np.zeros_like(y_soft.data)
-        np.put_along_axis(hard, (self.log_probs.data + gumbel).argmax(axis=-1)[..., None], 1.0, axis=-1)
-        return straight_through(hard, y_soft)
+        u = rng.random(self.logits.shape)                           # (..., K) uniform on [0, 1)
+        gumbel = (-np.log(-np.log(u + 1e-20) + 1e-20)).astype(self.logits.dtype)   # (..., K)
+        # BEGIN SOLUTION
+        perturbed = self.logits + gumbel                            # (..., K)
+        y_soft = (perturbed * (1.0 / temperature)).softmax(axis=-1)  # relaxed sample, differentiable
+        hard = np.zeros(self.logits.shape, dtype=self.logits.dtype)
+        np.put_along_axis(hard, perturbed.data.argmax(axis=-1)[..., None], 1.0, axis=-1)
+        return straight_through(hard, y_soft)                       # value: hard; gradient: y_soft's
+        # END SOLUTION
 
 
 class Normal:
@@ -144,16 +160,20 @@ class Normal:
     def rsample(self, rng: np.random.Generator) -> Tensor:
         """Reparameterised sample a = mean + std * eps, eps ~ N(0, I): gradients reach mean, log_std."""
         _check_rng(rng)
-        eps = rng.standard_normal(self.shape).astype(self.mean.dtype, copy=False)
+        eps = rng.standard_normal(self.shape).astype(self.mean.dtype, copy=False)   # (..., D)
+        # BEGIN SOLUTION
         return self.mean + self.std * eps
+        # END SOLUTION
 
     def log_prob(self, actions) -> Tensor:
         """log N(a; mu, sigma) = sum_d [-(a_d - mu_d)^2 / (2 sigma_d^2) - log sigma_d - log(2 pi)/2], shape (...)."""
         a = actions if isinstance(actions, Tensor) else Tensor(np.asarray(actions, dtype=self.mean.dtype))
         if a.shape != self.shape:
             raise ValueError(f"Normal.log_prob: actions have shape {a.shape}, expected {self.shape}")
-        z = (a - self.mean) / self.std
+        # BEGIN SOLUTION
+        z = (a - self.mean) / self.std                              # (..., D) standardised action
         return (-0.5 * z * z - self.log_std - 0.5 * _LOG_2PI).sum(axis=-1)
+        # END SOLUTION
 
     def entropy(self) -> Tensor:
         """H = sum_d [log sigma_d + (1 + log 2 pi) / 2], shape (...)."""
@@ -164,9 +184,11 @@ class Normal:
 
     def kl(self, other: "Normal") -> Tensor:
         """KL(p || q) = sum_d [log(sigma_q / sigma_p) + (sigma_p^2 + (mu_p - mu_q)^2) / (2 sigma_q^2) - 1/2]."""
+        # BEGIN SOLUTION
         var_p, var_q = self.std * self.std, other.std * other.std
         diff = self.mean - other.mean
         return (other.log_std - self.log_std + (var_p + diff * diff) / (2.0 * var_q) - 0.5).sum(axis=-1)
+        # END SOLUTION
 
     def mode(self) -> np.ndarray:
         return np.broadcast_to(self.mean.data, self.shape).copy()
