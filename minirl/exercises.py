@@ -299,7 +299,7 @@ def _run_lesson_tests(lesson: Lesson, impl: Path, tests_dir: Path) -> tuple[int,
     """Run a lesson's exercise tests against `impl`; return (passed, total, first failure line)."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.xml"
-        cmd = [sys.executable, "-m", "pytest", str(tests_dir), "--impl", str(impl), "-m", lesson.marker,
+        cmd = [sys.executable, "-m", "pytest", str(tests_dir), f"--impl={impl}", "-m", lesson.marker,
                "-q", "-p", "no:cacheprovider", f"--junitxml={report}", "-o",
                "junit_family=xunit2"]
         proc = subprocess.run(cmd, cwd=tests_dir.parent, capture_output=True, text=True)
