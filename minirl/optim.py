@@ -140,8 +140,11 @@ def clip_grad_norm_(params: Iterable[Tensor], max_norm: float) -> float:
         raise ValueError(f"clip_grad_norm_: max_norm must be > 0, got {max_norm}")
     params = [p for p in params if p.grad is not None]
     norm = global_grad_norm(params)
+    if not np.isfinite(norm):
+        raise FloatingPointError(f"clip_grad_norm_: the gradient norm is {norm}; a gradient holds "
+                                 "inf or NaN (did the loss diverge?)")
     if norm > max_norm:
-        scale = max_norm / (norm + 1e-12)
+        scale = max_norm / norm                      # norm > max_norm > 0: no division by zero
         for p in params:
             p.grad = p.grad * scale
     return norm
