@@ -166,3 +166,122 @@ def test_checkpoint_refuses_object_arrays(tmp_path):
     with pytest.raises(ValueError, match="object array"):
         save_checkpoint(tmp_path / "c.npz", {"x": np.array([{"a": 1}], dtype=object)},
                         algo="ppo", env_id="CartPole-v1", step=0)
+
+
+# ------------------------------------------------------------------------------------------------
+# the run loop, with a scripted stand-in agent (fast and fully predictable)
+# ------------------------------------------------------------------------------------------------
+
+class ScriptedAgent:
+    """Follows the agent API of minirl.algos: each update takes 100 steps and finishes 10 episodes
+    whose return is `ret(update)`. `fail` maps an update index to an exception raised there."""
+
+    def __init__(self, ret=lambda k: float(k), fail=None):
+        from collections import deque
+        self.ret, self.fail = ret, dict(fail or {})
+        self.global_step, self.episodes, self.updates = 0, 0, 0
+        self.recent_returns = deque(maxlen=100)
+        self.w = np.zeros(3)
+
+    def learn_iter(self, total_steps):
+        while self.global_step < total_steps:
+            if self.updates in self.fail:
+                raise self.fail[self.updates]
+            self.updates += 1
+            self.global_step += 100
+            self.w += 1.0
+            for _ in range(10):
+                self.recent_returns.append(self.ret(self.updates))
+            self.episodes += 10
+            yield {"step": self.global_step, "time_s": 0.0, "episodes": self.episodes,
+                   "return_mean": float(np.mean(self.recent_returns)), "policy_loss": -0.1}
+
+    def state_dict(self):
+        return {"w": self.w.copy(), "global_step": np.asarray(self.global_step),
+                "episodes": np.asarray(self.episodes), "updates": np.asarray(self.updates)}
+
+    def load_state_dict(self, d):
+        self.w = d["w"].copy()
+        self.global_step, self.episodes, self.updates = (int(d[k]) for k in ("global_step", "episodes", "updates"))
+
+
+def _loop(tmp_path, agent, total_steps, stop_return=None, append=False, bookkeeping=None):
+    from minirl.experiments import train_run
+    files = train_run.RunFiles(str(tmp_path))
+    info = {"algo": "ppo", "env_id": "CartPole-v1", "seed": 0, "config": {}}
+    code = train_run._run_loop(agent, files, info, total_steps=total_steps, stop_return=stop_return,
+                               bookkeeping=bookkeeping or {}, append=append, progress=False,
+                               checkpoint_every_s=0.0, callback=None)
+    with open(files.summary) as f:
+        return code, json.load(f), read_csv(files.progress)
+
+
+def test_run_loop_solved_needs_a_full_window(tmp_path):
+    # return 500 from the first update, CartPole's threshold is 475: solved only once 100 episodes
+    # (10 updates) are in the window, i.e. at step 1000, not at step 100
+    code, summary, log = _loop(tmp_path, ScriptedAgent(ret=lambda k: 500.0), total_steps=1500)
+    assert code == 0
+    assert summary["solved_step"] == 1000 and summary["reward_threshold"] == 475.0
+    assert summary["solved_time_s"] == pytest.approx(log["time_s"][9])
+    assert summary["final_return_mean"] == 500.0 and summary["final_step"] == 1500
+    assert summary["interrupted"] is False
+    np.testing.assert_array_equal(log["step"], np.arange(100, 1600, 100))
+    assert np.all(np.diff(log["time_s"]) >= 0)
+
+
+def test_run_loop_stop_return_and_never_solved(tmp_path):
+    code, summary, log = _loop(tmp_path, ScriptedAgent(ret=lambda k: 10.0 * k), total_steps=10_000,
+                               stop_return=150.0)
+    # window mean after update k >= 10 is the mean of 10*(k-9..k) = 10k - 45 >= 150 -> k = 20
+    assert code == 0 and summary["stop_reason"] == "stop_return"
+    assert log["step"][-1] == 2000 and summary["solved_step"] is None
+
+
+def test_run_loop_nan_keeps_last_good_checkpoint(tmp_path):
+    agent = ScriptedAgent(fail={3: FloatingPointError("policy loss is nan")})
+    code, summary, log = _loop(tmp_path, agent, total_steps=1000)
+    from minirl.experiments.train_run import EXIT_NAN
+    assert code == EXIT_NAN and summary["stop_reason"] == "nan" and "nan" in summary["error"]
+    assert len(log["step"]) == 3
+    ck = load_checkpoint(tmp_path / "checkpoint.npz")
+    assert ck.step == 300 and ck.state["w"][0] == 3.0
+
+
+def test_run_loop_interrupt_then_resume_carries_clock_and_solved(tmp_path):
+    from minirl.experiments import train_run
+    agent = ScriptedAgent(ret=lambda k: 500.0, fail={12: KeyboardInterrupt()})
+    code, summary, log = _loop(tmp_path, agent, total_steps=2000)
+    assert code == train_run.EXIT_INTERRUPTED and summary["interrupted"] is True
+    assert summary["solved_step"] == 1000 and len(log["step"]) == 12
+    ck = load_checkpoint(tmp_path / "checkpoint.npz")
+    assert ck.step == 1200 and ck.extra["solved_step"] == 1000
+    fresh = ScriptedAgent(ret=lambda k: 500.0)
+    fresh.load_state_dict(ck.state)
+    code, summary, log = _loop(tmp_path, fresh, total_steps=2000, append=True, bookkeeping=ck.extra)
+    assert code == 0 and summary["solved_step"] == 1000        # kept from before the interruption
+    np.testing.assert_array_equal(log["step"], np.arange(100, 2100, 100))
+    assert np.all(np.diff(log["time_s"]) >= 0)                 # the clock continues
+
+
+def test_drop_rows_after_checkpoint(tmp_path):
+    from minirl.experiments.train_run import _drop_rows_after
+    path = tmp_path / "progress.csv"
+    path.write_text("step,return_mean\n100,1.0\n200,2.0\n300,3.0\n40")
+    assert _drop_rows_after(str(path), 200) == 2
+    assert _lines(path) == ["step,return_mean", "100,1.0", "200,2.0"]
+
+
+@pytest.mark.parametrize("text,current,expected", [
+    ("0.1", 0.2, 0.1), ("1e6", 5, 1_000_000), ("false", True, False), ("64,32", (64, 64), (64, 32)),
+    ("none", None, None), ("1.5", None, 1.5)])
+def test_coerce_value(text, current, expected):
+    from minirl.experiments.train_run import coerce_value
+    got = coerce_value("x", text, current)
+    assert got == expected and type(got) is type(expected)
+
+
+@pytest.mark.parametrize("text,current", [("abc", 0.1), ("2.5", 4), ("maybe", True)])
+def test_coerce_value_rejects_bad_text(text, current):
+    from minirl.experiments.train_run import RunError, coerce_value
+    with pytest.raises(RunError, match=f"--set x={text!r}"):
+        coerce_value("x", text, current)
