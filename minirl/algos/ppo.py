@@ -1,0 +1,235 @@
+"""PPO with a clipped surrogate and GAE, separate actor and critic (Schulman et al., 2017).
+
+Pseudocode (Algorithm 1 of the paper, with the implementation details of the widely cited list,
+Huang et al., 2022, "The 37 implementation details of PPO", each a `PPOConfig` field)::
+
+    for update = 1, 2, ...:
+        lr <- lr0 (1 - steps_done / total_steps)                         (anneal_lr)
+        run pi_old in N envs for T steps -> (s, a, log pi_old(a|s), r, term, trunc, V_old(s))
+        advantages A, returns R = A + V_old by GAE(gamma, lambda)        (minirl.returns.gae)
+        for epoch = 1..K:                                                 (update_epochs)
+            for each of M shuffled minibatches (no replacement):          (num_minibatches)
+                L = L_clip + c_v L_V - c_e H                              (minirl.algos.ppo_loss)
+                one Adam step on actor and critic, global grad-norm clip  (adam_eps, max_grad_norm)
+            stop the epochs early if approx KL (k3) > target_kl           (target_kl)
+
+| symbol | shape | meaning |
+|---|---|---|
+| N, T | - | `num_envs`, `num_steps`; batch B = N T |
+| obs | (T, N, obs_dim) | normalised observations the actions were taken in |
+| actions | (T, N) int or (T, N, act_dim) | sampled actions (unclipped: what the policy is trained on) |
+| logp, values, rewards | (T, N) | log pi_old(a|s), V_old(s), (scaled) rewards |
+| next_values | (T, N) | V(s'_t): the final observation after a truncation (bootstrap), else V(s_{t+1}) |
+
+Truncation bootstraps from the value of the final observation; termination does not (see
+`minirl.returns`). Many single-file PPOs treat both alike, or bootstrap from the *reset* observation.
+
+Expected results (CartPole-v1 preset: solved in under ~100k env steps) are in
+`minirl.algos.presets.PRESETS`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..normalize import RewardScaler
+from ..optim import Adam, clip_grad_norm_
+from ..returns import gae
+from .ppo_loss import explained_variance, ppo_loss
+from .reinforce import AgentBase, ConfigMixin, _require, check_common_fields
+
+__all__ = ["PPOConfig", "PPO", "train"]
+
+
+@dataclass
+class PPOConfig(ConfigMixin):
+    """Every PPO hyperparameter and implementation detail, each a named switch."""
+
+    learning_rate: float = 2.5e-4        # Adam step size (actor and critic share one optimiser)
+    anneal_lr: bool = True               # decay the learning rate linearly to 0 over total_steps
+    adam_eps: float = 1e-5               # Adam epsilon (1e-5 as in the original code, not 1e-8)
+    num_envs: int = 4                    # N parallel environments (SyncVectorEnv, SAME_STEP autoreset)
+    num_steps: int = 128                 # T steps per env per update (batch B = N T)
+    update_epochs: int = 4               # K passes over the batch
+    num_minibatches: int = 4             # M shuffled minibatches per epoch (B must divide by M)
+    gamma: float = 0.99                  # discount
+    gae_lambda: float = 0.95             # GAE lambda
+    norm_adv: bool = True                # standardise advantages per minibatch
+    clip_coef: float = 0.2               # epsilon of the clipped surrogate
+    clip_vloss: bool = False             # clip the value loss around V_old as well (off: it does not help)
+    ent_coef: float = 0.01               # entropy bonus c_e
+    vf_coef: float = 0.5                 # value-loss coefficient c_v
+    max_grad_norm: float | None = 0.5    # global gradient-norm clip (None: off)
+    target_kl: float | None = None       # stop the epochs early when approx KL (k3) exceeds it (None: off)
+    hidden_sizes: tuple = (64, 64)       # hidden widths of actor and critic (separate networks)
+    activation: str = "tanh"             # "tanh" | "relu"
+    ortho_init: bool = True              # orthogonal init, hidden gain sqrt(2) (False: PyTorch-style uniform)
+    policy_head_gain: float = 0.01       # gain of the policy's last layer: near-uniform initial policy
+    value_head_gain: float = 1.0         # gain of the critic's last layer
+    log_std_init: float = 0.0            # initial state-independent log std (continuous actions)
+    normalize_obs: bool = False          # running observation normalisation (saved with the checkpoint)
+    obs_clip: float = 10.0               # clip normalised observations
+    normalize_reward: bool = False       # divide rewards by the std of a running discounted return
+    reward_clip: float = 10.0            # clip scaled rewards
+    clip_actions: bool = True            # clip continuous actions to the bounds; the unclipped one is trained on
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def minibatch_size(self) -> int:
+        return self.batch_size // self.num_minibatches
+
+    def __post_init__(self):
+        name = type(self).__name__
+        check_common_fields(self, name)
+        for field in ("num_steps", "update_epochs", "num_minibatches"):
+            value = getattr(self, field)
+            _require(isinstance(value, int) and value >= 1, name, field, value, "an integer >= 1")
+        _require(self.batch_size % self.num_minibatches == 0, name, "num_minibatches", self.num_minibatches,
+                 f"a divisor of the batch size num_envs * num_steps = {self.batch_size}")
+        _require(0.0 <= self.gae_lambda <= 1.0, name, "gae_lambda", self.gae_lambda, "a number in [0, 1]")
+        _require(self.clip_coef > 0, name, "clip_coef", self.clip_coef, "a number > 0")
+        _require(self.vf_coef >= 0, name, "vf_coef", self.vf_coef, "a number >= 0")
+        _require(self.target_kl is None or self.target_kl > 0, name, "target_kl", self.target_kl,
+                 "None (off) or a number > 0")
+        _require(self.obs_clip > 0 and self.reward_clip > 0, name, "obs_clip/reward_clip",
+                 (self.obs_clip, self.reward_clip), "numbers > 0")
+
+
+class PPO(AgentBase):
+    """PPO agent: `learn_iter(total_steps)` yields one log row per update."""
+
+    algo = "ppo"
+
+    def __init__(self, env, config: PPOConfig | None = None, seed: int = 0):
+        if config is None:
+            from .presets import preset
+            config = preset("ppo", env if isinstance(env, str) else "")
+        if not isinstance(config, PPOConfig):
+            raise TypeError(f"PPO needs a PPOConfig, got {type(config).__name__}")
+        super().__init__(env, config, seed)
+        self.params = self.policy.parameters() + self.value.parameters()
+        self.optimizer = Adam(self.params, lr=config.learning_rate, eps=config.adam_eps)
+        self.reward_scaler = (RewardScaler(config.num_envs, config.gamma, clip=config.reward_clip)
+                              if config.normalize_reward else None)
+
+    def state_dict(self):
+        state = super().state_dict()
+        if self.reward_scaler is not None:
+            state.update(self.reward_scaler.state_dict())
+        return state
+
+    def _load_extra(self, state):
+        if self.reward_scaler is not None:
+            self.reward_scaler.load_state_dict(state)
+
+    # ------------------------------------------------------------------ one rollout
+    def _collect(self):
+        c, venv, T, N = self.config, self.venv, self.config.num_steps, self.config.num_envs
+        obs_buf = np.zeros((T, N, venv.obs_dim))
+        act_buf = np.zeros((T, N), dtype=np.int64) if venv.discrete else np.zeros((T, N, venv.act_dim))
+        logp_buf, rew_buf, val_buf, next_val_buf = (np.zeros((T, N)) for _ in range(4))
+        term_buf, trunc_buf = np.zeros((T, N), dtype=bool), np.zeros((T, N), dtype=bool)
+        obs = self._obs
+        for t in range(T):
+            o = self._normalize(obs, update=True)                                 # (N, obs_dim)
+            with no_grad():
+                dist = self.policy.dist(o)
+                action = dist.sample(self.rng)                                    # (N,) or (N, act_dim)
+                logp_buf[t] = dist.log_prob(action).data
+                val_buf[t] = self.value(o).data
+            step = venv.step(venv.clip_action(action) if c.clip_actions else action)
+            obs_buf[t], act_buf[t] = o, action
+            reward = step.reward
+            if self.reward_scaler is not None:
+                reward = self.reward_scaler(reward, step.terminated | step.truncated)
+            rew_buf[t], term_buf[t], trunc_buf[t] = reward, step.terminated, step.truncated
+            # bootstrap a time-limit cut from V(final observation); a termination gets no bootstrap
+            cut = step.truncated & ~step.terminated
+            if cut.any():
+                with no_grad():
+                    next_val_buf[t, cut] = self.value(self._normalize(step.next_obs[cut])).data
+            for _, ep_return, _ in step.finished:
+                self._record_episode(ep_return)
+            obs = step.obs
+        self._obs = obs
+        with no_grad():
+            last_value = self.value(self._normalize(obs)).data                    # (N,) V(s_T)
+        # V(s'_t) = V(s_{t+1}) inside an episode; truncations keep the bootstrap written above
+        following = np.concatenate([val_buf[1:], last_value[None]], axis=0)       # (T, N)
+        next_val_buf = np.where(trunc_buf, next_val_buf, following)
+        return obs_buf, act_buf, logp_buf, rew_buf, val_buf, next_val_buf, term_buf, trunc_buf
+
+    # ------------------------------------------------------------------ training loop
+    def learn_iter(self, total_steps: int) -> Iterator[dict]:
+        c = self.config
+        B, MB = c.batch_size, c.minibatch_size
+        if self._obs is None:
+            self._obs = self._reset_envs()
+        while self.global_step < total_steps:
+            t0 = time.perf_counter()
+            # ---- learning-rate annealing (position from the step counter, so resuming continues it)
+            lr = c.learning_rate * (1.0 - self.global_step / total_steps) if c.anneal_lr else c.learning_rate
+            self.optimizer.lr = lr
+
+            # ---- 1. rollout: N envs x T steps with the current policy
+            obs, actions, logp_old, rewards, values, next_values, term, trunc = self._collect()
+            self.global_step += B
+
+            # ---- 2. advantages and critic targets by GAE(lambda)
+            adv, returns = gae(rewards, values, next_values, term, trunc, c.gamma, c.gae_lambda)  # (T, N)
+            b_obs = obs.reshape(B, -1)                                            # (B, obs_dim)
+            b_act = actions.reshape(B, *actions.shape[2:])                        # (B,) or (B, act_dim)
+            b_logp, b_adv, b_ret, b_val = (x.reshape(B) for x in (logp_old, adv, returns, values))
+
+            # ---- 3. K epochs of shuffled minibatch updates
+            stats, epochs_done = [], 0
+            for epoch in range(c.update_epochs):
+                perm = self.rng.permutation(B)
+                epoch_k3 = []
+                for start in range(0, B, MB):
+                    mb = perm[start:start + MB]                                   # (MB,) indices
+                    dist = self.policy.dist(b_obs[mb])
+                    loss, info = ppo_loss(
+                        dist.log_prob(b_act[mb]), dist.entropy(), self.value(b_obs[mb]),
+                        logp_old=b_logp[mb], advantages=b_adv[mb], v_old=b_val[mb], returns=b_ret[mb],
+                        clip_coef=c.clip_coef, vf_coef=c.vf_coef, ent_coef=c.ent_coef,
+                        clip_vloss=c.clip_vloss, norm_adv=c.norm_adv)
+                    self._check_finite(loss, "PPO loss", info)
+                    self.optimizer.zero_grad()
+                    loss.backward()
+                    if c.max_grad_norm is not None:
+                        info["grad_norm"] = clip_grad_norm_(self.params, c.max_grad_norm)
+                    self.optimizer.step()
+                    stats.append(info)
+                    epoch_k3.append(info["approx_kl_k3"])
+                epochs_done = epoch + 1
+                if c.target_kl is not None and np.mean(epoch_k3) > c.target_kl:
+                    break                                                         # early stop on KL
+
+            # ---- 4. log one row
+            self.updates += 1
+            self.train_time += time.perf_counter() - t0
+            row = {"step": self.global_step, "time_s": self.train_time, "episodes": self.episodes,
+                   "return_mean": self._return_mean()}
+            row.update({k: float(np.mean([s[k] for s in stats])) for k in stats[0]})
+            row.update({"explained_variance": explained_variance(b_val, b_ret), "learning_rate": lr,
+                        "epochs_done": epochs_done, "updates": self.updates,
+                        "steps_per_s": self.global_step / max(self.train_time, 1e-9)})
+            yield row
+
+
+def train(env, *, seed: int, total_steps: int, config: PPOConfig | None = None) -> list[dict]:
+    """Train PPO for `total_steps` env steps; returns the log rows (config None: the env's preset)."""
+    agent = PPO(env, config, seed)
+    try:
+        return list(agent.learn_iter(total_steps))
+    finally:
+        agent.close()

@@ -1,0 +1,128 @@
+"""PPO's losses and diagnostics (lesson 04), each a few lines, each checkable by hand.
+
+Symbols and shapes for a minibatch of B transitions:
+
+| symbol | argument | shape | meaning |
+|---|---|---|---|
+| log pi_theta(a|s) | `logp_new` | Tensor (B,) | log-probability under the policy being trained |
+| log pi_old(a|s) | `logp_old` | array (B,) | log-probability when the action was sampled (fixed) |
+| A | `advantages` | array (B,) | GAE advantages (`minirl.returns.gae`) |
+| V_theta(s) | `v_new` | Tensor (B,) | critic being trained |
+| V_old(s) | `v_old` | array (B,) | critic's value at collection time |
+| R | `returns` | array (B,) | critic target A + V_old |
+| epsilon | `clip_coef` | float | clip range, e.g. 0.2 |
+
+Clipped surrogate (Schulman et al., 2017, "Proximal policy optimization algorithms", eq. 7),
+written as a loss to minimise::
+
+    rho = exp(log pi_theta - log pi_old)
+    L_clip = -mean( min(rho A, clip(rho, 1 - eps, 1 + eps) A) )
+
+Value loss: 0.5 mean (V - R)^2, or with value clipping (an implementation detail of the original
+code, off by default: Engstrom et al., 2020 and Andrychowicz et al., 2021 found it does not help)::
+
+    V_clip = V_old + clip(V - V_old, -eps, eps);   L_V = 0.5 mean( max((V - R)^2, (V_clip - R)^2) )
+
+Approximate KL(pi_old || pi_theta) from samples a ~ pi_old, with log r = log pi_theta - log pi_old
+(estimators k1 and k3 of J. Schulman, "Approximating KL divergence", 2020)::
+
+    k1 = mean(-log r)                 unbiased, high variance, can be negative
+    k3 = mean((r - 1) - log r)        unbiased, always >= 0, lower variance
+
+Total loss (eq. 9 of the paper, signs for minimisation): L = L_clip + c_v L_V - c_e mean(H).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Tensor, maximum, minimum
+
+__all__ = ["clipped_surrogate", "value_loss", "approx_kl", "clip_fraction", "explained_variance",
+           "normalize_advantages", "ppo_loss"]
+
+
+def _arr(x) -> np.ndarray:
+    return x.data if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+
+
+def normalize_advantages(advantages, eps: float = 1e-8) -> np.ndarray:
+    """(A - mean A) / (std A + eps) over the minibatch, shape (B,)."""
+    a = np.asarray(advantages, dtype=np.float64)
+    return (a - a.mean()) / (a.std() + eps)
+
+
+def clipped_surrogate(logp_new: Tensor, logp_old, advantages, clip_coef: float) -> Tensor:
+    """L_clip (module docstring), a scalar Tensor to minimise."""
+    if clip_coef <= 0:
+        raise ValueError(f"clip_coef must be > 0, got {clip_coef}")
+    logp_old, adv = _arr(logp_old), _arr(advantages)
+    # BEGIN SOLUTION
+    ratio = (logp_new - logp_old).exp()                                     # (B,)
+    unclipped = ratio * adv
+    clipped = ratio.clip(1.0 - clip_coef, 1.0 + clip_coef) * adv
+    return -minimum(unclipped, clipped).mean()
+    # END SOLUTION
+
+
+def value_loss(v_new: Tensor, v_old, returns, clip_coef: float | None = None) -> Tensor:
+    """0.5 mean (V - R)^2, or the clipped version when `clip_coef` is a number (module docstring)."""
+    v_old, returns = _arr(v_old), _arr(returns)
+    # BEGIN SOLUTION
+    err = (v_new - returns).square()                                        # (B,)
+    if clip_coef is None:
+        return 0.5 * err.mean()
+    v_clipped = (v_new - v_old).clip(-clip_coef, clip_coef) + v_old
+    err_clipped = (v_clipped - returns).square()
+    return 0.5 * maximum(err, err_clipped).mean()
+    # END SOLUTION
+
+
+def approx_kl(logp_new, logp_old) -> tuple[float, float]:
+    """(k1, k3) estimates of KL(pi_old || pi_new) from log-probabilities of samples of pi_old."""
+    log_ratio = _arr(logp_new) - _arr(logp_old)                             # (B,)
+    # BEGIN SOLUTION
+    k1 = float(np.mean(-log_ratio))
+    k3 = float(np.mean(np.expm1(log_ratio) - log_ratio))
+    # END SOLUTION
+    return k1, k3
+
+
+def clip_fraction(logp_new, logp_old, clip_coef: float) -> float:
+    """Fraction of samples whose ratio lies outside [1 - eps, 1 + eps] (where the clip is active)."""
+    ratio = np.exp(_arr(logp_new) - _arr(logp_old))
+    # BEGIN SOLUTION
+    return float(np.mean(np.abs(ratio - 1.0) > clip_coef))
+    # END SOLUTION
+
+
+def explained_variance(y_pred, y_true) -> float:
+    """1 - Var(y - y_pred) / Var(y): 1 is a perfect critic, 0 no better than a constant, NaN if Var(y) = 0."""
+    y_pred, y_true = _arr(y_pred), _arr(y_true)
+    # BEGIN SOLUTION
+    var_y = np.var(y_true)
+    if var_y == 0:
+        return float("nan")
+    return float(1.0 - np.var(y_true - y_pred) / var_y)
+    # END SOLUTION
+
+
+def ppo_loss(logp_new: Tensor, entropy: Tensor, v_new: Tensor, *, logp_old, advantages, v_old, returns,
+             clip_coef: float, vf_coef: float, ent_coef: float, clip_vloss: bool = False,
+             norm_adv: bool = True) -> tuple[Tensor, dict]:
+    """L = L_clip + vf_coef L_V - ent_coef mean(H) on one minibatch, plus diagnostics.
+
+    Shapes: logp_new, entropy, v_new: Tensors (B,); the keyword arrays (B,).
+    Returns (scalar loss Tensor, dict with policy_loss, value_loss, entropy, approx_kl_k1,
+    approx_kl_k3, clip_frac).
+    """
+    adv = normalize_advantages(advantages) if norm_adv else _arr(advantages)
+    pg = clipped_surrogate(logp_new, logp_old, adv, clip_coef)
+    vl = value_loss(v_new, v_old, returns, clip_coef if clip_vloss else None)
+    ent = entropy.mean()
+    loss = pg + vf_coef * vl - ent_coef * ent
+    k1, k3 = approx_kl(logp_new, logp_old)
+    info = {"policy_loss": float(pg.data), "value_loss": float(vl.data), "entropy": float(ent.data),
+            "approx_kl_k1": k1, "approx_kl_k3": k3,
+            "clip_frac": clip_fraction(logp_new, logp_old, clip_coef)}
+    return loss, info

@@ -1,0 +1,213 @@
+"""Rollouts over Gymnasium 1.x vector environments, with episode statistics and true next states.
+
+`VecEnv` wraps a `gymnasium.vector.SyncVectorEnv` of N copies of one environment:
+
+* **Autoreset mode, chosen explicitly: `SAME_STEP`.** When a sub-environment's episode ends, the
+  same `step` call resets it: the returned observation is already the first one of the next episode,
+  and the last observation of the finished episode arrives in `info["final_obs"]`. `VecEnv.step`
+  puts it back in place, so `Step.next_obs[i]` is always the true s'_t of the transition just taken
+  (needed to bootstrap a truncated episode: see `minirl.returns`). With Gymnasium's other mode
+  (`NEXT_STEP`) the *next* `step` call would do the reset and ignore its action, and every
+  algorithm would have to mask that fake transition.
+* **Episode statistics.** Undiscounted return and length of every finished episode (raw rewards, before
+  any reward scaling), returned by `step` in `Step.finished` as (env index, return, length).
+* **Space validation at construction.** Observations: a 1-D `Box`. Actions: `Discrete` or a 1-D `Box`
+  with finite bounds. Anything else (Dict, Tuple, MultiDiscrete, MultiBinary, image observations)
+  fails at once, naming the space.
+
+| attribute / result | shape | meaning |
+|---|---|---|
+| `reset()` | (N, obs_dim) float64 | first observations |
+| `Step.obs` | (N, obs_dim) | observations to act on next (already reset where an episode ended) |
+| `Step.next_obs` | (N, obs_dim) | s'_t: the final observation where an episode ended, else `obs` |
+| `Step.reward` | (N,) float64 | raw rewards |
+| `Step.terminated`, `Step.truncated` | (N,) bool | MDP end / time-limit cut |
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Sequence
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode
+
+__all__ = ["VecEnv", "Step", "check_spaces", "SUPPORTED_SPACES", "collect_episodes", "Episode"]
+
+SUPPORTED_SPACES = ("observations: Box with shape (obs_dim,); "
+                    "actions: Discrete(n) or Box with shape (act_dim,) and finite bounds")
+
+
+class Step(NamedTuple):
+    obs: np.ndarray            # (N, obs_dim)
+    next_obs: np.ndarray       # (N, obs_dim)
+    reward: np.ndarray         # (N,)
+    terminated: np.ndarray     # (N,) bool
+    truncated: np.ndarray      # (N,) bool
+    finished: list             # [(env_index, episode_return, episode_length), ...]
+
+
+def check_spaces(obs_space: gym.Space, act_space: gym.Space, where: str = "environment") -> None:
+    """Raise ValueError naming the space if minirl cannot handle it."""
+    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
+        kind = "image" if isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) >= 2 else "unsupported"
+        raise ValueError(f"{where}: {kind} observation space {obs_space} is not supported; "
+                         f"supported: {SUPPORTED_SPACES}")
+    if isinstance(act_space, gym.spaces.Discrete):
+        return
+    if isinstance(act_space, gym.spaces.Box) and len(act_space.shape) == 1:
+        if not (np.all(np.isfinite(act_space.low)) and np.all(np.isfinite(act_space.high))):
+            raise ValueError(f"{where}: action space {act_space} has infinite bounds; "
+                             f"supported: {SUPPORTED_SPACES}")
+        return
+    raise ValueError(f"{where}: action space {act_space} is not supported; supported: {SUPPORTED_SPACES}")
+
+
+def _make_vector_env(env, num_envs: int, preset_ids: Sequence[str]) -> tuple[gym.vector.VectorEnv, str | None]:
+    kwargs = {"autoreset_mode": AutoresetMode.SAME_STEP}
+    if isinstance(env, str):
+        try:
+            gym.spec(env)                           # unknown ids fail here, before any env is built
+        except gym.error.Error as exc:
+            hint = f"\nminirl has tuned presets for: {', '.join(preset_ids)}" if preset_ids else ""
+            raise type(exc)(f"{exc}{hint}") from exc
+        try:
+            return gym.make_vec(env, num_envs=num_envs, vectorization_mode="sync", vector_kwargs=kwargs), env
+        except gym.error.DependencyNotInstalled as exc:
+            raise gym.error.DependencyNotInstalled(
+                f"{exc}\n(minirl: `pip install -e '.[box2d]'` for LunarLander, "
+                f"`pip install -e '.[mujoco]'` for MuJoCo tasks)") from exc
+    if not callable(env):
+        raise TypeError(f"env must be a Gymnasium id string or a zero-argument factory returning a "
+                        f"gymnasium.Env, got {type(env).__name__}")
+    probe = env()
+    if not isinstance(probe, gym.Env):
+        raise TypeError(f"the env factory returned {type(probe).__name__}, expected a gymnasium.Env")
+    spec = getattr(probe, "spec", None)
+    probe.close()
+    return gym.vector.SyncVectorEnv([env] * num_envs, **kwargs), (spec.id if spec is not None else None)
+
+
+class VecEnv:
+    """N synchronous copies of one environment, `SAME_STEP` autoreset, episode statistics.
+
+    Args:
+        env: a Gymnasium id ("CartPole-v1") or a zero-argument factory returning a `gymnasium.Env`.
+        num_envs: N >= 1.
+        preset_ids: ids listed in the error message when `env` is an unknown id.
+    """
+
+    def __init__(self, env: str | Callable[[], gym.Env], num_envs: int, *, preset_ids: Sequence[str] = ()):
+        if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        self.envs, self.env_id = _make_vector_env(env, int(num_envs), preset_ids)
+        self.num_envs = int(num_envs)
+        obs_space, act_space = self.envs.single_observation_space, self.envs.single_action_space
+        try:
+            check_spaces(obs_space, act_space, where=f"environment {self.env_id or env!r}")
+        except ValueError:
+            self.envs.close()
+            raise
+        self.observation_space, self.action_space = obs_space, act_space
+        self.obs_dim = int(obs_space.shape[0])
+        self.discrete = isinstance(act_space, gym.spaces.Discrete)
+        if self.discrete:
+            self.n_actions, self.act_dim = int(act_space.n), None
+            self.action_start = int(act_space.start)        # Discrete(n, start): env actions start..start+n-1
+        else:
+            self.n_actions, self.act_dim = None, int(act_space.shape[0])
+            self.action_low = act_space.low.astype(np.float64)     # (act_dim,)
+            self.action_high = act_space.high.astype(np.float64)   # (act_dim,)
+        self._ep_return = np.zeros(self.num_envs)
+        self._ep_length = np.zeros(self.num_envs, dtype=np.int64)
+
+    @property
+    def reward_threshold(self) -> float | None:
+        spec = self.envs.envs[0].spec if hasattr(self.envs, "envs") else None
+        return None if spec is None else spec.reward_threshold
+
+    def reset(self, seed: int | None = None) -> np.ndarray:
+        """Reset every sub-environment (sub-env i gets seed + i); in-progress episode stats are dropped."""
+        obs, _ = self.envs.reset(seed=seed)
+        self._ep_return[:] = 0.0
+        self._ep_length[:] = 0
+        return np.asarray(obs, dtype=np.float64)
+
+    def clip_action(self, actions: np.ndarray) -> np.ndarray:
+        """Clip continuous actions to the action bounds (discrete actions pass through)."""
+        if self.discrete:
+            return actions
+        return np.clip(actions, self.action_low, self.action_high)
+
+    def step(self, actions: np.ndarray) -> Step:
+        """Step every sub-environment once. Discrete actions are 0..n-1 (shifted by the space's start)."""
+        env_actions = actions + self.action_start if self.discrete else actions
+        obs, reward, term, trunc, info = self.envs.step(env_actions)
+        obs = np.asarray(obs, dtype=np.float64)                 # (N, obs_dim)
+        reward = np.asarray(reward, dtype=np.float64)           # (N,)
+        term, trunc = np.asarray(term, dtype=bool), np.asarray(trunc, dtype=bool)
+        done = term | trunc
+        next_obs = obs
+        finished = []
+        self._ep_return += reward
+        self._ep_length += 1
+        if done.any():
+            next_obs = obs.copy()
+            has_final = info.get("_final_obs", done)
+            for i in np.flatnonzero(done):
+                if has_final[i]:
+                    next_obs[i] = info["final_obs"][i]              # s'_t of the finished episode
+                finished.append((int(i), float(self._ep_return[i]), int(self._ep_length[i])))
+            self._ep_return[done] = 0.0
+            self._ep_length[done] = 0
+        return Step(obs, next_obs, reward, term, trunc, finished)
+
+    def close(self) -> None:
+        self.envs.close()
+
+
+class Episode(NamedTuple):
+    obs: np.ndarray            # (L, obs_dim)
+    actions: np.ndarray        # (L,) int or (L, act_dim) float: the actions sampled (before clipping)
+    rewards: np.ndarray        # (L,)
+    terminated: bool           # False: the episode was truncated (time limit)
+    final_obs: np.ndarray      # (obs_dim,) s'_{L-1}
+
+
+def collect_episodes(venv: VecEnv, obs: np.ndarray, act_fn: Callable[[np.ndarray], np.ndarray],
+                     episodes_per_env: int = 1) -> tuple[list[Episode], np.ndarray, int]:
+    """Run every sub-environment until each has finished `episodes_per_env` complete episodes.
+
+    All envs must be at the start of an episode (call `venv.reset()` first). An env that is done
+    keeps being stepped (a vector env steps all of them) but its extra transitions are dropped: keeping
+    only the first k episodes of each env makes every episode an independent sample of the current
+    policy (stopping when the batch holds M episodes in total would over-sample short episodes).
+
+    Args:
+        act_fn: obs (N, obs_dim) -> actions (N,) or (N, act_dim); the returned actions are stored and
+            then clipped to the bounds before being sent to the environment.
+    Returns:
+        (episodes, last observation (N, obs_dim), number of stored transitions).
+    """
+    N = venv.num_envs
+    buffers = [([], [], []) for _ in range(N)]          # per env: obs, actions, rewards
+    done_count = np.zeros(N, dtype=np.int64)
+    episodes: list[Episode] = []
+    used = 0
+    while (done_count < episodes_per_env).any():
+        actions = act_fn(obs)
+        step = venv.step(venv.clip_action(actions))
+        active = done_count < episodes_per_env            # (N,) envs whose transitions we keep
+        for i in np.flatnonzero(active):
+            buffers[i][0].append(obs[i])
+            buffers[i][1].append(actions[i])
+            buffers[i][2].append(step.reward[i])
+            used += 1
+            if step.terminated[i] or step.truncated[i]:
+                o, a, r = buffers[i]
+                episodes.append(Episode(np.array(o), np.array(a), np.array(r),
+                                        bool(step.terminated[i]), step.next_obs[i].copy()))
+                buffers[i] = ([], [], [])
+                done_count[i] += 1
+        obs = step.obs
+    return episodes, obs, used
