@@ -54,8 +54,8 @@ from .distributions import Categorical, Normal
 
 __all__ = [
     "NORMAL_ESTIMATORS", "CATEGORICAL_ESTIMATORS", "BLACK_BOX_ESTIMATORS", "BASELINES",
-    "BlackBoxError", "score_function_surrogate", "pathwise_objective", "exact_categorical_gradient",
-    "normal_gradients", "categorical_gradients", "quadrature_normal_gradient",
+    "BlackBoxError", "score_function_surrogate", "reparameterise", "pathwise_objective",
+    "exact_categorical_gradient", "normal_gradients", "categorical_gradients", "quadrature_normal_gradient",
 ]
 
 BASELINES = ("none", "mean", "loo")
@@ -123,24 +123,38 @@ def _differentiable_call(f: Callable, x: Tensor, estimator: str) -> Tensor:
     return out
 
 
-def pathwise_objective(mean: Tensor, log_std: Tensor, eps, f: Callable) -> Tensor:
-    """Reparameterised Monte Carlo objective 1/N sum_i f(mean + exp(log_std) * eps_i).
+def reparameterise(mean: Tensor, log_std: Tensor, eps) -> Tensor:
+    """x = mean + exp(log_std) * eps: a sample of N(mean, exp(log_std)^2) that is a function of theta.
 
-    Its gradient with respect to mean and log_std is the pathwise estimate (backpropagation
-    through the sample): dx/dmean = 1, dx/dlog_std = sigma * eps.
+    The noise eps ~ N(0, I) carries all the randomness, so gradients flow from x to the parameters:
+    dx/dmean = 1 and dx/dlog_std = exp(log_std) * eps.
 
     Args:
         mean, log_std: Tensors broadcastable to eps, e.g. (B, 1, D).
         eps: array (B, N, D) of standard normal noise.
+    Returns:
+        Tensor (B, N, D).
+    """
+    # BEGIN SOLUTION
+    return mean + log_std.exp() * eps
+    # END SOLUTION
+
+
+def pathwise_objective(mean: Tensor, log_std: Tensor, eps, f: Callable) -> Tensor:
+    """Reparameterised Monte Carlo objective 1/N sum_i f(mean + exp(log_std) * eps_i).
+
+    Its gradient with respect to mean and log_std is the pathwise estimate (backpropagation
+    through f and through the sample):  grad = 1/N sum_i f'(x_i) dx_i/dtheta.
+
+    Args:
+        mean, log_std, eps: as in `reparameterise`.
         f: Tensor (B, N, D) -> Tensor (B, N), written with Tensor operations.
     Returns:
         Tensor (B,).
     """
-    # BEGIN SOLUTION
-    x = mean + log_std.exp() * eps                                        # (B, N, D)
+    x = reparameterise(mean, log_std, eps)                                # (B, N, D)
     fx = _differentiable_call(f, x, "pathwise")                           # (B, N)
     return fx.mean(axis=-1)
-    # END SOLUTION
 
 
 def exact_categorical_gradient(f: Callable, logits) -> np.ndarray:
