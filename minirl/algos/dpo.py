@@ -1,0 +1,122 @@
+"""Direct Preference Optimisation (DPO) and IPO: fit the optimum of the RLHF objective from preferences.
+
+Lesson 09. The KL-regularised objective  max_pi E_pi[r] - beta KL(pi || pi_ref)  has the optimum
+pi*(y|x) = pi_ref(y|x) exp(r(x,y)/beta) / Z(x)  (Rafailov et al. 2023, eq. 4). Solve for the reward,
+r(x,y) = beta log(pi*(y|x)/pi_ref(y|x)) + beta log Z(x), put it in the Bradley-Terry likelihood, and
+Z(x) cancels in the difference. The result is a classification loss on the policy itself
+(Rafailov et al. 2023, eq. 7):
+
+    L_DPO(pi) = -E_(x, y_w, y_l) [ log sigmoid( beta log(pi(y_w|x)/pi_ref(y_w|x))
+                                                - beta log(pi(y_l|x)/pi_ref(y_l|x)) ) ]
+
+No reward model, no sampling, no RL loop. IPO (Azar et al. 2024, "A general theoretical paradigm to
+understand learning from human preferences") replaces the log-sigmoid by a squared loss that
+regresses the same log-ratio difference h onto a fixed target, so it cannot push h to infinity on
+deterministic preferences:
+
+    h = log(pi(y_w|x)/pi_ref(y_w|x)) - log(pi(y_l|x)/pi_ref(y_l|x));   L_IPO = E[(h - 1/(2 tau))^2]
+
+(`beta` plays the role of tau.)
+
+Shapes
+------
+| name                       | shape  |
+|----------------------------|--------|
+| logp_chosen, logp_rejected | (B,) Tensors, log pi(y|x) summed over tokens |
+| ref_logp_*                 | (B,) arrays or Tensors (no gradient needed)   |
+| loss                       | ()     |
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Tensor, no_grad
+from ..envs.toylang import Preferences, TabularPolicy
+from ..envs.toylang_exact import check_beta
+from ..optim import Adam
+
+__all__ = ["dpo_loss", "train_dpo", "dpo_population_loss", "implied_reward"]
+
+KINDS = ("dpo", "ipo")
+
+
+def dpo_loss(logp_chosen: Tensor, logp_rejected: Tensor, ref_logp_chosen, ref_logp_rejected,
+             beta: float, kind: str = "dpo") -> Tensor:
+    """The DPO loss (Rafailov et al. 2023, eq. 7), or the IPO loss with kind="ipo"; a scalar Tensor.
+
+    Args:
+        logp_chosen, logp_rejected: log pi(y_w|x), log pi(y_l|x), Tensors (B,).
+        ref_logp_chosen, ref_logp_rejected: the same under pi_ref, (B,).
+        beta: KL coefficient (> 0); for IPO the regularisation strength tau.
+        kind: "dpo" or "ipo".
+    """
+    beta = check_beta(beta)
+    if kind not in KINDS:
+        raise ValueError(f"dpo_loss: kind must be one of {KINDS}, got {kind!r}")
+    if logp_chosen.shape != logp_rejected.shape:
+        raise ValueError(f"dpo_loss: chosen {logp_chosen.shape} and rejected {logp_rejected.shape} differ")
+    # BEGIN SOLUTION
+    h = (logp_chosen - ref_logp_chosen) - (logp_rejected - ref_logp_rejected)   # (B,) log-ratio margin
+    if kind == "dpo":
+        return (-beta * h).softplus().mean()          # -log sigmoid(z) = softplus(-z)
+    return ((h - 1.0 / (2.0 * beta)) ** 2).mean()
+    # END SOLUTION
+
+
+def train_dpo(policy: TabularPolicy, ref: TabularPolicy, prefs: Preferences, beta: float, *,
+              steps: int = 300, lr: float = 0.05, batch_size: int | None = None,
+              rng: np.random.Generator | None = None, kind: str = "dpo") -> list[float]:
+    """Minimise the DPO (or IPO) loss on a preference set with Adam; updates `policy` in place.
+
+    Full batch when `batch_size` is None (the toy sets are small), else minibatches drawn with `rng`.
+    Returns the loss per step.
+    """
+    beta = check_beta(beta)
+    if not isinstance(prefs, Preferences):
+        raise TypeError(f"train_dpo needs a Preferences set, got {type(prefs).__name__}")
+    if batch_size is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError("train_dpo: minibatches need an np.random.Generator (rng=...)")
+    with no_grad():
+        ref_w = ref.sequence_log_probs(prefs.prompts, prefs.chosen).data         # (B,)
+        ref_l = ref.sequence_log_probs(prefs.prompts, prefs.rejected).data       # (B,)
+    opt = Adam(policy.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        idx = slice(None) if batch_size is None else rng.integers(0, len(prefs), size=batch_size)
+        loss = dpo_loss(policy.sequence_log_probs(prefs.prompts[idx], prefs.chosen[idx]),
+                        policy.sequence_log_probs(prefs.prompts[idx], prefs.rejected[idx]),
+                        ref_w[idx], ref_l[idx], beta, kind)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+def dpo_population_loss(logp: Tensor, logp_ref, reward, beta: float) -> Tensor:
+    """The DPO loss in expectation over the full preference distribution, exactly.
+
+    Pairs y, y' ~ pi_ref(.|x) independently, labelled by Bradley-Terry on `reward`:
+
+        L(pi) = (1/P) sum_x sum_(y, y') pi_ref(y) pi_ref(y') sigmoid(r(y) - r(y'))
+                                      * -log sigmoid(beta (h(y) - h(y')))      h = log pi - log pi_ref
+
+    Its minimiser is pi*_beta for `reward` (up to nothing: the constant cancels). Cost O(P S^2):
+    meant for small instances. logp (P, S) Tensor; logp_ref, reward (P, S) arrays.
+    """
+    beta = check_beta(beta)
+    logp_ref, reward = np.asarray(logp_ref), np.asarray(reward)
+    pref = np.exp(logp_ref)
+    weight = pref[:, :, None] * pref[:, None, :]                                  # (P, S, S)
+    label = 0.5 * (np.tanh(0.5 * (reward[:, :, None] - reward[:, None, :])) + 1)  # (P, S, S)
+    h = logp - Tensor(logp_ref)                                                   # (P, S)
+    P, S = logp_ref.shape
+    margin = h.reshape(P, S, 1) - h.reshape(P, 1, S)                              # (P, S, S)
+    return (Tensor(weight * label) * (-beta * margin).softplus()).sum() * (1.0 / P)
+
+
+def implied_reward(policy_logp, ref_logp, beta: float) -> np.ndarray:
+    """The reward a DPO policy implies: beta log(pi/pi_ref), defined up to a per-prompt constant."""
+    beta = check_beta(beta)
+    return beta * (np.asarray(policy_logp) - np.asarray(ref_logp))
