@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib.util
+import itertools
 import subprocess
 import sys
 import tempfile
@@ -36,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["Lesson", "LESSONS", "BEGIN", "END", "SolutionBlockError", "find_blocks", "make_stub",
-           "lesson_stub", "generate", "status", "main"]
+           "lesson_stub", "generate", "load_lesson", "status", "main"]
 
 BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
@@ -292,6 +294,31 @@ def generate(out="lessons", lessons=None, force: bool = False, log=print) -> dic
                 f"to overwrite it run `minirl exercises generate --lesson {lesson.number} --force`")
     _write_if_changed(out / "README.md", README)
     return result
+
+
+# ---------------------------------------------------------------------------------------- loading
+_fresh_names = itertools.count()
+
+
+def load_lesson(number, impl="lessons"):
+    """The learner's module of a lesson, executed afresh from `impl/<module path>` (for notebooks).
+
+    Each call re-reads the file, so a notebook sees your latest edit without restarting the kernel.
+    """
+    lesson = get_lesson(number)
+    path = Path(impl) / lesson.module
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: generate the lesson stubs first with "
+                                "`minirl exercises generate` (from the repository root)")
+    name = f"minirl_lessons_{lesson.number}_{next(_fresh_names)}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module                     # dataclasses look their module up here
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(name, None)
+    return module
 
 
 # ---------------------------------------------------------------------------------------- status
