@@ -25,7 +25,7 @@ import os
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -108,13 +108,16 @@ def save_checkpoint(path: str, state: Mapping[str, np.ndarray], *, algo: str, en
 
 
 def load_checkpoint(path: str, *, algo: str | None = None, env_id: str | None = None,
-                    expected: Mapping[str, np.ndarray] | None = None) -> Checkpoint:
+                    expected: Mapping[str, np.ndarray] | None = None,
+                    any_shape: Iterable[str] = ()) -> Checkpoint:
     """Read a checkpoint, refusing it (CheckpointError) if it is unusable.
 
     Args:
         algo, env_id: if given, the checkpoint must have been written for these.
         expected: a reference state dict (e.g. a freshly built agent's `state_dict()`); the
             checkpoint must have exactly its names, with the same shapes.
+        any_shape: names whose shape may differ from `expected` (e.g. a list of recent returns
+            that grows from 0 to 100 entries).
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -142,12 +145,13 @@ def load_checkpoint(path: str, *, algo: str | None = None, env_id: str | None = 
     ckpt = Checkpoint(state=state, algo=meta.get("algo", ""), env_id=meta.get("env_id", ""),
                       step=int(meta.get("step", 0)), config=meta.get("config", {}),
                       extra=meta.get("extra", {}), format_version=version)
-    check_compatible(ckpt, algo=algo, env_id=env_id, expected=expected, path=path)
+    check_compatible(ckpt, algo=algo, env_id=env_id, expected=expected, any_shape=any_shape, path=path)
     return ckpt
 
 
 def check_compatible(ckpt: Checkpoint, *, algo: str | None = None, env_id: str | None = None,
-                     expected: Mapping[str, np.ndarray] | None = None, path: str = "checkpoint") -> None:
+                     expected: Mapping[str, np.ndarray] | None = None, any_shape: Iterable[str] = (),
+                     path: str = "checkpoint") -> None:
     """Raise CheckpointError naming the first mismatch between `ckpt` and what the caller needs."""
     if algo is not None and ckpt.algo != algo:
         raise CheckpointError(f"{path} was written by algo {ckpt.algo!r}, not {algo!r}")
@@ -160,7 +164,10 @@ def check_compatible(ckpt: Checkpoint, *, algo: str | None = None, env_id: str |
     if missing or unexpected:
         raise CheckpointError(f"{path} does not match the agent: missing entries {missing}, "
                               f"unexpected entries {unexpected}")
+    any_shape = set(any_shape)
     for name, ref in expected.items():
+        if name in any_shape:
+            continue
         got = ckpt.state[name].shape
         want = np.shape(ref)
         if got != want:

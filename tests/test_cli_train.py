@@ -285,3 +285,256 @@ def test_coerce_value_rejects_bad_text(text, current):
     from minirl.experiments.train_run import RunError, coerce_value
     with pytest.raises(RunError, match=f"--set x={text!r}"):
         coerce_value("x", text, current)
+
+
+# ------------------------------------------------------------------------------------------------
+# end to end: the real CLI on CartPole-v1 with tiny budgets
+# ------------------------------------------------------------------------------------------------
+
+from minirl.cli import main as cli  # noqa: E402
+
+CONTRACT_COLUMNS = ["step", "time_s", "episodes", "return_mean"]
+PPO_DIAGNOSTICS = ["policy_loss", "value_loss", "entropy", "approx_kl_k1", "approx_kl_k3", "clip_frac",
+                   "explained_variance", "learning_rate", "steps_per_s"]
+SUMMARY_KEYS = ["solved_step", "solved_time_s", "final_return_mean", "total_time_s", "steps_per_s",
+                "interrupted"]
+# a small PPO batch so that a few updates take a fraction of a second
+TINY = ["--num-envs", "2", "--set", "num_steps=64", "--set", "update_epochs=2", "--no-progress"]
+
+
+def _header(path):
+    with open(path, newline="") as f:
+        return next(csv.reader(f))
+
+
+def _json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def _train(out, *extra, seed=0, steps=384, algo="ppo", env="CartPole-v1"):
+    return cli(["train", "--algo", algo, "--env", env, "--seed", str(seed), "--total-steps", str(steps),
+                "--out", str(out), *TINY, *extra])
+
+
+@pytest.fixture()
+def wrap_agent(monkeypatch):
+    """Replace the runner's agent factory so a test can act between updates (Ctrl-C, NaN, capture)."""
+    from minirl.experiments import train_run
+    made = []
+
+    def install(after_update=None):
+        real = train_run.build_agent
+
+        def build(algo, env_id, config, seed):
+            agent = real(algo, env_id, config, seed)
+            inner = agent.learn_iter
+
+            def learn_iter(total_steps):
+                for k, row in enumerate(inner(total_steps)):
+                    yield row
+                    if after_update is not None:
+                        after_update(agent, k)          # runs after the runner logged/checkpointed row k
+            agent.learn_iter = learn_iter
+            made.append(agent)
+            return agent
+        monkeypatch.setattr(train_run, "build_agent", build)
+        return made
+    return install
+
+
+def test_train_writes_contract_files_and_resume_appends(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert _train(run, steps=384) == 0
+    for name in ("config.json", "progress.csv", "summary.json", "checkpoint.npz"):
+        assert (run / name).is_file(), f"{name} missing"
+    header = _header(run / "progress.csv")
+    assert header[:4] == CONTRACT_COLUMNS and set(PPO_DIAGNOSTICS) <= set(header)
+    log = read_csv(run / "progress.csv")
+    np.testing.assert_array_equal(log["step"], [128, 256, 384])          # 2 envs x 64 steps per update
+    summary = _json(run / "summary.json")
+    assert set(SUMMARY_KEYS) <= set(summary) and summary["interrupted"] is False
+    assert summary["solved_step"] is None and summary["final_step"] == 384
+    assert summary["final_return_mean"] == pytest.approx(log["return_mean"][-1])
+    config = _json(run / "config.json")
+    assert (config["algo"], config["env_id"], config["seed"]) == ("ppo", "CartPole-v1", 0)
+    assert config["config"]["num_envs"] == 2 and config["config"]["num_steps"] == 64
+    assert config["used_preset"] is True
+    assert load_checkpoint(run / "checkpoint.npz", algo="ppo", env_id="CartPole-v1").step == 384
+
+    # a second `train` into the same folder is refused (it would destroy the run)
+    assert _train(run, steps=384) == 2
+    assert "--resume" in capsys.readouterr().err
+
+    # resume continues the step count and appends to the same progress.csv
+    assert cli(["train", "--resume", str(run), "--total-steps", "768", "--no-progress"]) == 0
+    log2 = read_csv(run / "progress.csv")
+    np.testing.assert_array_equal(log2["step"], [128, 256, 384, 512, 640, 768])
+    np.testing.assert_array_equal(log2["return_mean"][:3], log["return_mean"])
+    assert all(np.diff(log2["time_s"]) >= 0) and all(np.diff(log2["episodes"]) >= 0)
+    with open(run / "progress.csv") as f:
+        assert sum(line.startswith("step,") for line in f) == 1          # header written once
+    assert _json(run / "summary.json")["final_step"] == 768
+    assert load_checkpoint(run / "checkpoint.npz").step == 768
+
+
+def test_ctrl_c_flushes_log_and_checkpoints_then_resumes(tmp_path, wrap_agent, capsys):
+    def interrupt(agent, k):
+        if k == 2:
+            raise KeyboardInterrupt
+    wrap_agent(interrupt)
+    run = tmp_path / "run"
+    assert _train(run, steps=1280) == 130
+    assert "--resume" in capsys.readouterr().err
+    log = read_csv(run / "progress.csv")
+    np.testing.assert_array_equal(log["step"], [128, 256, 384])
+    summary = _json(run / "summary.json")
+    assert summary["interrupted"] is True and summary["final_step"] == 384
+    assert load_checkpoint(run / "checkpoint.npz").step == 384
+    wrap_agent(None)
+    assert cli(["train", "--resume", str(run), "--total-steps", "640", "--no-progress"]) == 0
+    np.testing.assert_array_equal(read_csv(run / "progress.csv")["step"], [128, 256, 384, 512, 640])
+    assert _json(run / "summary.json")["interrupted"] is False
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, wrap_agent, capsys):
+    def poison_critic(agent, k):
+        if k == 1:                              # after the 2nd update was logged and checkpointed
+            for p in agent.value.parameters():
+                p.data[...] = np.nan
+    wrap_agent(poison_critic)
+    run = tmp_path / "run"
+    assert _train(run, "--checkpoint-every", "0", steps=1280) == 3
+    err = capsys.readouterr().err
+    assert "not finite" in err and "last good" in err
+    summary = _json(run / "summary.json")
+    assert summary["stop_reason"] == "nan" and "FloatingPointError" in summary["error"]
+    assert len(read_csv(run / "progress.csv")["step"]) == 2
+    ck = load_checkpoint(run / "checkpoint.npz")
+    assert ck.step == 256
+    assert all(np.isfinite(v).all() for k, v in ck.state.items() if v.dtype.kind == "f")
+
+
+def test_eval_reloads_and_reloaded_policy_acts_the_same(tmp_path, wrap_agent, capsys):
+    from minirl.experiments.train_run import load_run
+    made = wrap_agent(None)
+    run = tmp_path / "run"
+    assert _train(run, steps=256) == 0
+    trained = made[-1]
+    reloaded, info, ck = load_run(run)
+    obs = np.random.default_rng(0).normal(size=(64, 4)) * [1.0, 1.0, 0.1, 1.0]
+    np.testing.assert_array_equal(reloaded.act(obs, deterministic=True), trained.act(obs, deterministic=True))
+    # the sampling generator's state is in the checkpoint too: stochastic actions agree as well
+    np.testing.assert_array_equal(reloaded.act(obs, deterministic=False), trained.act(obs, deterministic=False))
+    capsys.readouterr()
+    assert cli(["eval", str(run), "--episodes", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2 deterministic episodes: return" in out and "±" in out
+
+
+def test_corrupt_or_mismatched_checkpoint_is_refused(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert _train(run, steps=128) == 0
+    good = (run / "checkpoint.npz").read_bytes()
+    config = _json(run / "config.json")
+
+    (run / "checkpoint.npz").write_bytes(good[: len(good) // 2])
+    assert cli(["eval", str(run)]) == 2
+    assert "corrupt" in capsys.readouterr().err
+    assert cli(["train", "--resume", str(run), "--no-progress"]) == 2
+    assert "corrupt" in capsys.readouterr().err
+
+    (run / "checkpoint.npz").write_bytes(good)
+    (run / "config.json").write_text(json.dumps({**config, "config": {**config["config"], "hidden_sizes": [32, 32]}}))
+    assert cli(["eval", str(run)]) == 2
+    assert "has shape" in capsys.readouterr().err
+
+    (run / "config.json").write_text(json.dumps({**config, "env_id": "Acrobot-v1"}))
+    assert cli(["eval", str(run)]) == 2
+    assert "written for env 'CartPole-v1', not 'Acrobot-v1'" in capsys.readouterr().err
+
+    (run / "config.json").write_text(json.dumps({**config, "algo": "reinforce", "config": {}}))
+    assert cli(["eval", str(run)]) == 2
+    assert "algo 'ppo', not 'reinforce'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--set", "clip_coef=0"], "clip_coef"),
+    (["--lr", "-1"], "learning_rate"),
+    (["--set", "gamma=1.5"], "gamma"),
+    (["--set", "num_minibatches=3"], "num_minibatches"),
+    (["--set", "no_such_thing=1"], "valid names"),
+    (["--set", "clip_coef"], "NAME=VALUE"),
+    (["--set", "update_epochs=two"], "update_epochs"),
+    (["--set", "episodes_per_env=2"], "valid names"),           # a REINFORCE field given to PPO
+])
+def test_bad_overrides_fail_early_naming_the_field(tmp_path, capsys, args, message):
+    run = tmp_path / "run"
+    assert _train(run, *args, steps=128) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert not (run / "progress.csv").exists()                  # nothing started
+
+
+def test_unknown_field_message_lists_valid_names(tmp_path, capsys):
+    assert _train(tmp_path / "r", "--set", "clipcoef=0.1") == 2
+    err = capsys.readouterr().err
+    assert "clipcoef" in err and "clip_coef" in err and "learning_rate" in err
+
+
+@pytest.mark.parametrize("env,message", [
+    ("Blackjack-v1", "Tuple"),                  # a Tuple observation space
+    ("NoSuchEnv-v0", "CartPole-v1"),           # unknown id: gymnasium's error + the preset list
+])
+def test_bad_env_fails_at_start(tmp_path, capsys, env, message):
+    assert _train(tmp_path / "r", env=env) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_env_without_preset_uses_generic_defaults_and_says_so(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert _train(run, env="MountainCar-v0", steps=128) == 0
+    assert "no ppo preset for MountainCar-v0" in capsys.readouterr().err
+    assert _json(run / "config.json")["used_preset"] is False
+
+
+def test_reinforce_through_the_cli(tmp_path):
+    run = tmp_path / "run"
+    code = cli(["train", "--algo", "reinforce", "--env", "CartPole-v1", "--seed", "3", "--total-steps", "300",
+                "--num-envs", "2", "--no-progress", "--out", str(run)])
+    assert code == 0
+    log = read_csv(run / "progress.csv")
+    assert _header(run / "progress.csv")[:4] == CONTRACT_COLUMNS
+    assert log["step"][-1] >= 300 and np.all(log["episodes"] >= 2)
+    assert cli(["eval", str(run), "--episodes", "1"]) == 0
+
+
+def test_plot_writes_png(tmp_path, capsys):
+    runs = []
+    for seed in (0, 1):
+        runs.append(tmp_path / f"ppo_s{seed}")
+        assert _train(runs[-1], seed=seed, steps=512) == 0
+    out = tmp_path / "fig" / "curves.png"
+    assert cli(["plot", *map(str, runs), "--out", str(out), "--x", "time", "--stat", "mean"]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "ppo/CartPole-v1: 2 run(s)" in capsys.readouterr().out
+    assert cli(["plot", str(tmp_path / "nothing"), "--out", str(out)]) == 2
+
+
+def test_gif_writer_and_render_error(tmp_path, capsys):
+    pytest.importorskip("PIL")
+    from minirl.commands.eval import save_gif
+    frames = [np.full((24, 32, 3), 40 * i, dtype=np.uint8) for i in range(5)]
+    path = save_gif(frames, str(tmp_path / "a.gif"), fps=10)
+    from PIL import Image
+    with Image.open(path) as im:
+        assert im.format == "GIF" and im.n_frames == 5
+    run = tmp_path / "run"
+    assert _train(run, steps=128) == 0
+    gif = tmp_path / "run.gif"
+    code = cli(["eval", str(run), "--episodes", "1", "--gif", str(gif), "--max-frames", "5"])
+    if code == 0:                                    # the env's renderer (pygame) is installed
+        assert gif.read_bytes()[:3] == b"GIF"
+    else:
+        assert code == 2 and "pygame" in capsys.readouterr().err

@@ -120,9 +120,14 @@ def run(args) -> int:
     except (RunError, CheckpointError) as exc:
         print(f"minirl eval: error: {exc}", file=sys.stderr)
         return 2
-    returns, lengths, frames = evaluate(agent, info["env_id"], args.episodes, args.seed,
-                                        deterministic=not args.stochastic, render=args.render,
-                                        max_frames=args.max_frames)
+    import gymnasium as gym
+    try:
+        returns, lengths, frames = evaluate(agent, info["env_id"], args.episodes, args.seed,
+                                            deterministic=not args.stochastic, render=args.render,
+                                            max_frames=args.max_frames)
+    except gym.error.DependencyNotInstalled as exc:
+        print(f"minirl eval: error: rendering {info['env_id']} needs an extra package: {exc}", file=sys.stderr)
+        return 2
     mode = "stochastic" if args.stochastic else "deterministic"
     print(f"{info['algo']} on {info['env_id']} (checkpoint at step {ckpt.step}), {args.episodes} "
           f"{mode} episodes: return {returns.mean():.2f} ± {returns.std():.2f} "

@@ -75,8 +75,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if "_" in name:
             flags.append(f"--{name}")
         flags += ALIASES.get(name, [])
-        group.add_argument(*flags, dest=HP_PREFIX + name, default=argparse.SUPPRESS, metavar="V",
-                           help=f"({', '.join(algos)})")
+        try:
+            group.add_argument(*flags, dest=HP_PREFIX + name, default=argparse.SUPPRESS, metavar="V",
+                               help=f"({', '.join(algos)})")
+        except argparse.ArgumentError:      # a field named like a run option: reachable with --set
+            continue
 
 
 def parse_overrides(args) -> dict:
@@ -132,8 +135,8 @@ def run(args) -> int:
 
 
 def _env_hint(args, exc, always: bool = False) -> str | None:
-    """For an env the registry does not know, list the ids with presets."""
-    if not getattr(args, "env_id", None):
+    """For an env id the registry does not know, list the ids with presets (unless already said)."""
+    if not getattr(args, "env_id", None) or "presets" in str(exc):
         return None
     if not always:
         import gymnasium as gym
@@ -143,10 +146,7 @@ def _env_hint(args, exc, always: bool = False) -> str | None:
         except Exception:
             pass
     try:
-        from ..algos import presets
-        table = presets.PRESETS
-        ids = sorted({env for algo in table for env in table[algo]}) if all(
-            isinstance(v, dict) for v in table.values()) else sorted({e for _, e in table})
-        return f"environments with presets: {', '.join(ids)}"
-    except Exception:
+        from ..algos.presets import PRESET_ENV_IDS
+    except ImportError:
         return None
+    return f"environments with presets: {', '.join(PRESET_ENV_IDS)}"

@@ -43,7 +43,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..checkpoint import load_checkpoint, save_checkpoint
+from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..logger import CSVLogger, read_csv
 
 __all__ = ["ALGOS", "WINDOW", "RunError", "config_class", "agent_class", "make_config",
@@ -54,6 +54,8 @@ ALGOS = {
     "ppo": ("minirl.algos.ppo", "PPO", "PPOConfig"),
     "reinforce": ("minirl.algos.reinforce", "Reinforce", "ReinforceConfig"),
 }
+# state_dict entries whose shape legitimately changes during training (not checked on load)
+VARIABLE_SHAPE = ("recent_returns",)
 WINDOW = 100          # episodes in the `return_mean` window (the Gymnasium "solved" convention)
 
 # Exit codes of a run (and of `minirl train`).
@@ -162,8 +164,7 @@ def make_config(algo: str, env_id: str, overrides: dict | None = None):
     from ..algos import presets
 
     cfg_cls = config_class(algo)
-    table = getattr(presets, "PRESETS", {})
-    used_preset = env_id in table.get(algo, {}) if isinstance(table.get(algo), dict) else (algo, env_id) in table
+    used_preset = (algo, env_id) in presets.PRESETS
     config = presets.preset(algo, env_id)
     overrides = dict(overrides or {})
     if not overrides:
@@ -173,11 +174,17 @@ def make_config(algo: str, env_id: str, overrides: dict | None = None):
     if unknown:
         raise RunError(f"unknown hyperparameter(s) {unknown} for {algo}; valid names: {sorted(fields)}")
     current = config.to_dict()
-    values = {k: coerce_value(k, v, current.get(k)) for k, v in overrides.items()}
+    values = {}
+    for k, v in overrides.items():
+        optional = "None" in str(fields[k].type)
+        if optional and isinstance(v, str) and v.strip().lower() in ("none", "null", "off"):
+            values[k] = None
+        else:
+            values[k] = coerce_value(k, v, current.get(k))
     current.update(values)
     try:
         return cfg_cls.from_dict(current), used_preset
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, KeyError) as exc:
         raise RunError(f"bad hyperparameter for {algo}: {exc}") from exc
 
 
@@ -323,6 +330,8 @@ def _run_loop(agent, files: RunFiles, info: dict, *, total_steps: int, stop_retu
             if solved_step is None and threshold is not None and full and ret >= threshold:
                 solved_step, solved_time_s = int(row["step"]), now
             if bar is not None:
+                if int(row["step"]) > bar.total:          # the last update can overshoot the budget
+                    bar.total = int(row["step"])
                 bar.update(int(row["step"]) - bar.n)
                 bar.set_postfix_str(f"return {_fmt(ret)} ({int(row.get('episodes', 0))} ep)", refresh=False)
             if callback is not None:
@@ -414,11 +423,15 @@ def load_run(run_dir: str):
     algo, env_id = info["algo"], info["env_id"]
     try:
         config = config_class(algo).from_dict(info["config"])
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, KeyError) as exc:
         raise RunError(f"{files.config}: the saved config is not valid for {algo}: {exc}") from exc
     agent = _construct(algo, env_id, config, int(info["seed"]))
-    ckpt = load_checkpoint(files.checkpoint, algo=algo, env_id=env_id, expected=agent.state_dict())
-    agent.load_state_dict(ckpt.state)
+    ckpt = load_checkpoint(files.checkpoint, algo=algo, env_id=env_id, expected=agent.state_dict(),
+                           any_shape=VARIABLE_SHAPE)
+    try:
+        agent.load_state_dict(ckpt.state)
+    except (KeyError, ValueError) as exc:
+        raise CheckpointError(f"{files.checkpoint}: the agent refused it: {exc}") from exc
     return agent, info, ckpt
 
 
