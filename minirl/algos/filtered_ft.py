@@ -1,0 +1,56 @@
+"""Filtered fine-tuning: treat the score as a supervised label (rejection sampling / expert iteration).
+
+No policy gradient at all. Each round: sample responses from the current policy, score them, keep
+the best `keep_fraction` of each prompt's samples, and fine-tune on the kept ones by maximum
+likelihood (SFT). With infinitely many samples one round from pi_ref gives pi_ref restricted to the
+top quantile of the reward, renormalised; more rounds keep pushing up. It is the simplest
+"score as label" method (e.g. the rejection-sampling fine-tuning of Touvron et al. 2023, the
+expert iteration of Anthony et al. 2017, ReST of Gulcehre et al. 2023).
+
+Shapes: prompts (B,), seqs (B, L), scores (B,).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..envs.toylang import TabularPolicy, sft
+
+__all__ = ["filtered_finetune", "top_fraction_mask"]
+
+
+def top_fraction_mask(prompts, scores, keep_fraction: float) -> np.ndarray:
+    """Boolean mask (B,) keeping, for each prompt, the ceil(keep_fraction * n_x) best-scored samples."""
+    if not 0 < keep_fraction <= 1:
+        raise ValueError(f"keep_fraction must be in (0, 1], got {keep_fraction}")
+    prompts, scores = np.asarray(prompts), np.asarray(scores, dtype=np.float64)
+    keep = np.zeros(len(scores), dtype=bool)
+    for x in np.unique(prompts):
+        idx = np.flatnonzero(prompts == x)
+        k = int(np.ceil(keep_fraction * len(idx)))
+        keep[idx[np.argsort(-scores[idx], kind="stable")[:k]]] = True
+    return keep
+
+
+def filtered_finetune(policy: TabularPolicy, reward_fn: Callable, rng: np.random.Generator, *,
+                      keep_fraction: float = 0.1, samples: int = 3000, rounds: int = 1,
+                      sft_steps: int = 100, lr: float = 0.1, smoothing: float = 0.0,
+                      callback: Callable | None = None) -> list:
+    """Rounds of sample -> keep the top fraction -> SFT; updates `policy` in place.
+
+    Returns the rows of callback(round, policy), called before training and after every round.
+    """
+    lang = policy.lang
+    history: list = []
+    if callback is not None:
+        history.append(callback(0, policy))
+    for r in range(1, rounds + 1):
+        prompts = rng.integers(0, lang.P, size=samples)
+        seqs = policy.sample(prompts, rng)
+        keep = top_fraction_mask(prompts, reward_fn(prompts, seqs), keep_fraction)
+        sft(policy, prompts[keep], seqs[keep], steps=sft_steps, lr=lr, smoothing=smoothing)
+        if callback is not None:
+            history.append(callback(r, policy))
+    return [h for h in history if h is not None]
