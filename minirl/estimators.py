@@ -109,7 +109,7 @@ def score_function_surrogate(log_prob: Tensor, rewards, baseline: str = "none") 
 def _differentiable_call(f: Callable, x: Tensor, estimator: str) -> Tensor:
     """f(x), refusing an f that autograd cannot see through (a black box)."""
     out = f(x)
-    if not isinstance(out, Tensor) or not out.requires_grad:
+    if not isinstance(out, Tensor) or (x.requires_grad and not out.requires_grad):
         got = (f"a {type(out).__name__}" if not isinstance(out, Tensor)
                else "a Tensor that is not connected to its input x (it was rebuilt from plain numbers)")
         raise BlackBoxError(

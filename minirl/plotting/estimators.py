@@ -56,7 +56,6 @@ def sample_count_figure(sweep):
     a2.set_ylabel("mean squared error against the exact gradient")
     a2.set_title(f"x ~ N(1, 1), f = (x - k)^2, exact gradient {sweep.exact[0]:g}", fontsize=9)
     a1.legend(fontsize=7)
-    fig.tight_layout()
     return fig
 
 
@@ -70,7 +69,6 @@ def parameter_figure(quadratic, cosine):
     for ax in (a1, a2):
         ax.set_ylabel("per-sample variance of dJ/dmu")
     a1.legend(fontsize=7)
-    fig.tight_layout()
     return fig
 
 
@@ -81,7 +79,6 @@ def dimension_figure(sweep):
     ax.set_ylabel("per-sample variance of one coordinate of dJ/dmu")
     ax.set_title("score-function variance grows with D, pathwise stays at 4", fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
     return fig
 
 
@@ -103,7 +100,6 @@ def temperature_figure(sweep):
     ax.set_title("categorical: low tau = low bias, high variance", fontsize=9)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
-    fig.tight_layout()
     return fig
 
 
@@ -136,5 +132,4 @@ def failures_figure(cases, horizon=None):
         ax.set_ylabel("per-sample variance of dJ/dmu")
         ax.set_title("logistic map r = 3.9: backprop variance explodes with horizon", fontsize=8)
         ax.legend(fontsize=7)
-    fig.tight_layout()
     return fig
