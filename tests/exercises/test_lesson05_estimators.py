@@ -93,6 +93,9 @@ def test_reparameterise_and_pathwise_gradient_hand_computed(lesson):
     # d/dmean = mean_i 2 (x_i - 1) = (3 + 1) / 2 = 2
     # d/dlog_std = mean_i 2 (x_i - 1) * sigma * eps_i = (3 * 2 * 1 + 1 * 2 * 0.5) / 2 = 3.5
     assert_close(mean.grad.ravel(), [2.0], name="pathwise gradient w.r.t. mean")
+    if log_std.grad is None:
+        pytest.fail("no gradient reached log_std: build the sample from log_std with Tensor operations "
+                    "(log_std.exp(), not np.exp(log_std.data)), so the chain rule can reach it")
     if np.allclose(log_std.grad.ravel(), [1.75]):
         pytest.fail("your gradient w.r.t. log_std is d/dsigma (1.75): the sample must be built from "
                     "log_std with Tensor operations, x = mean + log_std.exp() * eps, so that the chain "
