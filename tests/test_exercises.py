@@ -22,6 +22,7 @@ import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from minirl import exercises as ex
@@ -212,6 +213,7 @@ def test_committed_lessons_are_exactly_a_fresh_generation(tmp_path):
 
 
 # ------------------------------------------------------------------------------ proof 2: tests reach learner code
+@pytest.mark.slow
 @needs_one
 def test_every_exercise_test_fails_on_fresh_stubs_with_not_implemented(tmp_path):
     stubs = tmp_path / "stubs"
@@ -230,6 +232,7 @@ def test_every_exercise_test_fails_on_fresh_stubs_with_not_implemented(tmp_path)
 
 
 # ------------------------------------------------------------------------------ proof 3: the learner's workflow
+@pytest.mark.slow
 @needs_one
 def test_learner_workflow_one_lesson_solved(tmp_path):
     stubs = tmp_path / "lessons"
@@ -300,6 +303,7 @@ def fixture_project(tmp_path):
     return project
 
 
+@pytest.mark.slow
 def test_lesson_fixture_reference_and_learner_directory(tmp_path, fixture_project):
     proc, cases = _run_pytest(tmp_path, "-o", "addopts=", cwd=fixture_project)
     assert [c["outcome"] for c in cases] == ["passed"], proc.stdout + proc.stderr
@@ -319,6 +323,7 @@ def test_impl_at_a_missing_directory_says_how_to_generate(tmp_path, fixture_proj
     assert "Traceback" not in cases[0]["message"]
 
 
+@pytest.mark.slow
 @needs_one
 def test_impl_at_a_missing_directory_fails_every_exercise_test_with_the_hint(tmp_path):
     proc, cases = _run_pytest(tmp_path, str(EXERCISE_TESTS), "--impl=" + str(tmp_path / "nothing"),
@@ -379,3 +384,47 @@ def test_cli_entry_points_agree(tmp_path):
     assert files == sorted(p.relative_to(two).as_posix() for p in two.rglob("*") if p.is_file())
     assert all((one / f).read_bytes() == (two / f).read_bytes() for f in files)
     assert "README.md" in files
+
+
+# ------------------------------------------------------------------------------ the check helpers
+def _helpers():
+    sys.path.insert(0, str(EXERCISE_TESTS))
+    try:
+        import helpers
+    finally:
+        sys.path.remove(str(EXERCISE_TESTS))
+    return helpers
+
+
+@pytest.mark.parametrize("value, kwargs, message", [
+    (np.ones((5, 1)), dict(shape=(5,)), "your reward_to_go returned an array of shape (5, 1), expected (5,)"),
+    (np.ones(5, dtype=np.int64), dict(shape=(5,), dtype_kind="f"), "dtype int64, expected a floating-point"),
+    ([1.0, 2.0], dict(), "returned a list, expected a NumPy array"),
+    (None, dict(), "returned None: did you forget the `return`?"),
+    (np.array([1.0, np.nan]), dict(), "NaN or inf"),
+])
+def test_check_array_says_what_is_wrong(value, kwargs, message):
+    with pytest.raises(AssertionError, match=re.escape(message)):
+        _helpers().check_array(value, name="reward_to_go", **kwargs)
+
+
+def test_check_helpers_accept_good_values_and_name_common_slips():
+    h = _helpers()
+    from minirl.autograd import Tensor
+    arr = np.zeros((2, 3))
+    assert h.check_array(arr, shape=(2, 3), dtype_kind="f", name="f") is arr
+    with pytest.raises(AssertionError, match="returned a Tensor, expected a NumPy array"):
+        h.check_array(Tensor(arr), name="f")
+    t = Tensor(arr, requires_grad=True) * 2.0
+    assert h.check_tensor(t, shape=(2, 3), requires_grad=True, name="f") is t
+    with pytest.raises(AssertionError, match="cut from the graph"):
+        h.check_tensor(Tensor(arr), requires_grad=True, name="f")
+    with pytest.raises(AssertionError, match="expected a single number"):
+        h.check_scalar(np.ones(3), name="loss")
+    assert h.check_scalar(Tensor(np.array(2.5)), name="loss") == 2.5
+    h.assert_close(np.array([1.0, 2.0]), np.array([1.0, 2.0]))
+    with pytest.raises(AssertionError, match="exactly half the expected") as info:
+        h.assert_close(np.array([0.5, 1.0]), np.array([1.0, 2.0]), name="loss", hint="the 1/2?")
+    assert "hint: the 1/2?" in str(info.value)
+    with pytest.raises(AssertionError, match="wrong sign"):
+        h.assert_close(np.array([-1.0, 2.0]), np.array([1.0, -2.0]))
