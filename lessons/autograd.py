@@ -148,18 +148,19 @@ class Tensor:
             if grad.shape != self.shape:
                 raise ValueError(f"backward(grad): grad has shape {grad.shape}, tensor has shape {self.shape}")
 
-        # Topological order by iterative depth-first search (no recursion limit on long graphs).
-        order, visited, stack = [], set(), [(self, False)]
+        # Topological order (every node after all of its parents) by an iterative depth-first search,
+        # so long graphs hit no recursion limit. The stack holds (node, iterator over its parents).
+        order, visited, stack = [], {id(self)}, [(self, iter(self._parents))]
         while stack:
-            node, expanded = stack.pop()
-            if expanded:
+            node, parents = stack[-1]
+            for p in parents:
+                if p.requires_grad and id(p) not in visited:
+                    visited.add(id(p))
+                    stack.append((p, iter(p._parents)))
+                    break
+            else:                                           # all parents placed: place the node
+                stack.pop()
                 order.append(node)
-                continue
-            if id(node) in visited:
-                continue
-            visited.add(id(node))
-            stack.append((node, True))
-            stack.extend((p, False) for p in node._parents if p.requires_grad and id(p) not in visited)
 
         grads = {id(self): grad}
         for node in reversed(order):
@@ -232,6 +233,8 @@ class Tensor:
 
     @staticmethod
     def _broadcast_check(a: np.ndarray, b: np.ndarray, op: str) -> None:
+        if a.shape == b.shape or a.ndim == 0 or b.ndim == 0:    # the common cases, checked fast
+            return
         try:
             np.broadcast_shapes(a.shape, b.shape)
         except ValueError:
@@ -447,9 +450,15 @@ class Tensor:
         return Tensor._make(np.asarray(out), (a,), backward, "sum")
 
     def mean(self, axis=None, keepdims: bool = False):
-        n = self.data.size if axis is None else int(np.prod([self.shape[i] for i in np.atleast_1d(axis)]))
-        # mean = sum / n
-        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / n)
+        a = self
+        out = np.asarray(a.data.mean(axis=axis, keepdims=keepdims))
+        n = a.data.size // max(out.size, 1)                 # entries averaged into each output
+
+        def backward(g):
+            # d mean(a)/da_i = 1/n: like sum, with g divided by the number of averaged entries
+            return (np.broadcast_to(_expand_reduced(g, axis, keepdims, a.ndim) / n, a.shape),)
+
+        return Tensor._make(out, (a,), backward, "mean")
 
     def var(self, axis=None, keepdims: bool = False):
         """Population variance (divides by n), like `np.var`."""
@@ -557,24 +566,34 @@ class Tensor:
         """
         a = self
         index = np.asarray(_as_array(index))
-        if not np.issubdtype(index.dtype, np.integer):
+        if index.dtype.kind not in "iu":
             raise TypeError(f"gather needs integer indices, got dtype {index.dtype}")
         if index.ndim != a.ndim:
             raise ValueError(f"gather: index shape {index.shape} must have as many axes as the "
                              f"tensor's shape {a.shape}")
         n = a.shape[axis]
-        if index.size and (index.min() < -n or index.max() >= n):
+        if index.size and (index.min() < 0 or index.max() >= n):
             raise IndexError(f"gather: indices must lie in [0, {n}) along axis {axis} of shape "
                              f"{a.shape}, got range [{index.min()}, {index.max()}]")
-        out = np.take_along_axis(a.data, index, axis=axis)
-        index = np.broadcast_to(index, out.shape)          # size-1 index axes follow a's shape
+        shape = list(a.shape)
+        shape[axis] = index.shape[axis]
+        if index.shape != tuple(shape):
+            try:
+                index = np.broadcast_to(index, shape)        # size-1 index axes follow a's shape
+            except ValueError:
+                raise ValueError(f"gather: index shape {index.shape} does not fit the tensor's shape "
+                                 f"{a.shape} off axis {axis}") from None
+        # positions to read: index[...] along `axis`, the position itself along every other axis
+        # (an open grid: axis d holds arange(shape[d]) shaped to broadcast along d only)
+        grid = [np.arange(k).reshape([k if i == d else 1 for i in range(a.ndim)]) for d, k in enumerate(shape)]
+        grid[axis] = index
+        grid = tuple(grid)
+        out = a.data[grid]
 
         def backward(g):
-            # scatter-add g into the gathered positions
+            # scatter-add g into the gathered positions (an entry gathered twice gets both)
             full = np.zeros_like(a.data)
-            grid = list(np.ix_(*[np.arange(n) for n in index.shape]))
-            grid[axis] = index
-            np.add.at(full, tuple(grid), g)
+            np.add.at(full, grid, g)
             return (full,)
 
         return Tensor._make(out, (a,), backward, "gather")

@@ -31,6 +31,16 @@ def _check_rng(rng) -> None:
                         "create one with np.random.default_rng(seed)")
 
 
+def _check_non_finite_logits(logits: np.ndarray) -> None:
+    """Refuse logits that define no distribution; -inf (a masked category) is allowed."""
+    if np.isnan(logits).any():
+        raise ValueError("Categorical: logits contain NaN (did training diverge? check the loss "
+                         "and learning rate); refusing to sample from them")
+    if np.isposinf(logits).any() or np.isneginf(logits).all(axis=-1).any():
+        raise ValueError("Categorical: logits give no valid distribution (a logit is +inf, or "
+                         "every logit of a row is -inf); refusing to sample from them")
+
+
 def _as_tensor(x) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=np.float64))
 
@@ -46,12 +56,8 @@ class Categorical:
         logits = _as_tensor(logits)
         if logits.ndim == 0:
             raise ValueError("Categorical: logits need at least one axis (the categories)")
-        if np.isnan(logits.data).any():
-            raise ValueError("Categorical: logits contain NaN (did training diverge? check the loss "
-                             "and learning rate); refusing to sample from them")
-        if np.isposinf(logits.data).any() or np.isneginf(logits.data).all(axis=-1).any():
-            raise ValueError("Categorical: logits give no valid distribution (a logit is +inf, or "
-                             "every logit of a row is -inf); refusing to sample from them")
+        if not np.isfinite(logits.data).all():           # -inf alone is fine: a masked action
+            _check_non_finite_logits(logits.data)
         self.logits = logits
         self.log_probs = logits.log_softmax(axis=-1)     # (..., K) normalised log pi
         self.probs = np.exp(self.log_probs.data)         # (..., K) plain array, for sampling
@@ -74,7 +80,7 @@ class Categorical:
     def log_prob(self, actions) -> Tensor:
         """log pi(a) for integer actions of shape (...); returns a Tensor of shape (...)."""
         actions = np.asarray(actions.data if isinstance(actions, Tensor) else actions)
-        if not np.issubdtype(actions.dtype, np.integer):
+        if actions.dtype.kind not in "iu":
             if np.all(np.mod(actions, 1) == 0):
                 actions = actions.astype(np.int64)
             else:

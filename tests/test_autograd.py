@@ -307,6 +307,17 @@ def test_gather_errors():
         x.gather(np.zeros(3, dtype=int), axis=1)
     with pytest.raises(IndexError, match=r"\[0, 4\)"):
         x.gather(np.full((3, 1), 4), axis=1)
+    with pytest.raises(IndexError, match=r"got range \[-1, -1\]"):
+        x.gather(np.full((3, 1), -1), axis=1)
+    with pytest.raises(ValueError, match=r"\(2, 1\).*\(3, 4\)"):
+        x.gather(np.zeros((2, 1), dtype=int), axis=1)
+
+
+def test_gather_broadcasts_size_one_index_axes():
+    rng = np.random.default_rng(18)
+    x, index = rng.standard_normal((3, 4)), np.array([[2, 0]])     # (1, 2): the same picks in every row
+    check(lambda t: t.gather(index, axis=1), x)
+    np.testing.assert_array_equal(Tensor(x).gather(index, axis=1).data, x[:, [2, 0]])
 
 
 @pytest.mark.parametrize("axis", [0, 1, -1])
