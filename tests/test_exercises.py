@@ -265,16 +265,19 @@ def test_learner_workflow_one_lesson_solved(tmp_path):
             assert rows[lesson.number] == "not available yet"
 
 
+@pytest.mark.slow
 @needs_two
-def test_status_reports_a_failing_lesson(tmp_path):
+def test_status_reports_a_failing_lesson(tmp_path, capsys):
     stubs = tmp_path / "lessons"
     ex.generate(stubs, log=_quiet)
     lesson = AVAILABLE[1]
     path = stubs / lesson.module
     path.write_text(path.read_text(encoding="utf-8") + "\n# started\n", encoding="utf-8")
-    rows = dict(ex.status(stubs, lessons=[lesson.number], log=_quiet))
-    assert rows == {lesson.number: rows[lesson.number]}
-    assert rows[lesson.number].startswith("failed (0/"), rows
+    assert ex.main(["status", "--impl", str(stubs), "--lesson", lesson.number]) == 1
+    table = capsys.readouterr().out.splitlines()
+    assert len(table) == 2, table                                   # a header and this lesson only
+    assert table[1].startswith(f"{lesson.number}     failed (0/"), table
+    assert "NotImplementedError" in table[1], table                 # the first failure, as a hint
 
 
 # ------------------------------------------------------------------------------ proof 4: the lesson fixture
