@@ -110,7 +110,7 @@ def _differentiable_call(f: Callable, x: Tensor, estimator: str) -> Tensor:
     """f(x), refusing an f that autograd cannot see through (a black box)."""
     out = f(x)
     if not isinstance(out, Tensor) or (x.requires_grad and not out.requires_grad):
-        got = (f"a {type(out).__name__}" if not isinstance(out, Tensor)
+        got = (f"a value of type {type(out).__name__} (not a Tensor)" if not isinstance(out, Tensor)
                else "a Tensor that is not connected to its input x (it was rebuilt from plain numbers)")
         raise BlackBoxError(
             f"{estimator}: f returned {got}, so f is a black box to autograd: no gradient can flow "
