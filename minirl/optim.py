@@ -130,19 +130,25 @@ def global_grad_norm(params: Iterable[Tensor]) -> float:
     return float(np.sqrt(sum(float(np.sum(p.grad * p.grad)) for p in params if p.grad is not None)))
 
 
-def clip_grad_norm_(params: Iterable[Tensor], max_norm: float) -> float:
+def clip_grad_norm_(params: Iterable[Tensor], max_norm: float, error_if_nonfinite: bool = False) -> float:
     """Rescale all gradients together so that their global norm is at most `max_norm`.
 
     Returns the norm *before* clipping (useful to log). If it exceeds max_norm, every gradient is
     multiplied by max_norm / norm, so the direction is unchanged and the new norm is max_norm.
+
+    A gradient holding inf or NaN has no meaningful norm: the gradients are then left untouched and
+    the returned norm is inf or NaN, so the caller can see it (log it, skip the step); with
+    `error_if_nonfinite=True` a FloatingPointError is raised instead.
     """
-    if max_norm <= 0:
+    if not max_norm > 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be > 0, got {max_norm}")
     params = [p for p in params if p.grad is not None]
     norm = global_grad_norm(params)
     if not np.isfinite(norm):
-        raise FloatingPointError(f"clip_grad_norm_: the gradient norm is {norm}; a gradient holds "
-                                 "inf or NaN (did the loss diverge?)")
+        if error_if_nonfinite:
+            raise FloatingPointError(f"clip_grad_norm_: the gradient norm is {norm}; a gradient holds "
+                                     "inf or NaN (did the loss diverge?)")
+        return norm
     if norm > max_norm:
         scale = max_norm / norm                      # norm > max_norm > 0: no division by zero
         for p in params:

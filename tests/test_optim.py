@@ -111,9 +111,12 @@ def test_clipping_leaves_small_gradients_alone_and_refuses_bad_input():
     np.testing.assert_array_equal(a.grad, [0.3, 0.4])
     with pytest.raises(ValueError, match="max_norm.*0"):
         clip_grad_norm_([a], max_norm=0.0)
+    a.grad = np.array([np.inf, 1.0])
+    assert clip_grad_norm_([a], max_norm=1.0) == np.inf          # reported, gradients left as they are
+    np.testing.assert_array_equal(a.grad, [np.inf, 1.0])
     a.grad = np.array([np.nan, 1.0])
     with pytest.raises(FloatingPointError, match="nan"):
-        clip_grad_norm_([a], max_norm=1.0)
+        clip_grad_norm_([a], max_norm=1.0, error_if_nonfinite=True)
 
 
 def test_linear_schedule():
