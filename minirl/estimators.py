@@ -2,8 +2,8 @@
 
 Lesson 05. Two ways to estimate grad_theta J from N samples x_1..x_N:
 
-* **score function** (likelihood ratio, REINFORCE; Williams 1992, eq. 11 of Mohamed et al. 2020,
-  "Monte Carlo Gradient Estimation in Machine Learning"):
+* **score function** (likelihood ratio, REINFORCE; Williams 1992; the survey this lab follows is
+  Mohamed, Rosca, Figurnov & Mnih 2020, "Monte Carlo Gradient Estimation in Machine Learning", JMLR 21):
 
       grad J = E[ f(x) grad log p_theta(x) ]  ~  1/N sum_i (f(x_i) - b_i) grad log p_theta(x_i)
 
@@ -16,7 +16,7 @@ Lesson 05. Two ways to estimate grad_theta J from N samples x_1..x_N:
                samples, get a baseline for free"). Unbiased, needs N >= 2. Note that
                loo = N / (N - 1) * mean-baseline estimate.
 
-* **pathwise** (reparameterisation; Kingma & Welling 2014; Mohamed et al. 2020 eq. 35): write
+* **pathwise** (reparameterisation; Kingma & Welling 2014; Mohamed et al. 2020): write
   x = g(theta, eps) = mu + sigma * eps with eps ~ N(0, I), so
 
       grad J = E_eps[ grad_theta f(g(theta, eps)) ]  ~  1/N sum_i f'(x_i) dx_i/dtheta
