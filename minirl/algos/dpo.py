@@ -66,10 +66,12 @@ def dpo_loss(logp_chosen: Tensor, logp_rejected: Tensor, ref_logp_chosen, ref_lo
 
 def train_dpo(policy: TabularPolicy, ref: TabularPolicy, prefs: Preferences, beta: float, *,
               steps: int = 300, lr: float = 0.05, batch_size: int | None = None,
-              rng: np.random.Generator | None = None, kind: str = "dpo") -> list[float]:
+              rng: np.random.Generator | None = None, kind: str = "dpo",
+              callback=None, eval_every: int = 50) -> list[float]:
     """Minimise the DPO (or IPO) loss on a preference set with Adam; updates `policy` in place.
 
     Full batch when `batch_size` is None (the toy sets are small), else minibatches drawn with `rng`.
+    `callback(step, policy)`, if given, is called before training and every `eval_every` steps.
     Returns the loss per step.
     """
     beta = check_beta(beta)
@@ -82,7 +84,9 @@ def train_dpo(policy: TabularPolicy, ref: TabularPolicy, prefs: Preferences, bet
         ref_l = ref.sequence_log_probs(prefs.prompts, prefs.rejected).data       # (B,)
     opt = Adam(policy.parameters(), lr=lr)
     losses = []
-    for _ in range(steps):
+    if callback is not None:
+        callback(0, policy)
+    for step in range(1, steps + 1):
         idx = slice(None) if batch_size is None else rng.integers(0, len(prefs), size=batch_size)
         loss = dpo_loss(policy.sequence_log_probs(prefs.prompts[idx], prefs.chosen[idx]),
                         policy.sequence_log_probs(prefs.prompts[idx], prefs.rejected[idx]),
@@ -91,6 +95,8 @@ def train_dpo(policy: TabularPolicy, ref: TabularPolicy, prefs: Preferences, bet
         loss.backward()
         opt.step()
         losses.append(loss.item())
+        if callback is not None and (step % eval_every == 0 or step == steps):
+            callback(step, policy)
     return losses
 
 
