@@ -27,8 +27,14 @@ Conventions
 * Gradients accumulate across `backward` calls into leaves (tensors you created with
   `requires_grad=True`), exactly as in PyTorch; call `zero_grad` (or set `.grad = None`) between
   steps. Intermediate tensors keep `.grad = None`.
-* Gradient arrays are never modified in place by this module, so sharing them is safe.
+* Gradient arrays are never modified in place by this module; each leaf's `.grad` is its own
+  writable array (you may scale it in place, e.g. for clipping).
 * Inside `with no_grad():` no graph is recorded (use it for acting and evaluation).
+* float64 and float32 both work; a Python number combined with a tensor takes the tensor's dtype.
+
+Lesson 01 (notebooks/01_autograd.ipynb): the learner writes the parts marked `# BEGIN SOLUTION`,
+the backward rules of `_unbroadcast`, `*`, `@`, `exp`, `tanh`, `sum` and `log_softmax`; the tests
+in tests/exercises/test_lesson01_autograd.py check them against the chain rule written by hand.
 """
 
 from __future__ import annotations

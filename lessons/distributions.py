@@ -18,6 +18,10 @@ Two ways to get a gradient through a sample:
 
 Shapes: a batch of B distributions over K categories has logits (B, K) (any leading shape works);
 a batch of diagonal Gaussians over D dimensions has mean (B, D) and log_std (B, D) or (D,).
+
+Lesson 02 (notebooks/02_policies_and_distributions.ipynb): the learner writes the parts marked
+`# BEGIN SOLUTION`: inverse-CDF sampling, the categorical entropy, the Gumbel straight-through
+sample, and the Gaussian's rsample, log_prob and kl (tests/exercises/test_lesson02_distributions.py).
 """
 
 from __future__ import annotations
