@@ -1,0 +1,287 @@
+"""Pathwise policy optimisation: backpropagation through time (BPTT) through a differentiable twin,
+and its short-window variant with a learned critic (SHAC: Xu et al., 2022, "Accelerated Policy
+Learning with Parallel Differentiable Simulation").
+
+Background. A black-box method (REINFORCE, PPO) estimates grad J from returns and log-probabilities.
+When the dynamics f and reward r are differentiable we can instead write the return as a function of
+the policy parameters theta and differentiate it directly (the pathwise or reparameterised gradient):
+
+    s_{t+1} = f(s_t, a_t),   a_t = pi_theta(o(s_t)) (+ sigma eps_t)
+    J(theta) = E[ sum_{t<h} gamma^t r(s_t, a_t) + gamma^h V(s_h) ]               (SHAC, Eq. 5)
+
+With h = horizon and no V this is plain BPTT through the whole episode. Long horizons make the
+gradient explode or vanish (the product of Jacobians df/ds), so SHAC cuts the episode into windows of
+h steps, detaches the state between windows, and lets a critic V estimate the tail. The critic is
+regressed on TD(lambda) targets computed from the window's rewards (SHAC, Eq. 7):
+
+    G_t = r_t + gamma * ((1 - lambda) V(s_{t+1}) + lambda G_{t+1}),     G_h = V(s_h)
+
+Terminations (a cart over a cliff) stop both the reward and the bootstrap: alive_t = 1 until the
+step on which the episode ends, 0 afterwards. Note what the gradient sees: alive_t is a step
+function of the state, so d alive / d s = 0 (the reason pathwise methods fail on CliffCart).
+
+Symbols and shapes (B carts/pendulums in parallel, T = steps in this window):
+
+| name | shape | meaning |
+|---|---|---|
+| rewards | (T, B) Tensor | r_t, differentiable w.r.t. theta through the whole window |
+| alive | (T, B) array | 1 while the episode is running at step t (reward counts), else 0 |
+| bootstrap | (B,) Tensor or None | V(s_h) * alive after the last step; None for plain BPTT |
+| values | (T + 1, B) array | critic values of s_0 .. s_h (no gradient), for TD(lambda) targets |
+
+The policy is `minirl.policies.GaussianPolicy`, the very class PPO trains: here we use its mean (or a
+reparameterised sample, `rsample`) and, optionally, squash it into the action box with
+a = a_max tanh(z / a_max) so that the torque limit does not zero the gradient (a hard clip would).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from ..autograd import Tensor, no_grad, stack
+from ..optim import Adam, clip_grad_norm_
+from ..policies import GaussianPolicy, ValueFunction
+
+__all__ = ["PathwiseConfig", "PRESETS", "window_loss", "lambda_returns", "rollout_window",
+           "resolve_twin", "fit", "train"]
+
+
+@dataclass
+class PathwiseConfig:
+    """Every switch of the method, with the value used when none is given.
+
+    window: steps per gradient (h). window >= the twin's horizon means full-episode BPTT, no critic.
+    """
+
+    num_envs: int = 16              # B: rollouts simulated in parallel per gradient step
+    window: int = 32                # h: SHAC window (>= horizon: plain BPTT through the episode)
+    gamma: float = 0.99
+    lam: float = 0.95               # TD(lambda) for the critic targets
+    lr: float = 2e-3                # actor Adam learning rate
+    critic_lr: float = 2e-3
+    critic_iters: int = 16          # critic regression steps per window
+    critic_minibatch: int = 128
+    max_grad_norm: float = 1.0      # global-norm clipping of the actor gradient
+    hidden: tuple = (64, 64)
+    action: str = "mean"            # "mean" (deterministic) or "rsample" (mean + std * eps)
+    log_std_init: float = -1.0      # only used by action="rsample"
+    squash: bool = True             # a = a_max tanh(z / a_max) instead of the twin's hard clip
+
+    def __post_init__(self):
+        for name in ("num_envs", "window", "critic_iters", "critic_minibatch"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ValueError(f"PathwiseConfig.{name} must be a positive integer, got {value!r}")
+        for name in ("gamma", "lam"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f"PathwiseConfig.{name} must be in [0, 1], got {value!r}")
+        for name in ("lr", "critic_lr", "max_grad_norm"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"PathwiseConfig.{name} must be > 0, got {getattr(self, name)!r}")
+        if self.action not in ("mean", "rsample"):
+            raise ValueError(f"PathwiseConfig.action must be 'mean' or 'rsample', got {self.action!r}")
+        self.hidden = tuple(self.hidden)
+
+
+# Tuned defaults per task: BPTT (full episode) and SHAC (short window + critic).
+PRESETS = {
+    "minirl/Pendulum-v1": PathwiseConfig(),
+    "minirl/CliffCart-v0": PathwiseConfig(num_envs=16, window=100),
+}
+
+
+# ------------------------------------------------------------------------------------ the objective
+def window_loss(rewards: Tensor, alive: np.ndarray, gamma: float, bootstrap: Tensor | None = None) -> Tensor:
+    """The pathwise actor loss of one window: minus the mean discounted return (SHAC, Eq. 5).
+
+        loss = -1/(B T) sum_b [ sum_{t<T} gamma^t alive_{t,b} r_{t,b} + gamma^T bootstrap_b ]
+
+    Args:
+        rewards: (T, B) Tensor of rewards, differentiable.
+        alive: (T, B) array of 0/1, whether step t of rollout b still counts.
+        gamma: discount.
+        bootstrap: (B,) Tensor, V(s_T) (already zero for rollouts that ended), or None.
+    Returns:
+        a scalar Tensor; its gradient is the (negated) pathwise policy gradient.
+    """
+    T, B = rewards.shape
+    alive = np.asarray(alive, dtype=np.float64)
+    if alive.shape != (T, B):
+        raise ValueError(f"window_loss: alive has shape {alive.shape}, rewards have shape {(T, B)}")
+    # BEGIN SOLUTION
+    discounts = gamma ** np.arange(T, dtype=np.float64)[:, None]             # (T, 1)
+    total = (rewards * (discounts * alive)).sum(axis=0)                     # (B,)
+    if bootstrap is not None:
+        total = total + (gamma ** T) * bootstrap
+    return -total.sum() * (1.0 / (B * T))
+    # END SOLUTION
+
+
+def lambda_returns(rewards: np.ndarray, values: np.ndarray, alive: np.ndarray, gamma: float,
+                   lam: float) -> np.ndarray:
+    """TD(lambda) critic targets over a window (SHAC, Eq. 7), computed backwards from G_T = V(s_T).
+
+        G_t = r_t + gamma * alive'_t * ((1 - lam) V(s_{t+1}) + lam G_{t+1})
+
+    where alive'_t = 1 if the rollout is still running after step t (0: it terminated on step t, so
+    nothing follows). Entries with alive_t = 0 (already ended before step t) are irrelevant.
+
+    Shapes: rewards (T, B), values (T + 1, B), alive (T + 1, B) (alive[t]: running at s_t) -> (T, B).
+    """
+    rewards, values, alive = (np.asarray(x, dtype=np.float64) for x in (rewards, values, alive))
+    T = rewards.shape[0]
+    if values.shape != (T + 1,) + rewards.shape[1:] or alive.shape != values.shape:
+        raise ValueError(f"lambda_returns: rewards {rewards.shape} need values and alive of shape "
+                         f"{(T + 1,) + rewards.shape[1:]}, got {values.shape} and {alive.shape}")
+    targets = np.zeros_like(rewards)
+    # BEGIN SOLUTION
+    following = values[T]                                                    # G_T = V(s_T), (B,)
+    for t in reversed(range(T)):
+        nxt = (1 - lam) * values[t + 1] + lam * following                    # (B,)
+        targets[t] = rewards[t] + gamma * alive[t + 1] * nxt
+        following = targets[t]
+    # END SOLUTION
+    return targets
+
+
+# ------------------------------------------------------------------------------------ rollouts
+def _act(policy: GaussianPolicy, obs: Tensor, twin, config: PathwiseConfig, rng) -> Tensor:
+    """a = pi(o) as a Tensor: mean or reparameterised sample, optionally squashed into the action box."""
+    z = policy.mean_action(obs) if config.action == "mean" else policy.dist(obs).rsample(rng)   # (B, A)
+    if not config.squash:
+        return z
+    high = twin.action_high                                                  # (A,)
+    return (z * (1.0 / high)).tanh() * high
+
+
+def rollout_window(twin, policy: GaussianPolicy, state: Tensor, alive: np.ndarray, steps: int,
+                   config: PathwiseConfig, rng: np.random.Generator):
+    """Simulate `steps` steps from `state`, recording the graph from the policy to every reward.
+
+    Returns (rewards (T, B) Tensor, alive (T + 1, B) array, states list of T + 1 Tensors (B, S)).
+    `alive` enters as the (B,) mask of rollouts still running at `state`.
+    """
+    rewards, states, masks = [], [state], [np.asarray(alive, dtype=np.float64)]
+    for _ in range(steps):
+        action = _act(policy, twin.observe(state), twin, config, rng)        # (B, A)
+        state, reward = twin.step(state, action)                             # (B, S), (B,)
+        rewards.append(reward)
+        masks.append(masks[-1] * ~twin.terminated(state))                    # ends on the falling step
+        states.append(state)
+    return stack(rewards, axis=0), np.stack(masks), states
+
+
+def resolve_twin(env):
+    """A twin from a twin object, a Gymnasium id or an env made from one; else say which ids have a twin."""
+    from ..envs import TWINS, make_twin
+    if hasattr(env, "step") and hasattr(env, "observe") and hasattr(env, "horizon"):
+        return env
+    env_id = env if isinstance(env, str) else getattr(getattr(env, "spec", None), "id", None)
+    if env_id is None:
+        raise TypeError(f"pathwise.train: env must be a Gymnasium id, an env made from one, or a twin; "
+                        f"got {type(env).__name__}. Tasks with a differentiable twin: {sorted(TWINS)}")
+    return make_twin(env_id)
+
+
+# ------------------------------------------------------------------------------------ training
+def train(env, *, seed: int, total_steps: int, config=None) -> list[dict]:
+    """Train by pathwise gradients through `env`'s twin; return the progress rows (see `fit`)."""
+    return fit(env, seed=seed, total_steps=total_steps, config=config)[1]
+
+
+def fit(env, *, seed: int, total_steps: int, config=None) -> tuple[GaussianPolicy, list[dict]]:
+    """Train a GaussianPolicy by pathwise gradients through `env`'s differentiable twin.
+
+    Args:
+        env: a Gymnasium id with a twin (e.g. "minirl/Pendulum-v1"), an env made from it, or a twin.
+        seed: seeds the network initialisation, the initial states and any action noise.
+        total_steps: budget of simulated environment steps (each step of each live rollout counts).
+        config: a PathwiseConfig, a dict of overrides of the task's preset, or None (the preset).
+    Returns:
+        (policy, rows): the trained policy and one row per gradient step once an episode has
+        finished: step (env steps simulated so far), time_s, episodes, return_mean (mean return of
+        the last 100 episodes, on the true dynamics) and grad_norm (before clipping).
+    """
+    twin = resolve_twin(env)
+    if not isinstance(total_steps, (int, np.integer)) or total_steps <= 0:
+        raise ValueError(f"pathwise.train: total_steps must be a positive integer, got {total_steps!r}")
+    base = PRESETS.get(twin.gym_id, PathwiseConfig())
+    if config is None:
+        config = base
+    elif isinstance(config, dict):
+        unknown = sorted(set(config) - {f.name for f in fields(PathwiseConfig)})
+        if unknown:
+            raise ValueError(f"pathwise.train: unknown config keys {unknown}; "
+                             f"accepted: {[f.name for f in fields(PathwiseConfig)]}")
+        config = PathwiseConfig(**{**asdict(base), **config})
+    elif not isinstance(config, PathwiseConfig):
+        raise TypeError(f"pathwise.train: config must be None, a dict or a PathwiseConfig, got {type(config).__name__}")
+
+    rng = np.random.default_rng(seed)
+    policy = GaussianPolicy(twin.obs_dim, twin.act_dim, rng=rng, hidden=config.hidden,
+                            log_std_init=config.log_std_init)
+    actor_opt = Adam(policy.parameters(), lr=config.lr)
+    use_critic = config.window < twin.horizon
+    critic = ValueFunction(twin.obs_dim, rng=rng, hidden=config.hidden) if use_critic else None
+    critic_opt = Adam(critic.parameters(), lr=config.critic_lr) if use_critic else None
+
+    B, start = config.num_envs, time.perf_counter()
+    rows, recent = [], deque(maxlen=100)
+    steps = episodes = 0
+    while steps < total_steps:
+        # ---- one episode of B rollouts, cut into windows
+        state = twin.reset(rng, B)                                           # (B, S)
+        alive = np.ones(B)
+        returns = np.zeros(B)
+        t = 0
+        while t < twin.horizon and steps < total_steps:
+            T = min(config.window, twin.horizon - t)
+            state = state.detach()                                           # the gradient stops between windows
+            rewards, masks, states = rollout_window(twin, policy, state, alive, T, config, rng)
+            bootstrap = None
+            if use_critic:
+                bootstrap = critic(twin.observe(states[-1])) * masks[-1]     # (B,) V(s_h), 0 if ended
+            loss = window_loss(rewards, masks[:-1], config.gamma, bootstrap)
+            actor_opt.zero_grad()
+            if use_critic:
+                critic_opt.zero_grad()
+            loss.backward()
+            grad_norm = clip_grad_norm_(policy.parameters(), config.max_grad_norm)
+            actor_opt.step()
+            if use_critic:
+                _fit_critic(twin, critic, critic_opt, states, rewards.data, masks, config, rng)
+
+            returns += (rewards.data * masks[:-1]).sum(axis=0)               # (B,) true-dynamics returns
+            steps += int(masks[:-1].sum())
+            state, alive, t = states[-1], masks[-1], t + T
+            if t >= twin.horizon:
+                episodes += B
+                recent.extend(returns.tolist())
+            if recent:
+                rows.append({"step": steps, "time_s": time.perf_counter() - start, "episodes": episodes,
+                             "return_mean": float(np.mean(recent)), "grad_norm": grad_norm})
+    return policy, rows
+
+
+def _fit_critic(twin, critic, opt, states, rewards, masks, config, rng) -> None:
+    """Regress V on TD(lambda) targets of the window just simulated (a few minibatch Adam steps)."""
+    with no_grad():
+        obs = np.stack([twin.observe(s.detach()).data for s in states])       # (T + 1, B, O)
+        values = np.stack([critic(Tensor(o)).data for o in obs])            # (T + 1, B)
+    targets = lambda_returns(rewards, values, masks, config.gamma, config.lam)   # (T, B)
+    keep = masks[:-1].reshape(-1) > 0                                        # states still running
+    x, y = obs[:-1].reshape(-1, obs.shape[-1])[keep], targets.reshape(-1)[keep]
+    if len(y) == 0:
+        return
+    for _ in range(config.critic_iters):
+        idx = rng.integers(0, len(y), size=min(config.critic_minibatch, len(y)))
+        opt.zero_grad()
+        loss = ((critic(Tensor(x[idx])) - Tensor(y[idx])) ** 2).mean()
+        loss.backward()
+        clip_grad_norm_(critic.parameters(), config.max_grad_norm)
+        opt.step()
