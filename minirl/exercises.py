@@ -47,6 +47,25 @@ PACKAGE_DIR = Path(__file__).resolve().parent        # .../minirl
 REPO_DIR = PACKAGE_DIR.parent                         # the repository (for tests/ and notebooks/)
 
 
+def default_lessons_dir() -> Path:
+    """`<repository>/lessons` when minirl runs from a clone (editable install), else `./lessons`.
+
+    So `minirl exercises generate` and `status` find the learner's files from any directory of the
+    clone (a notebook runs in notebooks/, a terminal in the repository root).
+    """
+    if (REPO_DIR / "pyproject.toml").is_file():
+        return REPO_DIR / "lessons"
+    return Path("lessons")
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory when it is below it (shorter messages)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 @dataclass(frozen=True)
 class Lesson:
     """One lesson: its number, the module holding its solution blocks, and its notebook."""
@@ -260,14 +279,14 @@ def _write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-def generate(out="lessons", lessons=None, force: bool = False, log=print) -> dict:
-    """Write the stubs of `lessons` (numbers; default all) into `out`.
+def generate(out=None, lessons=None, force: bool = False, log=print) -> dict:
+    """Write the stubs of `lessons` (numbers; default all) into `out` (default: `default_lessons_dir()`).
 
     A file that is missing is created; one identical to the fresh stub is left alone; one that
     differs (the learner's work) is kept unless `force`. Returns {"created": [...], "reset": [...],
     "unchanged": [...], "kept": [...], "skipped": [...]} with lesson numbers.
     """
-    out = Path(out)
+    out = Path(out) if out is not None else default_lessons_dir()
     selected = [get_lesson(n) for n in lessons] if lessons else list(LESSONS)
     result = {key: [] for key in ("created", "reset", "unchanged", "kept", "skipped")}
     for lesson in selected:
@@ -280,17 +299,17 @@ def generate(out="lessons", lessons=None, force: bool = False, log=print) -> dic
         if not target.is_file():
             _write_if_changed(target, stub)
             result["created"].append(lesson.number)
-            log(f"lesson {lesson.number}: created {target}")
+            log(f"lesson {lesson.number}: created {_shown(target)}")
         elif target.read_text(encoding="utf-8") == stub:
             result["unchanged"].append(lesson.number)
-            log(f"lesson {lesson.number}: {target} is a fresh stub already")
+            log(f"lesson {lesson.number}: {_shown(target)} is a fresh stub already")
         elif force:
             _write_if_changed(target, stub)
             result["reset"].append(lesson.number)
-            log(f"lesson {lesson.number}: reset {target} to a fresh stub")
+            log(f"lesson {lesson.number}: reset {_shown(target)} to a fresh stub")
         else:
             result["kept"].append(lesson.number)
-            log(f"lesson {lesson.number}: kept {target}: it differs from a fresh stub (your work?); "
+            log(f"lesson {lesson.number}: kept {_shown(target)}: it differs from a fresh stub (your work?); "
                 f"to overwrite it run `minirl exercises generate --lesson {lesson.number} --force`")
     _write_if_changed(out / "README.md", README)
     return result
@@ -300,13 +319,14 @@ def generate(out="lessons", lessons=None, force: bool = False, log=print) -> dic
 _fresh_names = itertools.count()
 
 
-def load_lesson(number, impl="lessons"):
+def load_lesson(number, impl=None):
     """The learner's module of a lesson, executed afresh from `impl/<module path>` (for notebooks).
 
+    `impl` defaults to `default_lessons_dir()`, the repository's lessons/.
     Each call re-reads the file, so a notebook sees your latest edit without restarting the kernel.
     """
     lesson = get_lesson(number)
-    path = Path(impl) / lesson.module
+    path = (Path(impl) if impl is not None else default_lessons_dir()) / lesson.module
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: generate the lesson stubs first with "
                                 "`minirl exercises generate` (from the repository root)")
@@ -347,14 +367,15 @@ def _run_lesson_tests(lesson: Lesson, impl: Path, tests_dir: Path) -> tuple[int,
         return passed, total, first_failure
 
 
-def status(impl="lessons", lessons=None, tests_dir=None, log=print) -> list[tuple[str, str]]:
+def status(impl=None, lessons=None, tests_dir=None, log=print) -> list[tuple[str, str]]:
     """Check the learner's lessons with their exercise tests; print and return [(lesson, state)].
 
     States: "passed (n/n)", "failed (k/n passed)", "not started" (the file is a fresh stub),
     "not generated" (no file yet), "not available yet" (no reference module or no blocks yet),
     "no tests yet".
     """
-    impl = Path(impl).resolve()
+    shown = Path(impl) if impl is not None else default_lessons_dir()
+    impl = shown.resolve()
     tests_dir = Path(tests_dir) if tests_dir else REPO_DIR / "tests" / "exercises"
     if not tests_dir.is_dir():
         raise FileNotFoundError(f"status needs the exercise tests in {tests_dir}; run it from a clone "
@@ -382,10 +403,11 @@ def status(impl="lessons", lessons=None, tests_dir=None, log=print) -> list[tupl
             else:
                 state = f"failed ({passed}/{total} passed)"
                 detail = first
-        rows.append((lesson.number, state, f"lessons/{lesson.module}", detail))
-    log(f"{'lesson':<7}{'state':<24}{'file':<28}notes")
+        rows.append((lesson.number, state, _shown(shown / lesson.module), detail))
+    width = max(len(path) for _, _, path, _ in rows) + 2 if rows else 6
+    log(f"{'lesson':<7}{'state':<24}{'file':<{width}}notes")
     for number, state, path, detail in rows:
-        log(f"{number:<7}{state:<24}{path:<28}{detail}")
+        log(f"{number:<7}{state:<24}{path:<{width}}{detail}")
     return [(number, state) for number, state, _, _ in rows]
 
 
@@ -396,21 +418,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     gen = sub.add_parser("generate", help="write the lesson stubs (never overwrites your work without --force)")
     gen.add_argument("--lesson", action="append", metavar="NN",
                      help="only this lesson (repeatable); with --force this resets it")
-    gen.add_argument("--out", default="lessons", help="directory of your exercise files")
+    gen.add_argument("--out", default=None,
+                     help="directory of your exercise files (default: lessons/ of the repository)")
     gen.add_argument("--force", action="store_true",
                      help="overwrite files that differ from a fresh stub (your changes are lost)")
     st = sub.add_parser("status", help="run each lesson's exercise tests against your files")
     st.add_argument("--lesson", action="append", metavar="NN", help="only this lesson (repeatable)")
-    st.add_argument("--impl", "--out", dest="impl", default="lessons", help="directory of your exercise files")
+    st.add_argument("--impl", "--out", dest="impl", default=None,
+                    help="directory of your exercise files (default: lessons/ of the repository)")
 
 
 def run(args) -> int:
     action = getattr(args, "action", None) or "generate"
     try:
         if action == "status":
-            rows = status(getattr(args, "impl", "lessons"), args.lesson if hasattr(args, "lesson") else None)
+            rows = status(getattr(args, "impl", None), getattr(args, "lesson", None))
             return 0 if all(s.startswith("passed") or s == "not available yet" for _, s in rows) else 1
-        result = generate(getattr(args, "out", "lessons"), getattr(args, "lesson", None),
+        result = generate(getattr(args, "out", None), getattr(args, "lesson", None),
                           getattr(args, "force", False))
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
