@@ -36,15 +36,19 @@ import numpy as np
 import gymnasium as gym
 from gymnasium import spaces
 
-from ..autograd import Tensor, no_grad, stack
+from ..autograd import Tensor, no_grad, stack, straight_through
 
 __all__ = ["PendulumTwin", "PendulumEnv", "angle_normalize"]
 
 
 def angle_normalize(th: Tensor) -> Tensor:
-    """Wrap angles into [-pi, pi): th - 2 pi k with the integer k treated as a constant (gradient 1)."""
-    shift = th.data - (np.mod(th.data + np.pi, 2 * np.pi) - np.pi)      # 2 pi k, no gradient
-    return th - shift
+    """Wrap angles into [-pi, pi): th - 2 pi k, where the integer k is piecewise constant (gradient 1).
+
+    The value is computed exactly as Gymnasium does, ((th + pi) mod 2 pi) - pi, and the gradient passes
+    straight through to th.
+    """
+    wrapped = np.mod(th.data + np.pi, 2 * np.pi) - np.pi                   # same floats as Gymnasium
+    return straight_through(wrapped, th)
 
 
 def _check_batch(name: str, x: Tensor, width: int) -> None:
