@@ -37,6 +37,7 @@ from typing import Iterator
 import numpy as np
 
 from ..autograd import no_grad
+from ..distributions import Categorical
 from ..normalize import RewardScaler
 from ..optim import Adam, clip_grad_norm_
 from ..returns import gae
@@ -103,6 +104,14 @@ class PPOConfig(ConfigMixin):
                  (self.obs_clip, self.reward_clip), "numbers > 0")
 
 
+def _log_prob(dist, action: np.ndarray) -> np.ndarray:
+    """log pi(a|s) as a plain array (acting: no graph). For a Categorical a table lookup, which skips
+    the index checks and gather of `Categorical.log_prob` (the rollout's hot loop)."""
+    if isinstance(dist, Categorical):
+        return np.take_along_axis(dist.log_probs.data, action[:, None], axis=1)[:, 0]    # (N,)
+    return dist.log_prob(action).data
+
+
 class PPO(AgentBase):
     """PPO agent: `learn_iter(total_steps)` yields one log row per update."""
 
@@ -143,7 +152,7 @@ class PPO(AgentBase):
             with no_grad():
                 dist = self.policy.dist(o)
                 action = dist.sample(self.rng)                                    # (N,) or (N, act_dim)
-                logp_buf[t] = dist.log_prob(action).data
+                logp_buf[t] = _log_prob(dist, action)
                 val_buf[t] = self.value(o).data
             step = venv.step(venv.clip_action(action) if c.clip_actions else action)
             obs_buf[t], act_buf[t] = o, action
@@ -182,6 +191,7 @@ class PPO(AgentBase):
             # ---- 1. rollout: N envs x T steps with the current policy
             obs, actions, logp_old, rewards, values, next_values, term, trunc = self._collect()
             self.global_step += B
+            t_rollout = time.perf_counter() - t0
 
             # ---- 2. advantages and critic targets by GAE(lambda)
             adv, returns = gae(rewards, values, next_values, term, trunc, c.gamma, c.gae_lambda)  # (T, N)
@@ -216,12 +226,14 @@ class PPO(AgentBase):
 
             # ---- 4. log one row
             self.updates += 1
-            self.train_time += time.perf_counter() - t0
+            elapsed = time.perf_counter() - t0
+            self.train_time += elapsed
             row = {"step": self.global_step, "time_s": self.train_time, "episodes": self.episodes,
                    "return_mean": self._return_mean()}
             row.update({k: float(np.mean([s[k] for s in stats])) for k in stats[0]})
             row.update({"explained_variance": explained_variance(b_val, b_ret), "learning_rate": lr,
-                        "epochs_done": epochs_done, "updates": self.updates,
+                        "epochs_done": epochs_done, "updates": self.updates, "rollout_s": t_rollout,
+                        "update_s": elapsed - t_rollout,
                         "steps_per_s": self.global_step / max(self.train_time, 1e-9)})
             yield row
 
