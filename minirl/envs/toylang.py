@@ -103,6 +103,15 @@ class ToyLanguage:
         self.prefix_ids = self.prefix_index(self.sequences)                                  # (S, L)
         self.gold_table = self._gold(self.sequences)                                         # (P, S)
 
+    def _key(self) -> tuple:
+        return (self.vocab, self.prompts, self.length, self.taste.tobytes(), self.repeat_penalty, self.end_bonus)
+
+    def __eq__(self, other):
+        return isinstance(other, ToyLanguage) and self._key() == other._key()
+
+    def __hash__(self):                      # equal languages share cached reference policies
+        return hash(self._key())
+
     # ------------------------------------------------------------------ sizes
     @property
     def V(self) -> int:
@@ -447,8 +456,7 @@ def sft(policy: TabularPolicy, prompts, seqs, steps: int = 300, lr: float = 0.1,
 
 
 @functools.lru_cache(maxsize=8)
-def _reference_logits(lang_key, corpus_size: int, seed: int, steps: int) -> np.ndarray:
-    lang = _default_language() if lang_key is None else lang_key
+def _reference_logits(lang: ToyLanguage, corpus_size: int, seed: int, steps: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     prompts, seqs = writer_corpus(lang, corpus_size, rng)
     policy = TabularPolicy(lang)
@@ -459,6 +467,5 @@ def _reference_logits(lang_key, corpus_size: int, seed: int, steps: int) -> np.n
 def reference_policy(lang: ToyLanguage | None = None, corpus_size: int = 10000, seed: int = 0,
                      steps: int = 300) -> TabularPolicy:
     """pi_ref: a tabular policy SFT-trained on `corpus_size` examples of the writer. Cached per arguments."""
-    key = None if lang is None else lang
     lang = _default_language() if lang is None else lang
-    return TabularPolicy(lang, _reference_logits(key, corpus_size, seed, steps))
+    return TabularPolicy(lang, _reference_logits(lang, corpus_size, seed, steps))

@@ -121,7 +121,7 @@ def run_frontier(seeds=(0, 1, 2), config: FrontierConfig | None = None, lang: To
     if unknown:
         raise ValueError(f"unknown methods {sorted(unknown)}; accepted: {FrontierConfig().methods}")
     lang = lang or ToyLanguage()
-    ref = reference_policy(None if lang is None else lang)
+    ref = reference_policy(lang)
     lref = ref.all_log_probs().data
     result = FrontierResult()
     result.optimal_kl, result.optimal_gold = optimal_gold_frontier(lang, lref)
