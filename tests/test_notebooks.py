@@ -76,3 +76,24 @@ def test_notebook_is_committed_clean(path):
         f"{path.name}: the first cell must be markdown saying what the lesson teaches, how long it runs, what to expect"
     assert "MINIRL_FAST" in "".join(c.source for c in nb.cells if c.cell_type == "code"), \
         f"{path.name}: no cell reads MINIRL_FAST, so the fast mode cannot shrink its budgets"
+
+
+@pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks yet")
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_without_minirl_says_how_to_install(path, tmp_path):
+    """The first code cell, run where `import minirl` fails, stops with the install instructions."""
+    import subprocess
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.read(path, as_version=4)
+    first = next(c.source for c in nb.cells if c.cell_type == "code")
+    first = "\n".join(line for line in first.splitlines() if not line.lstrip().startswith(("%", "!")))
+    script = tmp_path / "first_cell.py"
+    # sys.modules["minirl"] = None makes `import minirl` raise ImportError, as if it were not installed
+    script.write_text("import sys\nsys.modules['minirl'] = None\n" + first, encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(script)], cwd=NOTEBOOK_DIR, capture_output=True, text=True,
+                          env=dict(os.environ, MPLBACKEND="Agg"))
+    assert proc.returncode != 0, f"{path.name}: the first code cell runs even though minirl cannot be imported"
+    last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+    assert "make lab" in proc.stderr and "pip install -e ." in proc.stderr, (
+        f"{path.name}: the first code cell should fail with 'install minirl: run `make lab` or "
+        f"`pip install -e .` from the repository root', got: {last}")
