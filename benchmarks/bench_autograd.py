@@ -15,14 +15,28 @@ Run (single-threaded BLAS, as the small matrices here gain nothing from threads)
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_autograd.py
 
 Each figure is the median over `--repeats` rounds of the mean time of `--number` calls; the two
-implementations alternate round by round so that load on the machine hits both alike. The ratio
-autograd / hand-written is what to report; absolute times depend on the machine.
+implementations alternate round by round so that load on the machine hits both alike. By default
+the clock is this process's CPU time (`time.process_time`), which on a shared, busy machine is far
+less noisy than wall time (`--clock wall`). The ratio autograd / hand-written is what to report;
+absolute times depend on the machine.
+
+The `faults` columns count minor page faults per call. They should be 0. On Linux/glibc they are
+sometimes ~100 per call at batch 256, from one run to the next of the same script: the (256, 64)
+arrays there are 128 KiB, right at glibc's default mmap and trim thresholds, so (most likely) freed
+memory goes back to the OS and is faulted in again on every call. That costs a few hundred
+microseconds per call and depends on the heap's layout rather than on the code timed; run with
+`MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=268435456` to rule it out.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+
+try:
+    import resource                                               # Unix only: page-fault counts
+except ImportError:                                               # pragma: no cover
+    resource = None
 
 import numpy as np
 
@@ -80,14 +94,22 @@ def numpy_step(weights: list[np.ndarray], obs, actions, advantages) -> list[np.n
     return [dw1, db1, dw2, db2, dw3, db3]
 
 
-def mean_time(fn, number: int) -> float:
-    start = time.perf_counter()
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+def _minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else 0
+
+
+def mean_time(fn, number: int, clock) -> tuple[float, float]:
+    """Mean time per call and minor page faults per call over `number` calls."""
+    faults, start = _minor_faults(), clock()
     for _ in range(number):
         fn()
-    return (time.perf_counter() - start) / number
+    return (clock() - start) / number, (_minor_faults() - faults) / number
 
 
-def bench(batch: int, repeats: int, number: int) -> tuple[float, float]:
+def bench(batch: int, repeats: int, number: int, clock=time.process_time) -> dict:
     net, obs, actions, advantages = make_problem(batch)
     params = net.parameters()
     weights = [p.data for p in params]
@@ -95,11 +117,13 @@ def bench(batch: int, repeats: int, number: int) -> tuple[float, float]:
     for name, (a, b) in zip([n for n, _ in net.named_parameters()], zip(ours, theirs)):
         if not np.allclose(a, b, rtol=1e-10, atol=1e-14):
             raise SystemExit(f"gradients disagree for {name}: max difference {np.abs(a - b).max():.3g}")
-    t_auto, t_np = [], []
+    auto, hand = [], []                                           # (time, faults) per round
     for _ in range(repeats):
-        t_auto.append(mean_time(lambda: autograd_step(net, params, obs, actions, advantages), number))
-        t_np.append(mean_time(lambda: numpy_step(weights, obs, actions, advantages), number))
-    return float(np.median(t_auto)), float(np.median(t_np))
+        auto.append(mean_time(lambda: autograd_step(net, params, obs, actions, advantages), number, clock))
+        hand.append(mean_time(lambda: numpy_step(weights, obs, actions, advantages), number, clock))
+    auto, hand = np.array(auto), np.array(hand)
+    return {"autograd": float(np.median(auto[:, 0])), "numpy": float(np.median(hand[:, 0])),
+            "autograd_faults": float(np.median(auto[:, 1])), "numpy_faults": float(np.median(hand[:, 1]))}
 
 
 def main(argv=None) -> None:
@@ -107,13 +131,18 @@ def main(argv=None) -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--repeats", type=int, default=7, help="rounds; the median round is reported")
     parser.add_argument("--number", type=int, default=200, help="calls per round")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
+                        help="cpu: process CPU time (robust on a busy machine); wall: elapsed time")
     args = parser.parse_args(argv)
     print(f"policy loss of a {OBS_DIM}-{HIDDEN}-{HIDDEN}-{N_ACTIONS} tanh MLP, forward + backward "
-          f"(median of {args.repeats} rounds x {args.number} calls); gradients verified equal")
-    print(f"{'batch':>6} {'autograd (us)':>14} {'numpy (us)':>11} {'ratio':>6}")
+          f"(median of {args.repeats} rounds x {args.number} calls, {args.clock} time); "
+          "gradients verified equal")
+    print(f"{'batch':>6} {'autograd (us)':>14} {'numpy (us)':>11} {'ratio':>6} {'faults':>7} {'faults':>7}")
+    print(f"{'':>6} {'':>14} {'':>11} {'':>6} {'(auto)':>7} {'(numpy)':>7}")
     for batch in args.batches:
-        t_auto, t_np = bench(batch, args.repeats, args.number)
-        print(f"{batch:>6} {t_auto * 1e6:>14.1f} {t_np * 1e6:>11.1f} {t_auto / t_np:>6.2f}")
+        r = bench(batch, args.repeats, args.number, CLOCKS[args.clock])
+        print(f"{batch:>6} {r['autograd'] * 1e6:>14.1f} {r['numpy'] * 1e6:>11.1f} "
+              f"{r['autograd'] / r['numpy']:>6.2f} {r['autograd_faults']:>7.1f} {r['numpy_faults']:>7.1f}")
 
 
 if __name__ == "__main__":
