@@ -268,6 +268,22 @@ def test_learner_workflow_one_lesson_solved(tmp_path):
 
 
 @pytest.mark.slow
+@needs_one
+def test_every_lesson_passes_with_the_reference_solution_copied_in(tmp_path):
+    """Loaded from lessons/ (absolute imports, a fresh module), the solved stubs behave like minirl's."""
+    stubs = tmp_path / "lessons"
+    ex.generate(stubs, log=_quiet)
+    for lesson in AVAILABLE:
+        path = stubs / lesson.module
+        path.write_text(_solve(path.read_text(encoding="utf-8"), lesson.source.read_text(encoding="utf-8")),
+                        encoding="utf-8")
+    proc, cases = _run_pytest(tmp_path, str(EXERCISE_TESTS), f"--impl={stubs}", "-m", _marker_expr(AVAILABLE))
+    assert cases, proc.stdout[-3000:] + proc.stderr[-2000:]
+    failing = [(c["name"], c["message"][:300]) for c in cases if c["outcome"] != "passed"]
+    assert not failing, f"with the reference solution copied into lessons/, these tests still fail: {failing}"
+
+
+@pytest.mark.slow
 @needs_two
 def test_status_reports_a_failing_lesson(tmp_path, capsys):
     stubs = tmp_path / "lessons"
