@@ -1,8 +1,9 @@
 """Layers: `Module`, `Linear` with orthogonal initialisation, `MLP`, activation modules.
 
 A `Module` finds its parameters by looking at its attributes: every `Tensor` with
-`requires_grad=True`, every sub-`Module`, and every list/tuple of sub-modules. Names follow the
-attribute path (`"layers.0.weight"`), as in PyTorch's `state_dict`.
+`requires_grad=True`, every sub-`Module`, and every list, tuple or dict of those (a parameter
+shared by two attributes is found once). Names follow the attribute path (`"layers.0.weight"`),
+as in PyTorch's `state_dict`.
 
 Note the weight layout: `Linear.weight` has shape (in_features, out_features) so the forward pass
 reads `y = x @ W + b` exactly as written on paper (PyTorch stores the transpose).
@@ -33,30 +34,39 @@ class Module:
 
     # -------------------------------------------------------------- parameter discovery
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, parameter) pairs; a parameter reachable twice (shared) is listed once."""
+        seen: set[int] = set()
+        for name, p in self._named_tensors(prefix):
+            if id(p) not in seen:
+                seen.add(id(p))
+                yield name, p
+
+    def _named_tensors(self, prefix: str) -> Iterator[tuple[str, Tensor]]:
         for name, value in vars(self).items():
-            full = f"{prefix}{name}"
-            if isinstance(value, Tensor):
-                if value.requires_grad:
-                    yield full, value
-            elif isinstance(value, Module):
-                yield from value.named_parameters(full + ".")
-            elif isinstance(value, (list, tuple)):
-                for i, item in enumerate(value):
-                    if isinstance(item, Module):
-                        yield from item.named_parameters(f"{full}.{i}.")
-                    elif isinstance(item, Tensor) and item.requires_grad:
-                        yield f"{full}.{i}", item
+            yield from _named_tensors_in(value, f"{prefix}{name}")
 
     def parameters(self) -> list[Tensor]:
         return [p for _, p in self.named_parameters()]
 
     def modules(self) -> Iterator["Module"]:
-        yield self
-        for value in vars(self).values():
-            items = value if isinstance(value, (list, tuple)) else (value,)
-            for item in items:
-                if isinstance(item, Module):
-                    yield from item.modules()
+        """This module and every sub-module (each once), depth first."""
+        seen: set[int] = set()
+
+        def visit(value):
+            if isinstance(value, Module):
+                if id(value) not in seen:
+                    seen.add(id(value))
+                    yield value
+                    for item in vars(value).values():
+                        yield from visit(item)
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    yield from visit(item)
+            elif isinstance(value, dict):
+                for item in value.values():
+                    yield from visit(item)
+
+        yield from visit(self)
 
     def num_parameters(self) -> int:
         return sum(p.size for p in self.parameters())
@@ -93,6 +103,21 @@ class Module:
                 raise ValueError(f"load_state_dict: parameter '{name}' has shape {p.shape} "
                                  f"but the state holds shape {value.shape}")
             p.data = value.astype(p.data.dtype, copy=True)
+
+
+def _named_tensors_in(value, name: str) -> Iterator[tuple[str, Tensor]]:
+    """Parameters inside an attribute value: a Tensor, a Module, or a list/tuple/dict of those."""
+    if isinstance(value, Tensor):
+        if value.requires_grad:
+            yield name, value
+    elif isinstance(value, Module):
+        yield from value._named_tensors(name + ".")
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _named_tensors_in(item, f"{name}.{i}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _named_tensors_in(item, f"{name}.{key}")
 
 
 def orthogonal_(shape: tuple, gain: float, rng: np.random.Generator, dtype=np.float64) -> np.ndarray:

@@ -137,3 +137,23 @@ def test_parameter_discovery_zero_grad_and_train_flag():
     assert all(not m.training for m in net.modules())
     net.train()
     assert all(m.training for m in net.modules())
+
+
+def test_dicts_of_modules_are_searched_and_shared_parameters_count_once():
+    class Heads(Module):
+        def __init__(self):
+            rng = np.random.default_rng(9)
+            self.trunk = Linear(2, 3, rng=rng)
+            self.heads = {"pi": Linear(3, 2, rng=rng), "v": Linear(3, 1, rng=rng)}
+            self.also_trunk = self.trunk                      # the same layer under a second name
+            self.pair = [[Linear(1, 1, rng=rng)]]             # nested containers are searched too
+
+    net = Heads()
+    names = [n for n, _ in net.named_parameters()]
+    assert names == ["trunk.weight", "trunk.bias", "heads.pi.weight", "heads.pi.bias", "heads.v.weight",
+                     "heads.v.bias", "pair.0.0.weight", "pair.0.0.bias"]
+    assert len(net.parameters()) == len({id(p) for p in net.parameters()}) == 8
+    assert len(list(net.modules())) == 5                     # net, trunk, pi, v, the nested Linear
+    restored = Heads()
+    restored.load_state_dict(net.state_dict())
+    np.testing.assert_array_equal(restored.heads["v"].weight.data, net.heads["v"].weight.data)
