@@ -156,21 +156,22 @@ class Tensor:
 
         # Topological order (every node after all of its parents) by an iterative depth-first search,
         # so long graphs hit no recursion limit. The stack holds (node, iterator over its parents).
-        order, visited, stack = [], {id(self)}, [(self, iter(self._parents))]
+        # (Tensors hash by identity: they define no __eq__.)
+        order, visited, stack = [], {self}, [(self, iter(self._parents))]
         while stack:
             node, parents = stack[-1]
             for p in parents:
-                if p.requires_grad and id(p) not in visited:
-                    visited.add(id(p))
+                if p.requires_grad and p not in visited:
+                    visited.add(p)
                     stack.append((p, iter(p._parents)))
                     break
             else:                                           # all parents placed: place the node
                 stack.pop()
                 order.append(node)
 
-        grads = {id(self): grad}
+        grads = {self: grad}                                # dL/d(node), filled child-first
         for node in reversed(order):
-            g = grads.pop(id(node), None)
+            g = grads.pop(node, None)
             if g is None:
                 continue
             if node._backward is None:                      # a leaf: accumulate, PyTorch-style
@@ -180,8 +181,7 @@ class Tensor:
             for parent, pg in zip(node._parents, node._backward(g)):
                 if pg is None or not parent.requires_grad:
                     continue
-                key = id(parent)
-                grads[key] = pg if key not in grads else grads[key] + pg
+                grads[parent] = pg if parent not in grads else grads[parent] + pg
 
     # ------------------------------------------------------------------ basic properties
     @property
@@ -223,9 +223,6 @@ class Tensor:
     def __repr__(self) -> str:
         flag = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({np.array2string(self.data, precision=4, threshold=20)}{flag})"
-
-    def __hash__(self):
-        return id(self)
 
     # ------------------------------------------------------------------ arithmetic
     @staticmethod
