@@ -355,7 +355,8 @@ class Tensor:
     def __rmatmul__(self, other):
         return Tensor._lift(other, self.data).__matmul__(self)
 
-    # Comparisons give plain boolean arrays (no gradient flows through a comparison).
+    # Comparisons give plain boolean arrays (no gradient flows through a comparison). There is
+    # deliberately no __eq__: tensors hash and compare by identity, which `backward` relies on.
     def __lt__(self, other):
         return self.data < _as_array(other)
 
