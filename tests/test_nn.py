@@ -157,3 +157,12 @@ def test_dicts_of_modules_are_searched_and_shared_parameters_count_once():
     restored = Heads()
     restored.load_state_dict(net.state_dict())
     np.testing.assert_array_equal(restored.heads["v"].weight.data, net.heads["v"].weight.data)
+
+
+def test_float32_network_trains_in_float32():
+    net = MLP([3, 8, 2], rng=np.random.default_rng(10), dtype=np.float32)
+    x = Tensor(np.random.default_rng(11).standard_normal((5, 3)).astype(np.float32))
+    out = net(x)
+    assert out.dtype == np.float32
+    (out * out).mean().backward()
+    assert all(p.dtype == np.float32 and p.grad.dtype == np.float32 for p in net.parameters())
