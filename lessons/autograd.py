@@ -532,7 +532,8 @@ class Tensor:
             axes = tuple(axes[0])
         axes = tuple(int(i) % a.ndim for i in axes) if axes else tuple(reversed(range(a.ndim)))
         if sorted(axes) != list(range(a.ndim)):
-            raise ValueError(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes of shape {a.shape}")
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes "
+                             f"of shape {a.shape}")
         inverse = tuple(np.argsort(axes))
         # the gradient of a permutation is the inverse permutation
         return Tensor._make(a.data.transpose(axes), (a,), lambda g: (g.transpose(inverse),), "transpose")
@@ -549,7 +550,8 @@ class Tensor:
             key = tuple(k.data if isinstance(k, Tensor) else k for k in key)
 
         parts = key if isinstance(key, tuple) else (key,)
-        basic = all(k is None or k is Ellipsis or (isinstance(k, (slice, int, np.integer)) and not isinstance(k, bool)) for k in parts)
+        basic = all(k is None or k is Ellipsis or isinstance(k, slice)
+                    or (isinstance(k, (int, np.integer)) and not isinstance(k, bool)) for k in parts)
 
         def backward(g):
             # indexing picks entries: scatter g back to where they came from (add for repeats)
@@ -589,7 +591,8 @@ class Tensor:
                                  f"{a.shape} off axis {axis}") from None
         # positions to read: index[...] along `axis`, the position itself along every other axis
         # (an open grid: axis d holds arange(shape[d]) shaped to broadcast along d only)
-        grid = [np.arange(k).reshape([k if i == d else 1 for i in range(a.ndim)]) for d, k in enumerate(shape)]
+        grid = [np.arange(k).reshape([k if i == d else 1 for i in range(a.ndim)])
+                for d, k in enumerate(shape)]
         grid[axis] = index
         grid = tuple(grid)
         out = a.data[grid]
