@@ -212,3 +212,19 @@ def test_nan_loss_stops_before_the_update():
         list(agent.learn_iter(64))
     for k, v in agent.policy.state_dict().items():
         np.testing.assert_array_equal(v, before[k])
+
+
+def test_unknown_env_id_names_the_presets():
+    with pytest.raises(gym.error.Error) as info:
+        PPO("CartPol-v1", None, seed=0)
+    assert "CartPole-v1" in str(info.value) and "Pendulum-v1" in str(info.value)
+
+
+def test_train_convenience_uses_the_preset_and_act_is_seed_independent():
+    from minirl.algos.ppo import train
+    rows = train("CartPole-v1", seed=0, total_steps=256)
+    assert rows[-1]["step"] == 256 and rows[0]["step"] == 256        # CartPole preset: batch 8 x 32
+    a, b = PPO("CartPole-v1", PPOConfig(), seed=5), PPO("CartPole-v1", PPOConfig(), seed=5)
+    obs = np.random.default_rng(0).standard_normal((16, 4))
+    np.testing.assert_array_equal(a.act(obs, deterministic=False), b.act(obs, deterministic=False))
+    assert a.env_id == "CartPole-v1" and a.config == PPOConfig()
