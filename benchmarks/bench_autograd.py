@@ -21,11 +21,12 @@ less noisy than wall time (`--clock wall`). The ratio autograd / hand-written is
 absolute times depend on the machine.
 
 The `faults` columns count minor page faults per call. They should be 0. On Linux/glibc they are
-sometimes ~100 per call at batch 256, from one run to the next of the same script: the (256, 64)
-arrays there are 128 KiB, right at glibc's default mmap and trim thresholds, so (most likely) freed
-memory goes back to the OS and is faulted in again on every call. That costs a few hundred
-microseconds per call and depends on the heap's layout rather than on the code timed; run with
-`MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=268435456` to rule it out.
+often ~100 per call for the autograd path at batch 256, depending on the heap's state (e.g. on
+whether batch 64 ran first). The (256, 64) arrays there are 128 KiB, at glibc's default mmap and
+trim thresholds; the autograd step frees its whole graph at once when it returns, glibc hands the
+top of the heap back to the OS (strace shows ~3 `brk` calls per step) and the next step faults it
+in again. That costs a few hundred microseconds per call and is the allocator's doing, not the
+code's; run with `MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=268435456` to rule it out.
 """
 
 from __future__ import annotations
