@@ -50,7 +50,7 @@ class OveroptConfig:
     @classmethod
     def fast(cls) -> "OveroptConfig":
         return cls(pair_counts=(500, 2000, 10000), rm_steps=200, bon_n=(1, 4, 16, 64, 256, 1024, 8192, 100000),
-                   betas=tuple(np.geomspace(3.0, 0.03, 8)), rloo_iterations=60, eval_every=20)
+                   betas=tuple(np.geomspace(3.0, 0.03, 8)), rloo_iterations=150, eval_every=25)
 
 
 @dataclass
