@@ -8,8 +8,9 @@ completed training episodes reaches the env's reward threshold (475 for CartPole
 as soon as it is solved; steps and wall-clock seconds (environment construction included, imports
 excluded) are recorded.
 
-- minirl: `PPO("CartPole-v1", preset("ppo", "CartPole-v1"), seed)`; the check happens after every
-  update (every num_envs x num_steps env steps).
+- minirl: `PPO("CartPole-v1", preset("ppo", "CartPole-v1"), seed)` with the preset's budget (100k
+  steps; the learning rate is annealed over it, as sb3's is over its 1e5); the check happens after
+  every update (every num_envs x num_steps env steps).
 - stable-baselines3 (the `bench` extra: `pip install -e '.[bench]'`, CPU PyTorch): the tuned
   CartPole-v1 hyperparameters published in rl-baselines3-zoo (8 envs, n_steps 32, batch 256,
   20 epochs, gamma 0.98, GAE lambda 0.8, no entropy bonus, learning rate and clip range linearly
@@ -103,13 +104,18 @@ def median_of(results, key):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--max-steps", type=int, default=300_000, help="minirl budget per run")
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help="minirl budget per run (default: the preset's, which also sets the "
+                             "learning-rate annealing schedule)")
     parser.add_argument("--skip-sb3", action="store_true")
     parser.add_argument("--json", default=None, help="also write every result to this file")
     args = parser.parse_args(argv)
     if os.environ.get("OMP_NUM_THREADS") != "1":
         print("note: set OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 for comparable timings", file=sys.stderr)
 
+    if args.max_steps is None:
+        from minirl.algos.presets import default_total_steps
+        args.max_steps = default_total_steps("ppo", ENV_ID)
     have_sb3 = not args.skip_sb3
     if have_sb3:
         try:
