@@ -139,6 +139,11 @@ class PPO(AgentBase):
         if self.reward_scaler is not None:
             self.reward_scaler.load_state_dict(state)
 
+    def _reset_envs(self):
+        if self.reward_scaler is not None:
+            self.reward_scaler.ret[:] = 0.0          # new episodes: the running discounted return restarts
+        return super()._reset_envs()
+
     # ------------------------------------------------------------------ one rollout
     def _collect(self):
         c, venv, T, N = self.config, self.venv, self.config.num_steps, self.config.num_envs
