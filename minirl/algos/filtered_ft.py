@@ -1,4 +1,4 @@
-"""Filtered fine-tuning: treat the score as a supervised label (rejection sampling / expert iteration).
+"""Filtered and preferred fine-tuning: treat the score (or the preference) as a supervised label.
 
 No policy gradient at all. Each round: sample responses from the current policy, score them, keep
 the best `keep_fraction` of each prompt's samples, and fine-tune on the kept ones by maximum
@@ -6,6 +6,11 @@ likelihood (SFT). With infinitely many samples one round from pi_ref gives pi_re
 top quantile of the reward, renormalised; more rounds keep pushing up. It is the simplest
 "score as label" method (e.g. the rejection-sampling fine-tuning of Touvron et al. 2023, the
 expert iteration of Anthony et al. 2017, ReST of Gulcehre et al. 2023).
+
+Preferred fine-tuning is the same idea without a reward model: SFT on the *chosen* response of
+every preference pair. With infinitely many pairs from pi_ref it fits the distribution of the
+winner of a Bradley-Terry comparison of two reference samples,
+p(y) = 2 pi_ref(y) E_(y' ~ pi_ref)[sigmoid(r(y) - r(y'))]  -- a gentle tilt towards better responses.
 
 Shapes: prompts (B,), seqs (B, L), scores (B,).
 """
@@ -16,9 +21,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..envs.toylang import TabularPolicy, sft
+from ..envs.toylang import Preferences, TabularPolicy, sft
 
-__all__ = ["filtered_finetune", "top_fraction_mask"]
+__all__ = ["filtered_finetune", "top_fraction_mask", "preferred_finetune"]
 
 
 def top_fraction_mask(prompts, scores, keep_fraction: float) -> np.ndarray:
@@ -54,3 +59,17 @@ def filtered_finetune(policy: TabularPolicy, reward_fn: Callable, rng: np.random
         if callback is not None:
             history.append(callback(r, policy))
     return [h for h in history if h is not None]
+
+
+def preferred_finetune(policy: TabularPolicy, prefs: Preferences, *, steps: int = 200, lr: float = 0.02,
+                       smoothing: float = 0.0, callback: Callable | None = None, eval_every: int = 50) -> list[float]:
+    """SFT on the chosen response of every pair; updates `policy` in place. Returns the loss per step.
+
+    `callback(step, policy)` runs before training and every `eval_every` steps.
+    """
+    if not isinstance(prefs, Preferences):
+        raise TypeError(f"preferred_finetune needs a Preferences set, got {type(prefs).__name__}")
+    if callback is not None:
+        callback(0, policy)
+    return sft(policy, prefs.prompts, prefs.chosen, steps=steps, lr=lr, smoothing=smoothing,
+               callback=callback, eval_every=eval_every)

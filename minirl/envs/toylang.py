@@ -425,12 +425,13 @@ def writer_corpus(lang: ToyLanguage, n: int, rng: np.random.Generator) -> tuple[
 
 
 def sft(policy: TabularPolicy, prompts, seqs, steps: int = 300, lr: float = 0.1,
-        smoothing: float = 0.05, weights=None) -> list[float]:
+        smoothing: float = 0.05, weights=None, callback=None, eval_every: int = 50) -> list[float]:
     """Supervised fine-tuning: minimise the (label-smoothed) per-token cross-entropy, full batch, Adam.
 
         loss = -(1/B) sum_b w_b sum_t [(1 - eps) log pi(y_t | x, y_<t) + (eps/V) sum_v log pi(v | x, y_<t)]
 
     Label smoothing eps keeps every token possible, so KL against the result is always finite.
+    `callback(step, policy)`, if given, runs every `eval_every` steps and after the last one.
     Returns the loss per step.
     """
     if not 0 <= smoothing < 1:
@@ -445,13 +446,15 @@ def sft(policy: TabularPolicy, prompts, seqs, steps: int = 300, lr: float = 0.1,
     target *= w[:, None, None]
     opt = Adam(policy.parameters(), lr=lr)
     losses = []
-    for _ in range(steps):
+    for step in range(1, steps + 1):
         logp = policy.log_prob_table()[prompts[:, None], pre]              # (B, L, V)
         loss = -(logp * target).sum()
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
+        if callback is not None and (step % eval_every == 0 or step == steps):
+            callback(step, policy)
     return losses
 
 

@@ -11,6 +11,7 @@ reward model (the proxy), then run every method over its sweep and record, at ch
 | RLOO            | proxy - beta KL    | beta x training steps              |
 | ST backprop     | proxy - beta KL    | beta x training steps              |
 | filtered FT     | proxy as a label   | kept fraction x rounds             |
+| preferred FT    | chosen responses   | SFT steps                          |
 | DPO             | the preferences    | beta x training steps              |
 | pi*_beta(proxy) | proxy - beta KL, exactly | beta (the ideal RL run)      |
 
@@ -29,7 +30,7 @@ import numpy as np
 
 from ..algos.best_of_n import best_of_n_log_probs
 from ..algos.dpo import train_dpo
-from ..algos.filtered_ft import filtered_finetune
+from ..algos.filtered_ft import filtered_finetune, preferred_finetune
 from ..algos.reward_model_bt import preference_accuracy, train_reward_model
 from ..algos.rlhf_pg import ppo_rlhf, rloo_rlhf, table_reward
 from ..algos.st_reward import st_reward_backprop
@@ -57,14 +58,18 @@ class FrontierConfig:
     dpo_lr: float = 0.01
     filter_fractions: tuple = (0.3, 0.1, 0.03)
     filter_rounds: int = 3
+    preferred_steps: int = 150
+    preferred_lr: float = 0.03
     n_checkpoints: int = 6
-    methods: tuple = ("best-of-N", "PPO", "RLOO", "ST backprop", "filtered FT", "DPO", "pi*(proxy)")
+    methods: tuple = ("best-of-N", "PPO", "RLOO", "ST backprop", "filtered FT", "preferred FT", "DPO",
+                      "pi*(proxy)")
 
     @classmethod
     def fast(cls) -> "FrontierConfig":
         return cls(n_pairs=1000, rm_steps=300, bon_n=(4, 16, 64, 256), betas=(0.1, 0.5),
                    ppo_iterations=20, rloo_iterations=60, st_iterations=40, dpo_betas=(0.1, 0.5),
-                   dpo_steps=100, filter_fractions=(0.1,), filter_rounds=2, n_checkpoints=2)
+                   dpo_steps=100, filter_fractions=(0.1,), filter_rounds=2, preferred_steps=60,
+                   n_checkpoints=2)
 
 
 @dataclass
@@ -185,6 +190,11 @@ def run_frontier(seeds=(0, 1, 2), config: FrontierConfig | None = None, lang: To
                                   callback=lambda r, pol, q=q: record("filtered FT", f"keep={q:g},round={r}",
                                                                       pol.all_log_probs().data))
                 tick(f"seed {seed}: filtered FT keep={q:g}")
+        if "preferred FT" in config.methods:
+            preferred_finetune(ref.copy(), prefs, steps=config.preferred_steps, lr=config.preferred_lr,
+                               eval_every=max(1, config.preferred_steps // config.n_checkpoints),
+                               callback=recorder("preferred FT", "sft"))
+            tick(f"seed {seed}: preferred FT")
     # step 0 of every run is pi_ref itself: keep one copy per method and seed
     seen, rows = set(), []
     for r in result.rows:
@@ -203,4 +213,5 @@ def count_units(seeds, config: FrontierConfig | None = None) -> int:
     m = config.methods
     per_seed = 1 + ("best-of-N" in m) + len(config.betas) * sum(x in m for x in ("PPO", "RLOO", "ST backprop"))
     per_seed += ("DPO" in m) * len(config.dpo_betas) + ("filtered FT" in m) * len(config.filter_fractions)
+    per_seed += "preferred FT" in m
     return per_seed * len(seeds)

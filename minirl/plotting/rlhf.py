@@ -17,7 +17,7 @@ from ..stats import bootstrap_ci  # noqa: E402
 
 __all__ = ["frontier_figure", "overopt_figure", "bon_kl_figure"]
 
-MARKERS = {"best-of-N": "o", "PPO": "s", "RLOO": "^", "ST backprop": "v", "filtered FT": "D", "DPO": "P",
+MARKERS = {"best-of-N": "o", "PPO": "s", "RLOO": "^", "ST backprop": "v", "filtered FT": "D", "preferred FT": "d", "DPO": "P",
            "IPO": "X", "pi*(proxy)": "*"}
 
 
