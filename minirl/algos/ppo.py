@@ -108,7 +108,7 @@ def _log_prob(dist, action: np.ndarray) -> np.ndarray:
     """log pi(a|s) as a plain array (acting: no graph). For a Categorical a table lookup, which skips
     the index checks and gather of `Categorical.log_prob` (the rollout's hot loop)."""
     if isinstance(dist, Categorical):
-        return np.take_along_axis(dist.log_probs.data, action[:, None], axis=1)[:, 0]    # (N,)
+        return dist.log_probs.data[np.arange(len(action)), action]                # (N,)
     return dist.log_prob(action).data
 
 
@@ -146,39 +146,47 @@ class PPO(AgentBase):
 
     # ------------------------------------------------------------------ one rollout
     def _collect(self):
+        """Run the policy T steps in N envs. The critic does not choose actions, so it is evaluated
+        afterwards in one batched pass over all T N observations (plus V(s_T) and the final
+        observations of truncated episodes) instead of T small ones."""
         c, venv, T, N = self.config, self.venv, self.config.num_steps, self.config.num_envs
         obs_buf = np.zeros((T, N, venv.obs_dim))
         act_buf = np.zeros((T, N), dtype=np.int64) if venv.discrete else np.zeros((T, N, venv.act_dim))
-        logp_buf, rew_buf, val_buf, next_val_buf = (np.zeros((T, N)) for _ in range(4))
+        logp_buf, rew_buf = np.zeros((T, N)), np.zeros((T, N))
         term_buf, trunc_buf = np.zeros((T, N), dtype=bool), np.zeros((T, N), dtype=bool)
+        cuts = []                                   # (t, env indices, normalised final observations)
         obs = self._obs
         for t in range(T):
             o = self._normalize(obs, update=True)                                 # (N, obs_dim)
             with no_grad():
                 dist = self.policy.dist(o)
                 action = dist.sample(self.rng)                                    # (N,) or (N, act_dim)
-                logp_buf[t] = _log_prob(dist, action)
-                val_buf[t] = self.value(o).data
+            logp_buf[t] = _log_prob(dist, action)
             step = venv.step(venv.clip_action(action) if c.clip_actions else action)
             obs_buf[t], act_buf[t] = o, action
             reward = step.reward
             if self.reward_scaler is not None:
                 reward = self.reward_scaler(reward, step.terminated | step.truncated)
             rew_buf[t], term_buf[t], trunc_buf[t] = reward, step.terminated, step.truncated
-            # bootstrap a time-limit cut from V(final observation); a termination gets no bootstrap
-            cut = step.truncated & ~step.terminated
+            cut = step.truncated & ~step.terminated          # time-limit cuts: bootstrap from V(final obs)
             if cut.any():
-                with no_grad():
-                    next_val_buf[t, cut] = self.value(self._normalize(step.next_obs[cut])).data
+                cuts.append((t, np.flatnonzero(cut), self._normalize(step.next_obs[cut])))
             for _, ep_return, _ in step.finished:
                 self._record_episode(ep_return)
             obs = step.obs
         self._obs = obs
+
+        # ---- the critic, batched: V(s_t) for all t, V(s_T), V(final obs) of truncated episodes
         with no_grad():
-            last_value = self.value(self._normalize(obs)).data                    # (N,) V(s_T)
-        # V(s'_t) = V(s_{t+1}) inside an episode; truncations keep the bootstrap written above
-        following = np.concatenate([val_buf[1:], last_value[None]], axis=0)       # (T, N)
-        next_val_buf = np.where(trunc_buf, next_val_buf, following)
+            v = self.value(np.concatenate([obs_buf.reshape(T * N, -1), self._normalize(obs),
+                                           *[f for _, _, f in cuts]])).data       # (T N + N + cuts,)
+        val_buf = v[:T * N].reshape(T, N)                                         # V(s_t)
+        # V(s'_t) = V(s_{t+1}) inside an episode (V(s_T) after the last step) ...
+        next_val_buf = np.concatenate([val_buf[1:], v[T * N:T * N + N][None]], axis=0)    # (T, N)
+        k = T * N + N
+        for t, idx, _ in cuts:                       # ... and V(final observation) after a truncation
+            next_val_buf[t, idx] = v[k:k + len(idx)]
+            k += len(idx)
         return obs_buf, act_buf, logp_buf, rew_buf, val_buf, next_val_buf, term_buf, trunc_buf
 
     # ------------------------------------------------------------------ training loop
@@ -212,8 +220,13 @@ class PPO(AgentBase):
                 for start in range(0, B, MB):
                     mb = perm[start:start + MB]                                   # (MB,) indices
                     dist = self.policy.dist(b_obs[mb])
+                    if c.ent_coef > 0:
+                        entropy = dist.entropy()                                  # (MB,)
+                    else:                            # only logged: no graph to back-propagate through
+                        with no_grad():
+                            entropy = dist.entropy()
                     loss, info = ppo_loss(
-                        dist.log_prob(b_act[mb]), dist.entropy(), self.value(b_obs[mb]),
+                        dist.log_prob(b_act[mb]), entropy, self.value(b_obs[mb]),
                         logp_old=b_logp[mb], advantages=b_adv[mb], v_old=b_val[mb], returns=b_ret[mb],
                         clip_coef=c.clip_coef, vf_coef=c.vf_coef, ent_coef=c.ent_coef,
                         clip_vloss=c.clip_vloss, norm_adv=c.norm_adv)
