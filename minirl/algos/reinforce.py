@@ -316,7 +316,9 @@ class Reinforce(AgentBase):
                                               if k.startswith("value_optim.")})
 
     def _sample(self, obs: np.ndarray) -> np.ndarray:
-        return self.policy.act(self._normalize(obs, update=True), self.rng)
+        # the normalisation statistics stay frozen during a batch, so the policy is trained on
+        # exactly the inputs it acted on; they are updated with the batch afterwards
+        return self.policy.act(self._normalize(obs), self.rng)
 
     def learn_iter(self, total_steps: int) -> Iterator[dict]:
         c = self.config
@@ -332,7 +334,8 @@ class Reinforce(AgentBase):
             self.global_step += used
             for ep in episodes:
                 self._record_episode(float(ep.rewards.sum()))
-            obs_b = self._normalize(np.concatenate([ep.obs for ep in episodes]))        # (B, obs_dim)
+            raw_obs = np.concatenate([ep.obs for ep in episodes])                       # (B, obs_dim)
+            obs_b = self._normalize(raw_obs)
             act_b = np.concatenate([ep.actions for ep in episodes])                     # (B,) or (B, act_dim)
             lengths = [len(ep.rewards) for ep in episodes]
 
@@ -375,6 +378,9 @@ class Reinforce(AgentBase):
                     vl.backward()
                     self.value_optimizer.step()
                     v_loss = float(vl.data)
+
+            if self.obs_norm is not None:
+                self.obs_norm(raw_obs, update=True)
 
             # ---- 5. log
             self.updates += 1
