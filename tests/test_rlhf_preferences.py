@@ -11,7 +11,7 @@ from minirl.algos.reward_model_bt import (RewardModel, bradley_terry_loss, prefe
                                           train_reward_model)
 from minirl.autograd import Tensor
 from minirl.envs import toylang_exact as ex
-from minirl.envs.toylang import (TabularPolicy, ToyLanguage, bradley_terry_label, reference_policy,
+from minirl.envs.toylang import (ToyLanguage, bradley_terry_label, reference_policy,
                                  sample_preferences)
 from minirl.gradcheck import gradient_check
 from minirl.optim import Adam

@@ -1,6 +1,5 @@
 """The toy language and its exact tools, checked against brute force on a tiny instance."""
 
-import itertools
 
 import numpy as np
 import pytest

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..autograd import Tensor, no_grad, stack
+from ..autograd import no_grad, stack
 from ..distributions import Categorical
 from ..envs.toylang import TabularPolicy
 from ..optim import Adam
