@@ -130,6 +130,19 @@ def test_preferred_finetuning_tilts_towards_chosen_responses(lang, ref):
         preferred_finetune(policy, None)
 
 
+def test_trainers_refuse_bad_settings_before_sampling(lang, ref):
+    gold = table_reward(lang, lang.gold_table)
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="kl_coef"):
+        ppo_rlhf(ref.copy(), ref, gold, rng, kl_coef=-1.0)
+    with pytest.raises(ValueError, match="minibatches"):
+        ppo_rlhf(ref.copy(), ref, gold, rng, batch_size=4, minibatches=8)
+    with pytest.raises(ValueError, match="k must be"):
+        rloo_rlhf(ref.copy(), ref, gold, rng, k=1)
+    with pytest.raises(ValueError, match="iterations"):
+        rloo_rlhf(ref.copy(), ref, gold, rng, iterations=0)
+
+
 def test_rloo_advantages_and_kl_rewards_reject_bad_input():
     with pytest.raises(ValueError, match="k must be"):
         rloo_advantages(np.ones(4), 1)

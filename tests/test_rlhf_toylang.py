@@ -74,6 +74,17 @@ def test_preferences_refuse_empty_and_one_sided():
         Preferences(np.array([0, 1]), same, same.copy())
 
 
+def test_preferences_split_is_a_partition(tiny):
+    rng = np.random.default_rng(0)
+    prefs = bradley_terry_label(tiny, np.zeros(10, int), tiny.sequences[:10], tiny.sequences[10:20], rng)
+    train, held = prefs.split(0.3, rng)
+    assert len(train) == 7 and len(held) == 3
+    pairs = lambda p: {(int(x), tuple(w), tuple(l)) for x, w, l in zip(p.prompts, p.chosen, p.rejected)}
+    assert pairs(train) | pairs(held) == pairs(prefs) and not pairs(train) & pairs(held)
+    with pytest.raises(ValueError, match="fraction"):
+        prefs.split(1.0, rng)
+
+
 def test_bradley_terry_oracle_frequency_matches_sigmoid(tiny):
     a = np.tile(tiny.encode("good good good"), (20000, 1))             # gold 3 - 2 = 1 under praise
     b = np.tile(tiny.encode("bad not bad"), (20000, 1))                # gold -1 + 0 + 1 = 0

@@ -108,6 +108,12 @@ def gae(rewards: np.ndarray, values: np.ndarray, lam: float) -> np.ndarray:
     return adv
 
 
+def _check_positive_ints(fn: str, **values) -> None:
+    for name, v in values.items():
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{fn}: {name} must be a positive integer, got {v!r}")
+
+
 def _evaluate(callback, history, iteration, policy):
     if callback is not None:
         row = callback(iteration, policy)
@@ -129,6 +135,12 @@ def ppo_rlhf(policy: TabularPolicy, ref: TabularPolicy, reward_fn: Callable, rng
         callback: called as callback(iteration, policy) before training and every `eval_every`
             iterations; its non-None results are returned as the history list.
     """
+    if not kl_coef >= 0:
+        raise ValueError(f"ppo_rlhf: kl_coef must be >= 0, got {kl_coef}")
+    _check_positive_ints("ppo_rlhf", iterations=iterations, batch_size=batch_size, epochs=epochs,
+                         minibatches=minibatches, eval_every=eval_every)
+    if minibatches > batch_size:
+        raise ValueError(f"ppo_rlhf: minibatches ({minibatches}) cannot exceed batch_size ({batch_size})")
     lang = policy.lang
     values = Tensor(np.zeros((lang.P, lang.num_prefixes)), requires_grad=True)   # tabular critic
     opt = Adam(policy.parameters(), lr=lr)
@@ -176,6 +188,12 @@ def rloo_rlhf(policy: TabularPolicy, ref: TabularPolicy, reward_fn: Callable, rn
 
     R_i = r_phi(x, y_i) - kl_coef sum_t (log pi - log pi_ref)(y_i,t); k samples per prompt.
     """
+    if not kl_coef >= 0:
+        raise ValueError(f"rloo_rlhf: kl_coef must be >= 0, got {kl_coef}")
+    if not isinstance(k, (int, np.integer)) or k < 2:
+        raise ValueError(f"rloo_rlhf: k must be an integer >= 2 (a baseline needs another sample), got {k!r}")
+    _check_positive_ints("rloo_rlhf", iterations=iterations, prompts_per_batch=prompts_per_batch,
+                         eval_every=eval_every)
     lang = policy.lang
     opt = Adam(policy.parameters(), lr=lr)
     history: list = []
