@@ -84,3 +84,61 @@ def test_svg_through_learned_models_improves_the_true_return():
     assert after > -450, f"true return after training {after:.0f} <= -450"
     # the models fitted the data they were trained on (held-out one-step error, normalised)
     assert rows[-1]["dyn_val_error"] < 0.01
+
+
+# ------------------------------------------------------------------------------ the model-error experiment
+def _mean_by_value(points, field):
+    values = sorted({p.value for p in points}, key=[p.value for p in points].index)
+    return values, [float(np.mean([getattr(p, field) for p in points if p.value == v])) for v in values]
+
+
+@pytest.mark.slow
+def test_planning_gap_grows_with_less_data():
+    """Fast setting, 3 seeds averaged: plans optimised through models fitted on 4000 / 400 / 100
+    random transitions lose more and more true return against plans optimised in the true dynamics
+    (measured return gaps: about 25, 52, 69; optimism 27, 61, 148)."""
+    from minirl.experiments import model_error as me
+
+    points = me.run_planning_gap("n_transitions", (4000, 400, 100), seeds=(0, 1, 2))
+    _, gap = _mean_by_value(points, "return_gap")
+    assert gap[0] < gap[1] < gap[2], f"mean return gap {gap} does not grow as the data shrinks"
+    _, optimism = _mean_by_value(points, "optimism")
+    assert optimism[0] < optimism[1] < optimism[2], f"the model's optimism {optimism} does not grow"
+    _, err = _mean_by_value(points, "dyn_error")
+    assert err[0] < err[1] < err[2]
+    assert all(p.warnings > 0 for p in points if p.value < 500)        # too little data: warned
+    assert all(p.warnings == 0 for p in points if p.value == 4000)
+
+
+@pytest.mark.slow
+def test_planning_gap_grows_with_observation_noise():
+    """Same probe, 3 seeds averaged, noise std 0 / 0.1 / 0.3 on the logged observations
+    (measured return gaps: about 25, 30, 54)."""
+    from minirl.experiments import model_error as me
+
+    points = me.run_planning_gap("obs_noise", (0.0, 0.1, 0.3), seeds=(0, 1, 2))
+    _, gap = _mean_by_value(points, "return_gap")
+    assert gap[0] < gap[1] < gap[2], f"mean return gap {gap} does not grow with the noise"
+    rows = me.summarise(points)
+    assert [r["value"] for r in rows] == [0.0, 0.1, 0.3] and all(r["seeds"] == 3 for r in rows)
+
+
+def test_model_error_experiment_plumbing_and_figure(tmp_path):
+    """A tiny online sweep (not a learning claim): the rows, the gap bookkeeping and the figure."""
+    from minirl.experiments import model_error as me
+    from minirl.plotting.model_error import model_error_figure
+    from minirl.plotting import save_figure
+
+    cfg = {"initial_random_steps": 200, "model_steps": 3, "policy_updates": 1, "horizon": 2, "min_transitions": 0}
+    points = me.run_model_error("obs_noise", (0.0, 0.5), seeds=(0,), total_steps=400, config=cfg, n_eval=2,
+                                horizon=5)
+    assert [p.value for p in points] == [0.0, 0.5]
+    assert points[0].return_gap == 0.0
+    assert points[1].return_gap == pytest.approx(points[0].true_return - points[1].true_return)
+    assert all(np.isfinite([p.true_return, p.imagined_return, p.dyn_error]).all() for p in points)
+    path = save_figure(model_error_figure(points), str(tmp_path / "model_error.png"))
+    assert (tmp_path / "model_error.png").stat().st_size > 0 and path.endswith(".png")
+    with pytest.raises(ValueError, match="unknown knob 'noise'; choose from"):
+        me.run_model_error("noise")
+    with pytest.raises(ValueError, match="no differentiable twin for 'Pendulum-v1'"):
+        me.run_planning_gap("obs_noise", env="Pendulum-v1")

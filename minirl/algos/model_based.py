@@ -69,8 +69,9 @@ class ModelBasedConfig:
     of `segment_len`-step segments, judge temperature `judge_temperature`, 0 = always right).
     Policy: `policy_updates` Adam steps per iteration (lr `policy_lr`, gradient norm clipped at
     `max_grad_norm`) on the imagined `horizon`-step return from `policy_batch` replayed start states.
-    Noise (for the model-error experiment): `obs_noise` (std added to the observations the models are
-    fitted on) and `reward_noise` (std added to reward labels).
+    Model error on purpose (for the model-error experiment): `obs_noise` (std added to the
+    observations the models are fitted on), `reward_noise` (std added to the reward labels) and
+    `data_fraction` (the share of real steps kept as model data; regression reward model only).
     `min_transitions`: a model fitted on fewer training transitions warns (`ModelWarning`).
     """
 
@@ -95,6 +96,7 @@ class ModelBasedConfig:
     max_grad_norm: float = 10.0
     obs_noise: float = 0.0
     reward_noise: float = 0.0
+    data_fraction: float = 1.0
     min_transitions: int = 500
 
     def __post_init__(self):
@@ -109,6 +111,11 @@ class ModelBasedConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 0:
                 raise ValueError(f"ModelBasedConfig: {name} must be an integer >= 0, got {value!r}")
+        if not 0.0 < self.data_fraction <= 1.0:
+            raise ValueError(f"ModelBasedConfig: data_fraction must be in (0, 1], got {self.data_fraction}")
+        if self.data_fraction < 1.0 and self.reward_model == "preferences":
+            raise ValueError("ModelBasedConfig: data_fraction < 1 would cut the judged segments apart; with "
+                             "reward_model='preferences' give fewer judged pairs (n_pairs) instead")
         if not 0.0 <= self.val_fraction < 0.5:
             raise ValueError(f"ModelBasedConfig: val_fraction must be in [0, 0.5), got {self.val_fraction}")
         if not 0.0 < self.gamma <= 1.0:
@@ -537,8 +544,11 @@ def run(env, *, seed: int, total_steps: int = 20_000, config=None, log=None) -> 
         if log is not None:
             log(row)
 
+    def keep(new: Transitions) -> Transitions:       # data_fraction < 1: the learner logs only some steps
+        return new if cfg.data_fraction >= 1.0 else new.subset(rng.random(len(new)) < cfg.data_fraction)
+
     # 1. warm-up: uniform random actions (whole episodes are kept; a cut episode is still data)
-    data = collector.run(None, min(cfg.initial_random_steps, total_steps), 10 ** 12)
+    data = keep(collector.run(None, min(cfg.initial_random_steps, total_steps), 10 ** 12))
     record({})
     while collector.steps < total_steps:
         # 2. fit the models on everything collected so far
@@ -546,6 +556,6 @@ def run(env, *, seed: int, total_steps: int = 20_000, config=None, log=None) -> 
         # 3. improve the policy through the models, from real start states
         info["imagined_return"] = agent.improve(data, rng)
         # 4. collect with the improved policy on the TRUE env
-        data = data.extend(collector.run(agent.policy, total_steps - collector.steps, cfg.episodes_per_iter))
+        data = data.extend(keep(collector.run(agent.policy, total_steps - collector.steps, cfg.episodes_per_iter)))
         record(info)
     return rows, agent
