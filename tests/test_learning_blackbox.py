@@ -5,7 +5,7 @@ episodes, the quantity `minirl train` logs), with the presets of `minirl.algos.p
 
 | test | budget | asserted |
 |---|---|---|
-| PPO, CartPole-v1, seed 0 | 100k steps | solved: return_mean >= 475 over a full 100-episode window; greedy policy returns >= 475 |
+| PPO, CartPole-v1, seed 0 | 100k steps (LR annealed over the preset's 150k) | solved: return_mean >= 475 over a full 100-episode window; greedy policy returns >= 475 |
 | REINFORCE (value baseline), CartPole-v1, seed 0 | 80k steps | return_mean >= 300 at some point (a random policy gets ~22) |
 | PPO, Pendulum-v1, seed 1 | 100k steps | return_mean >= -400 over a full window (a random policy gets about -1200) |
 """
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from minirl.algos.ppo import PPO
-from minirl.algos.presets import preset
+from minirl.algos.presets import default_total_steps, preset
 from minirl.algos.reinforce import Reinforce
 
 pytestmark = pytest.mark.slow
@@ -47,11 +47,13 @@ def _greedy_returns(agent, env_id, episodes=3, seed=123):
 
 
 def test_ppo_solves_cartpole():
+    # the learning rate anneals over the preset's 150k budget; seed 0 solves at about 65k steps
     agent = PPO("CartPole-v1", preset("ppo", "CartPole-v1"), seed=0)
-    rows = _run_until(agent, 100_000, 475.0)
+    rows = _run_until(agent, default_total_steps("ppo", "CartPole-v1"), 475.0)
     last = rows[-1]
     assert last["episodes"] >= 100 and last["return_mean"] >= 475.0, (
-        f"not solved within 100k steps: return_mean {last['return_mean']:.1f} at step {last['step']}")
+        f"not solved: return_mean {last['return_mean']:.1f} at step {last['step']}")
+    assert last["step"] <= 100_000, f"solved only at step {last['step']} (expected about 65k)"
     assert np.mean(_greedy_returns(agent, "CartPole-v1")) >= 475.0
 
 

@@ -25,10 +25,13 @@ ALGOS = ("ppo", "reinforce")
 # (algo, env id) -> config overrides, default budget, what to expect
 PRESETS: dict[tuple[str, str], dict] = {
     ("ppo", "CartPole-v1"): dict(
+        # short rollouts, many epochs on one minibatch, gamma 0.98 / lambda 0.8 (sb3-zoo style);
+        # the learning rate anneals over total_steps, so the budget is part of the preset
         config=dict(num_envs=8, num_steps=32, update_epochs=10, num_minibatches=1, learning_rate=2e-3,
                     gamma=0.98, gae_lambda=0.8, ent_coef=0.0, clip_coef=0.2),
-        total_steps=100_000,
-        expect="solved (100-episode mean >= 475) in ~60-90k steps, ~10-20 s"),
+        total_steps=150_000,
+        expect="solved (100-episode training mean >= 475) after 59k-80k steps (seeds 0-4: 64.5k, 79.6k, "
+               "64.3k, 59.4k, 78.6k; median 64.5k), ~8-10 s of one idle core"),
     ("ppo", "Acrobot-v1"): dict(
         config=dict(num_envs=8, num_steps=256, update_epochs=4, num_minibatches=4, gamma=0.99,
                     gae_lambda=0.94, ent_coef=0.0, normalize_obs=True, learning_rate=1e-3),
@@ -53,13 +56,14 @@ PRESETS: dict[tuple[str, str], dict] = {
     ("reinforce", "CartPole-v1"): dict(
         config=dict(num_envs=8, episodes_per_env=1, learning_rate=5e-3, value_learning_rate=5e-3,
                     gamma=0.99, baseline="value", reward_to_go=True, norm_adv=True),
-        total_steps=200_000,
-        expect="mean return above 200 after ~100k steps, noisy afterwards"),
+        total_steps=150_000,
+        expect="training mean ~400 after ~50k steps and ~480-500 after ~85k (seeds 0 and 1), ~10 s "
+               "of one idle core; noisier than PPO"),
     ("reinforce", "Pendulum-v1"): dict(
         config=dict(num_envs=8, episodes_per_env=1, learning_rate=3e-3, gamma=0.9, baseline="value",
                     norm_adv=True, normalize_obs=True),
         total_steps=300_000,
-        expect="slow and noisy: REINFORCE has no trust region; expect -1000 to -600"),
+        expect="not measured here (an untuned starting point)"),
 }
 
 PRESET_ENV_IDS = tuple(sorted({env for _, env in PRESETS}))
