@@ -228,3 +228,24 @@ def test_train_convenience_uses_the_preset_and_act_is_seed_independent():
     obs = np.random.default_rng(0).standard_normal((16, 4))
     np.testing.assert_array_equal(a.act(obs, deterministic=False), b.act(obs, deterministic=False))
     assert a.env_id == "CartPole-v1" and a.config == PPOConfig()
+
+
+def _without_time(rows):
+    return [{k: v for k, v in r.items() if k not in ("time_s", "steps_per_s", "rollout_s", "update_s")}
+            for r in rows]
+
+
+def test_same_seed_same_run_and_resume_is_deterministic():
+    cfg = PPOConfig(num_envs=2, num_steps=64, num_minibatches=2, update_epochs=2, normalize_obs=True,
+                    normalize_reward=True)
+    a, b = PPO("CartPole-v1", cfg, seed=7), PPO("CartPole-v1", cfg, seed=7)
+    rows_a, rows_b = list(a.learn_iter(384)), list(b.learn_iter(384))
+    assert _without_time(rows_a) == _without_time(rows_b)
+    state = a.state_dict()
+    resumed = []
+    for _ in range(2):                      # two agents resumed from one checkpoint continue identically
+        agent = PPO("CartPole-v1", cfg, seed=123)
+        agent.load_state_dict(state)
+        resumed.append(_without_time(agent.learn_iter(640)))
+    assert resumed[0] == resumed[1] and [r["step"] for r in resumed[0]] == [512, 640]
+    assert resumed[0][0]["learning_rate"] == pytest.approx(2.5e-4 * (1 - 384 / 640))
