@@ -10,6 +10,7 @@ figures into --out, and prints a summary table.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import os
 import time
@@ -17,7 +18,7 @@ import time
 HELP = "toy RLHF with exact answers: frontier, over-optimisation"
 DESCRIPTION = ("Toy RLHF on an enumerable language: every KL and expected reward is exact. "
                "'frontier' draws gold reward against KL for PPO, RLOO, DPO, best-of-N, straight-through "
-               "backprop and filtered fine-tuning over the exact optimal frontier; 'overopt' shows proxy "
+               "backprop, filtered and preferred fine-tuning over the exact optimal frontier; 'overopt' shows proxy "
                "and gold reward against sqrt(KL) for reward models trained on 500, 2000 and 10000 pairs.")
 
 
@@ -25,7 +26,8 @@ def add_arguments(parser) -> None:
     sub = parser.add_subparsers(dest="experiment", metavar="EXPERIMENT")
     for name, help_text in (("frontier", "gold reward against exact KL for every method (about 1 min)"),
                             ("overopt", "proxy and gold reward against sqrt(KL) (about 1 min)")):
-        p = sub.add_parser(name, help=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text,
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
         p.add_argument("--out", default="runs/rlhf", help="output directory for CSV and PNG files")
         p.add_argument("--seeds", type=int, default=3, help="number of seeds (0, 1, ..., N-1)")
         p.add_argument("--fast", action="store_true", help="smaller budgets (tests, a quick look)")
