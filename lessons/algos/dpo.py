@@ -109,7 +109,7 @@ def dpo_population_loss(logp: Tensor, logp_ref, reward, beta: float) -> Tensor:
         L(pi) = (1/P) sum_x sum_(y, y') pi_ref(y) pi_ref(y') sigmoid(r(y) - r(y'))
                                       * -log sigmoid(beta (h(y) - h(y')))      h = log pi - log pi_ref
 
-    Its minimiser is pi*_beta for `reward` (up to nothing: the constant cancels). Cost O(P S^2):
+    Its minimiser is exactly pi*_beta for `reward` (log Z cancels in h(y) - h(y')). Cost O(P S^2):
     meant for small instances. logp (P, S) Tensor; logp_ref, reward (P, S) arrays.
     """
     beta = check_beta(beta)
