@@ -52,7 +52,7 @@ TASKS: dict[str, dict] = {
     "minirl/CliffCart-v0": dict(threshold=70.0,
                                 total_steps=dict(reinforce=30_000, ppo=30_000, pathwise=10_000, model=10_000)),
 }
-FAST_STEPS = 3_000
+FAST_STEPS = 2_000
 
 
 @dataclass
