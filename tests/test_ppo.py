@@ -249,3 +249,11 @@ def test_same_seed_same_run_and_resume_is_deterministic():
         resumed.append(_without_time(agent.learn_iter(640)))
     assert resumed[0] == resumed[1] and [r["step"] for r in resumed[0]] == [512, 640]
     assert resumed[0][0]["learning_rate"] == pytest.approx(2.5e-4 * (1 - 384 / 640))
+
+
+def test_acting_between_updates_does_not_change_training():
+    cfg = PPOConfig(num_envs=2, num_steps=64, num_minibatches=2, update_epochs=1)
+    a, b = PPO("CartPole-v1", cfg, seed=1), PPO("CartPole-v1", cfg, seed=1)
+    list(a.learn_iter(128)), list(b.learn_iter(128))
+    a.act(np.zeros((5, 4)), deterministic=False)                 # evaluation uses its own generator
+    assert _without_time(a.learn_iter(256)) == _without_time(b.learn_iter(256))

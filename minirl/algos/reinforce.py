@@ -127,9 +127,11 @@ class AgentBase:
         self.config, self.seed = config, int(seed)
         self.venv = VecEnv(env, config.num_envs, preset_ids=PRESET_ENV_IDS)
         self.env_id = self.venv.env_id
-        init_seq, sample_seq = np.random.SeedSequence(self.seed).spawn(2)
+        init_seq, sample_seq, eval_seq = np.random.SeedSequence(self.seed).spawn(3)
         init_rng = np.random.default_rng(init_seq)
         self.rng = np.random.default_rng(sample_seq)            # sampling actions, shuffling minibatches
+        self.eval_rng = np.random.default_rng(eval_seq)         # act(deterministic=False): keeps training
+                                                                # reproducible however often act() is called
         # ---- networks: separate actor and critic, orthogonal init (head gains from the config)
         c, v = config, self.venv
         common = dict(rng=init_rng, hidden=tuple(c.hidden_sizes), activation=c.activation)
@@ -186,7 +188,7 @@ class AgentBase:
         if obs.shape[-1] != self.venv.obs_dim:
             raise ValueError(f"act: observation shape {obs.shape} does not end in obs_dim={self.venv.obs_dim}")
         batch = self._normalize(obs.reshape(-1, self.venv.obs_dim))
-        actions = self.policy.act(batch, self.rng, deterministic=deterministic)
+        actions = self.policy.act(batch, self.eval_rng, deterministic=deterministic)
         if self.venv.discrete:
             actions = actions + self.venv.action_start
         else:
@@ -206,6 +208,7 @@ class AgentBase:
             "counters.updates": np.asarray(self.updates), "counters.train_time": np.asarray(self.train_time),
             "recent_returns": np.asarray(list(self.recent_returns), dtype=np.float64),
             "rng_state": np.asarray(json.dumps(self.rng.bit_generator.state)),
+            "eval_rng_state": np.asarray(json.dumps(self.eval_rng.bit_generator.state)),
             "meta.algo": np.asarray(self.algo), "meta.config": np.asarray(json.dumps(self.config.to_dict())),
         })
         return state
@@ -221,7 +224,7 @@ class AgentBase:
         if "meta.algo" in state and str(state["meta.algo"]) != self.algo:
             raise ValueError(f"checkpoint refused: it was saved by {str(state['meta.algo'])!r}, this agent is {self.algo!r}")
         for k, v in own.items():
-            if k.startswith("meta.") or k in ("rng_state", "recent_returns"):
+            if k.startswith("meta.") or k in ("rng_state", "eval_rng_state", "recent_returns"):
                 continue
             if np.shape(state[k]) != np.shape(v):
                 raise ValueError(f"checkpoint refused: '{k}' has shape {np.shape(state[k])}, this agent "
@@ -238,6 +241,7 @@ class AgentBase:
         self.train_time = float(state["counters.train_time"])
         self.recent_returns = deque((float(x) for x in np.asarray(state["recent_returns"])), maxlen=100)
         self.rng.bit_generator.state = json.loads(str(state["rng_state"]))
+        self.eval_rng.bit_generator.state = json.loads(str(state["eval_rng_state"]))
         self._obs = None                                 # environments restart from a reset
 
     def _load_extra(self, state: dict) -> None:
