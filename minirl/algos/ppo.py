@@ -219,14 +219,15 @@ class PPO(AgentBase):
                 epoch_k3 = []
                 for start in range(0, B, MB):
                     mb = perm[start:start + MB]                                   # (MB,) indices
-                    dist = self.policy.dist(b_obs[mb])
+                    mb_obs = b_obs[mb]                                            # (MB, obs_dim)
+                    dist = self.policy.dist(mb_obs)
                     if c.ent_coef > 0:
                         entropy = dist.entropy()                                  # (MB,)
                     else:                            # only logged: no graph to back-propagate through
                         with no_grad():
                             entropy = dist.entropy()
                     loss, info = ppo_loss(
-                        dist.log_prob(b_act[mb]), entropy, self.value(b_obs[mb]),
+                        dist.log_prob(b_act[mb]), entropy, self.value(mb_obs),
                         logp_old=b_logp[mb], advantages=b_adv[mb], v_old=b_val[mb], returns=b_ret[mb],
                         clip_coef=c.clip_coef, vf_coef=c.vf_coef, ent_coef=c.ent_coef,
                         clip_vloss=c.clip_vloss, norm_adv=c.norm_adv)
