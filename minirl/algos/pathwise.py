@@ -172,11 +172,13 @@ def rollout_window(twin, policy: GaussianPolicy, state: Tensor, alive: np.ndarra
     """
     rewards, states, masks = [], [state], [np.asarray(alive, dtype=np.float64)]
     for _ in range(steps):
-        action = _act(policy, twin.observe(state), twin, config, rng)        # (B, A)
+        # BEGIN SOLUTION
+        action = _act(policy, twin.observe(state), twin, config, rng)        # (B, A), keeps the graph
         state, reward = twin.step(state, action)                             # (B, S), (B,)
         rewards.append(reward)
         masks.append(masks[-1] * ~twin.terminated(state))                    # ends on the falling step
         states.append(state)
+        # END SOLUTION
     return stack(rewards, axis=0), np.stack(masks), states
 
 
