@@ -508,6 +508,7 @@ def run(env, *, seed: int, total_steps: int = 20_000, config=None, log=None) -> 
     Returns:
         one dict per iteration: step (real env steps so far), time_s, episodes (completed),
         return_mean (mean true return of the last 100 completed episodes, NaN before the first),
+        return_last10 (the same over the last 10: closer to the current policy),
         plus imagined_return (the model's estimate of the H-step return), dyn_val_error,
         rew_val_error or rew_val_accuracy; and the final `ModelBasedAgent` (policy and models).
 
@@ -539,7 +540,8 @@ def run(env, *, seed: int, total_steps: int = 20_000, config=None, log=None) -> 
         recent = collector.returns[-100:]
         row = {"step": collector.steps, "time_s": time.perf_counter() - start,
                "episodes": len(collector.returns),
-               "return_mean": float(np.mean(recent)) if recent else float("nan"), **extra}
+               "return_mean": float(np.mean(recent)) if recent else float("nan"),
+               "return_last10": float(np.mean(recent[-10:])) if recent else float("nan"), **extra}
         rows.append(row)
         if log is not None:
             log(row)
