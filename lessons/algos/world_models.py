@@ -15,8 +15,8 @@ backpropagate through the stand-ins (lesson 07; the loop lives in `minirl.algos.
        f_phi(s, a) ~ (s' - s - mu_delta) / sigma_delta
        L_dyn(phi) = mean_i || f_phi(norm(s_i, a_i)) - norm_delta(s'_i - s_i) ||^2 / D        (1)
 
-   Predicting the small change s' - s instead of s' itself is the standard trick (e.g. Nagabandi
-   et al., 2018, Sec. IV.A): the network only learns what the step changes.
+   Predicting the small change s' - s instead of s' itself is a common choice (e.g. Nagabandi
+   et al., 2018): the network only learns what the step changes.
 
 2. **Reward model**, two ways:
 
