@@ -235,7 +235,9 @@ class PPO(AgentBase):
                     self.optimizer.zero_grad()
                     loss.backward()
                     if c.max_grad_norm is not None:
-                        info["grad_norm"] = clip_grad_norm_(self.params, c.max_grad_norm)
+                        # a non-finite gradient raises FloatingPointError before the step is taken
+                        info["grad_norm"] = clip_grad_norm_(self.params, c.max_grad_norm,
+                                                            error_if_nonfinite=True)
                     self.optimizer.step()
                     stats.append(info)
                     epoch_k3.append(info["approx_kl_k3"])

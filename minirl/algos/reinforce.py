@@ -367,7 +367,7 @@ class Reinforce(AgentBase):
             self._check_finite(loss, "REINFORCE loss", {"policy_loss": float(pg_loss.data)})
             self.optimizer.zero_grad()
             loss.backward()
-            grad_norm = (clip_grad_norm_(self.policy.parameters(), c.max_grad_norm)
+            grad_norm = (clip_grad_norm_(self.policy.parameters(), c.max_grad_norm, error_if_nonfinite=True)
                          if c.max_grad_norm else float("nan"))
             self.optimizer.step()
 
