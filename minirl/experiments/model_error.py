@@ -248,6 +248,9 @@ def run_planning_gap(knob: str, values=None, seeds=(0, 1), *, env: str = "minirl
         raise ValueError(f"run_planning_gap: unknown knob {knob!r}; choose from {sorted(PLAN_KNOBS)}")
     values = tuple(PLAN_KNOBS[knob]["values"] if values is None else values)
     twin = make_twin(env)
+    if getattr(twin, "name", None) != "pendulum":
+        raise ValueError(f"run_planning_gap is written for Pendulum (observations [cos, sin, th_dot]); "
+                         f"got env {env!r}; use 'minirl/Pendulum-v1'")
     true_dyn, true_rew = _true_model(twin)
     start_obs = twin.observe(twin.reset(np.random.default_rng(eval_seed), n_starts)).data     # (S, 3)
     ref_acts, _ = plan_actions(true_dyn, true_rew, start_obs, horizon, iters=iters)
