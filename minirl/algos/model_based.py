@@ -512,8 +512,12 @@ def run(env, *, seed: int, total_steps: int = 20_000, config=None, log=None) -> 
         plus imagined_return (the model's estimate of the H-step return), dyn_val_error,
         rew_val_error or rew_val_accuracy; and the final `ModelBasedAgent` (policy and models).
 
-    Expected (defaults, Pendulum-v1, seeds 0-2, one core, noisy shared machine): see the tests and
-    the report; roughly return_mean of the last 10 episodes above -400 within 20k steps.
+    Expected (defaults, measured on a busy shared 2-core machine, so timings are rough): on
+    minirl/Pendulum-v1 the policy swings up and balances after about 20-25 episodes (5-6k real
+    steps); at 8000 steps (about 20 s of CPU) the final policies of seeds 0, 1, 2 score -146, -177,
+    -150 (deterministic, 10 true episodes). A 20k-step run takes about 60 s of CPU and ends with
+    return_mean about -410 (the 100-episode window still holds the random warm-up and the learning
+    phase) and return_last10 about -135 (seed 0, Gymnasium's Pendulum-v1).
     """
     if not isinstance(total_steps, (int, np.integer)) or total_steps < 1:
         raise ValueError(f"train: total_steps must be a positive integer, got {total_steps!r}")

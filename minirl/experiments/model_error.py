@@ -158,7 +158,7 @@ def run_model_error(knob: str, values=None, seeds=(0, 1, 2), *, total_steps: int
 def summarise(points) -> list[dict]:
     """Per (knob, value): means over seeds of every quantity, plus the number of seeds."""
     rows = []
-    keys = sorted({(p.knob, p.value) for p in points}, key=lambda kv: (kv[0], [p.value for p in points].index(kv[1])))
+    keys = list(dict.fromkeys((p.knob, p.value) for p in points))       # in order of first appearance
     for knob, value in keys:
         group = [p for p in points if p.knob == knob and p.value == value]
         row = {"knob": knob, "value": value, "seeds": len(group)}
