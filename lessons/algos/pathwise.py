@@ -94,10 +94,14 @@ class PathwiseConfig:
         self.hidden = tuple(self.hidden)
 
 
-# Tuned defaults per task: BPTT (full episode) and SHAC (short window + critic).
+# Tuned defaults per task. Pendulum: SHAC with 2 rollouts and 16-step windows (many small gradient
+# steps per simulated step); expect the 100-episode mean to pass -400 after about 35-40k simulated
+# steps and -200 after about 45-55k (seeds 0-3), ~600-2000 steps/s on one shared core.
+# CliffCart: full-episode BPTT. It first learns to drive right (return rises to ~10 by ~4k steps),
+# then keeps following the gradient off the cliff: the return falls to ~1.3 by ~7k steps (seed 0).
 PRESETS = {
-    "minirl/Pendulum-v1": PathwiseConfig(),
-    "minirl/CliffCart-v0": PathwiseConfig(num_envs=16, window=100),
+    "minirl/Pendulum-v1": PathwiseConfig(num_envs=2, window=16, gamma=0.95, lr=3e-3),
+    "minirl/CliffCart-v0": PathwiseConfig(num_envs=4, window=100),
 }
 
 
@@ -162,11 +166,7 @@ def rollout_window(twin, policy: GaussianPolicy, state: Tensor, alive: np.ndarra
     """
     rewards, states, masks = [], [state], [np.asarray(alive, dtype=np.float64)]
     for _ in range(steps):
-        action = _act(policy, twin.observe(state), twin, config, rng)        # (B, A)
-        state, reward = twin.step(state, action)                             # (B, S), (B,)
-        rewards.append(reward)
-        masks.append(masks[-1] * ~twin.terminated(state))                    # ends on the falling step
-        states.append(state)
+        raise NotImplementedError("lesson 06: implement rollout_window, see notebooks/06_differentiable_twin.ipynb")
     return stack(rewards, axis=0), np.stack(masks), states
 
 
@@ -206,7 +206,7 @@ def fit(env, *, seed: int, total_steps: int, config=None) -> tuple[GaussianPolic
         raise ValueError(f"pathwise.train: total_steps must be a positive integer, got {total_steps!r}")
     base = PRESETS.get(twin.gym_id, PathwiseConfig())
     if config is None:
-        config = base
+        config = PathwiseConfig(**asdict(base))                              # a copy: presets stay intact
     elif isinstance(config, dict):
         unknown = sorted(set(config) - {f.name for f in fields(PathwiseConfig)})
         if unknown:
