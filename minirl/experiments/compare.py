@@ -48,7 +48,7 @@ ARMS: dict[str, Arm] = {
 # Pendulum's -400 means most episodes swing up and hold; the env's own threshold (-200) is stricter.
 TASKS: dict[str, dict] = {
     "minirl/Pendulum-v1": dict(threshold=-400.0,
-                               total_steps=dict(reinforce=50_000, ppo=50_000, pathwise=45_000, model=12_000)),
+                               total_steps=dict(reinforce=50_000, ppo=50_000, pathwise=50_000, model=12_000)),
     "minirl/CliffCart-v0": dict(threshold=70.0,
                                 total_steps=dict(reinforce=30_000, ppo=30_000, pathwise=10_000, model=10_000)),
 }
