@@ -88,3 +88,27 @@ def test_checkpoint_round_trip(tmp_path):
     from minirl.algos.ppo import PPO
     with pytest.raises(ValueError, match="refused"):
         PPO("CartPole-v1", None, seed=0).load_state_dict(agent.state_dict())
+
+
+@pytest.mark.parametrize("baseline", ["none", "loo", "value"])
+def test_score_function_gradient_matches_the_exact_gradient(baseline):
+    """Three-armed bandit, pi = softmax(theta): dJ/dtheta_k = pi_k (r_k - J) by hand. The REINFORCE loss
+    -mean(log pi(a) (G - b)) averaged over many one-step episodes must give minus that gradient."""
+    from minirl.autograd import Tensor
+    from minirl.distributions import Categorical
+    from minirl.returns import policy_gradient_weights
+
+    rng = np.random.default_rng(0)
+    theta0, rewards = np.array([0.2, -0.3, 0.5]), np.array([1.0, 3.0, 2.0])
+    pi = np.exp(theta0) / np.exp(theta0).sum()
+    exact = pi * (rewards - pi @ rewards)                                 # dJ/dtheta
+    B = 40_000
+    actions = rng.choice(3, size=B, p=pi)
+    returns = [np.array([rewards[a]]) for a in actions]                  # one-step episodes
+    values = [np.array([1.5])] * B                                       # any state-only baseline
+    w = np.concatenate(policy_gradient_weights(returns, True, baseline, values))
+    theta = Tensor(np.tile(theta0, (B, 1)), requires_grad=True)
+    loss = -(Categorical(theta).log_prob(actions) * w).mean()
+    loss.backward()
+    estimate = -theta.grad.sum(axis=0)                                   # (3,)
+    np.testing.assert_allclose(estimate, exact, atol=0.03)
