@@ -245,7 +245,7 @@ def fit(env, *, seed: int, total_steps: int, config=None) -> tuple[GaussianPolic
         alive = np.ones(B)
         returns = np.zeros(B)
         t = 0
-        while t < twin.horizon and steps < total_steps:
+        while t < twin.horizon and alive.any() and steps < total_steps:
             T = min(config.window, twin.horizon - t)
             state = state.detach()                                           # the gradient stops between windows
             rewards, masks, states = rollout_window(twin, policy, state, alive, T, config, rng)
@@ -265,7 +265,7 @@ def fit(env, *, seed: int, total_steps: int, config=None) -> tuple[GaussianPolic
             returns += (rewards.data * masks[:-1]).sum(axis=0)               # (B,) true-dynamics returns
             steps += int(masks[:-1].sum())
             state, alive, t = states[-1], masks[-1], t + T
-            if t >= twin.horizon:
+            if t >= twin.horizon or not alive.any():                        # every rollout has ended
                 episodes += B
                 recent.extend(returns.tolist())
             if recent:
