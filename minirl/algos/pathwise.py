@@ -258,6 +258,10 @@ def fit(env, *, seed: int, total_steps: int, config=None) -> tuple[GaussianPolic
                 critic_opt.zero_grad()
             loss.backward()
             grad_norm = clip_grad_norm_(policy.parameters(), config.max_grad_norm)
+            if not np.isfinite(grad_norm):
+                raise FloatingPointError(
+                    f"pathwise: the policy gradient is {grad_norm} after {steps} env steps: backprop "
+                    f"through {T} steps overflowed; use a shorter window (config window={config.window})")
             actor_opt.step()
             if use_critic:
                 _fit_critic(twin, critic, critic_opt, states, rewards.data, masks, config, rng)
