@@ -19,7 +19,9 @@ import dataclasses
 import sys
 
 HELP = "train REINFORCE or PPO on a Gymnasium environment"
-DESCRIPTION = __doc__.split("\n\n")[0].strip("`")
+DESCRIPTION = ("Train REINFORCE or PPO on a Gymnasium environment. Writes DIR/config.json, DIR/progress.csv "
+               "(one row per update), DIR/checkpoint.npz and DIR/summary.json; Ctrl-C saves a checkpoint "
+               "and `--resume DIR` continues. Every config field can be overridden (--set name=value).")
 
 from ..experiments.train_run import RunError
 
