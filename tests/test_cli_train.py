@@ -518,8 +518,16 @@ def test_plot_writes_png(tmp_path, capsys):
     out = tmp_path / "fig" / "curves.png"
     assert cli(["plot", *map(str, runs), "--out", str(out), "--x", "time", "--stat", "mean"]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "ppo/CartPole-v1: 2 run(s)" in capsys.readouterr().out
+    assert "ppo on CartPole-v1: 2 run(s)" in capsys.readouterr().out
     assert cli(["plot", str(tmp_path / "nothing"), "--out", str(out)]) == 2
+    # a run with other hyperparameters is its own group, labelled with what differs
+    runs.append(tmp_path / "ppo_clip")
+    assert _train(runs[-1], "--set", "clip_coef=0.1", steps=512) == 0
+    capsys.readouterr()
+    assert cli(["plot", *map(str, runs), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "ppo clip_coef=0.1 on CartPole-v1: 1 run(s)" in printed
+    assert "ppo clip_coef=0.2 on CartPole-v1: 2 run(s)" in printed
 
 
 def test_gif_writer_and_render_error(tmp_path, capsys):
