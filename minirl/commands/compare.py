@@ -9,7 +9,7 @@ logged row: arm, seed, step, time_s, episodes, return_mean) and summary.csv (per
 how many seeds reached the threshold, median steps and seconds to reach it), and prints the table.
 
 Cost of the default run: about 220 s of CPU in all (measured: 213 s user + 4 s system), so about
-2 minutes on a free 2-core machine; on a machine shared with other jobs it took 9.7 minutes.
+2 minutes on a free 2-core machine; on the shared machine (load ~8) it took 9.3-9.7 minutes.
 What to expect (measured, 3 seeds, threshold -400): pathwise through the twin reaches it in every
 seed after a median of ~39k env steps, PPO in 2 of 3 seeds after ~48k, REINFORCE and the learned-model
 arm (12k steps only) do not; the model arm climbs fastest per env step but costs the most seconds.
