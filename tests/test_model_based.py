@@ -159,3 +159,15 @@ def test_planning_probe_gradient_through_the_true_dynamics_matches_finite_differ
     plan, _ = me.plan_actions(dyn, rew, start, 10, iters=30)
     zero = me._plan_return(dyn, rew, start, np.zeros((2, 10, 1))).item()
     assert me._plan_return(dyn, rew, start, plan).item() > zero
+
+
+def test_terminating_env_collects_whole_short_episodes_per_iteration():
+    """CliffCart ends an episode when the cart falls: an iteration keeps collecting whole episodes
+    until it has at least `min_steps_per_iter` steps, and the row count follows."""
+    cfg = {"initial_random_steps": 300, "model_steps": 3, "policy_updates": 1, "horizon": 3,
+           "min_steps_per_iter": 120, "min_transitions": 0}
+    rows = mb.train("minirl/CliffCart-v0", seed=0, total_steps=900, config=cfg)
+    steps = np.array([r["step"] for r in rows])
+    assert steps[-1] == 900
+    assert np.all(np.diff(steps)[:-1] >= 120)          # the last iteration may be cut by the budget
+    assert rows[-1]["episodes"] > len(rows)            # several (short) episodes per iteration

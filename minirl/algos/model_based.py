@@ -62,8 +62,9 @@ class ModelWarning(UserWarning):
 class ModelBasedConfig:
     """Every switch of the method, with the defaults tuned for Pendulum-v1.
 
-    Data: `initial_random_steps` uniform-random steps first, then `episodes_per_iter` policy episodes
-    per iteration; `val_fraction` of the steps are held out to measure the models' errors.
+    Data: `initial_random_steps` uniform-random steps first, then per iteration `episodes_per_iter`
+    policy episodes, more while fewer than `min_steps_per_iter` steps were taken (short episodes:
+    fewer, fuller iterations); `val_fraction` of the steps are held out to measure the models' errors.
     Models: MLPs of `model_hidden`, `model_steps` Adam steps (lr `model_lr`, batch `model_batch`) per
     iteration, warm-started; `reward_model` "regression" or "preferences" (then `n_pairs` judged pairs
     of `segment_len`-step segments, judge temperature `judge_temperature`, 0 = always right).
@@ -77,6 +78,7 @@ class ModelBasedConfig:
 
     initial_random_steps: int = 1000
     episodes_per_iter: int = 1
+    min_steps_per_iter: int = 50
     val_fraction: float = 0.1
     model_hidden: tuple = (64, 64)
     model_steps: int = 150
@@ -107,7 +109,7 @@ class ModelBasedConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"ModelBasedConfig: {name} must be an integer >= 1, got {value!r}")
-        for name in ("initial_random_steps", "min_transitions"):
+        for name in ("initial_random_steps", "min_transitions", "min_steps_per_iter"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 0:
                 raise ValueError(f"ModelBasedConfig: {name} must be an integer >= 0, got {value!r}")
@@ -200,11 +202,12 @@ class _Collector:
         self.episodes_started = 0
         self.steps = 0
 
-    def run(self, policy, max_steps: int, n_episodes: int) -> Transitions:
-        """Up to `n_episodes` episodes (random actions if `policy` is None), at most `max_steps` steps."""
+    def run(self, policy, max_steps: int, n_episodes: int, min_steps: int = 0) -> Transitions:
+        """`n_episodes` whole episodes, more while fewer than `min_steps` steps were taken (random
+        actions if `policy` is None); never more than `max_steps` steps."""
         rows = {k: [] for k in ("obs", "act", "rew", "next_obs", "episode")}
         done_eps = 0
-        while done_eps < n_episodes and max_steps > 0:
+        while (done_eps < n_episodes or len(rows["rew"]) < min_steps) and max_steps > 0:
             obs, _ = self.env.reset(seed=int(self.rng.integers(2 ** 31 - 1)))
             ep, ret, finished = self.episodes_started, 0.0, False
             self.episodes_started += 1
@@ -562,6 +565,7 @@ def run(env, *, seed: int, total_steps: int = 20_000, config=None, log=None) -> 
         # 3. improve the policy through the models, from real start states
         info["imagined_return"] = agent.improve(data, rng)
         # 4. collect with the improved policy on the TRUE env
-        data = data.extend(keep(collector.run(agent.policy, total_steps - collector.steps, cfg.episodes_per_iter)))
+        data = data.extend(keep(collector.run(agent.policy, total_steps - collector.steps, cfg.episodes_per_iter,
+                                              cfg.min_steps_per_iter)))
         record(info)
     return rows, agent
