@@ -8,9 +8,9 @@ completed training episodes reaches the env's reward threshold (475 for CartPole
 as soon as it is solved; steps and wall-clock seconds (environment construction included, imports
 excluded) are recorded.
 
-- minirl: `PPO("CartPole-v1", preset("ppo", "CartPole-v1"), seed)` with the preset's budget (100k
-  steps; the learning rate is annealed over it, as sb3's is over its 1e5); the check happens after
-  every update (every num_envs x num_steps env steps).
+- minirl: `PPO("CartPole-v1", preset("ppo", "CartPole-v1"), seed)` with the preset's budget
+  (`default_total_steps`; the learning rate is annealed over it, as sb3's is over its 1e5); the
+  check happens after every update (every num_envs x num_steps env steps).
 - stable-baselines3 (the `bench` extra: `pip install -e '.[bench]'`, CPU PyTorch): the tuned
   CartPole-v1 hyperparameters published in rl-baselines3-zoo (8 envs, n_steps 32, batch 256,
   20 epochs, gamma 0.98, GAE lambda 0.8, no entropy bonus, learning rate and clip range linearly
