@@ -546,3 +546,45 @@ def test_gif_writer_and_render_error(tmp_path, capsys):
         assert gif.read_bytes()[:3] == b"GIF"
     else:
         assert code == 2 and "pygame" in capsys.readouterr().err
+
+
+def test_stop_return_ends_the_run_once_a_full_window_reaches_it(tmp_path):
+    run = tmp_path / "run"
+    assert _train(run, "--stop-return", "15", steps=50_000) == 0
+    summary = _json(run / "summary.json")
+    log = read_csv(run / "progress.csv")
+    assert summary["stop_reason"] == "stop_return" and summary["final_step"] < 50_000
+    assert log["episodes"][-1] >= 100 and log["return_mean"][-1] >= 15
+    full_before = (log["episodes"][:-1] >= 100) & (log["return_mean"][:-1] >= 15)
+    assert not full_before.any()                              # it stopped at the first such update
+
+
+def test_real_sigint_to_the_command(tmp_path):
+    """Ctrl-C for real: SIGINT to a `python -m minirl train` process mid-run."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    run = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "minirl", "train", "--algo", "ppo", "--env", "CartPole-v1",
+                             "--seed", "0", "--total-steps", "10000000", "--out", str(run), *TINY],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if (run / "progress.csv").exists() and len(_lines(run / "progress.csv")) >= 3:
+                break
+            if proc.poll() is not None:
+                pytest.fail(f"train exited early: {proc.communicate()[1].decode()[-2000:]}")
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err.decode()[-2000:]
+    summary = _json(run / "summary.json")
+    assert summary["interrupted"] is True
+    log = read_csv(run / "progress.csv")
+    assert load_checkpoint(run / "checkpoint.npz").step == summary["final_step"] >= log["step"][-1]
