@@ -171,3 +171,14 @@ def test_terminating_env_collects_whole_short_episodes_per_iteration():
     assert steps[-1] == 900
     assert np.all(np.diff(steps)[:-1] >= 120)          # the last iteration may be cut by the budget
     assert rows[-1]["episodes"] > len(rows)            # several (short) episodes per iteration
+
+
+def test_preference_reward_model_in_the_loop():
+    """reward_model="preferences": the loop runs on judged pairs only and logs the judge agreement."""
+    cfg = {"reward_model": "preferences", "initial_random_steps": 400, "model_steps": 5, "policy_updates": 1,
+           "horizon": 3, "n_pairs": 200, "judge_temperature": 1.0, "min_transitions": 0}
+    rows = mb.train(ENV, seed=0, total_steps=600, config=cfg)
+    assert rows[-1]["step"] == 600
+    assert 0.0 <= rows[-1]["rew_val_accuracy"] <= 1.0 and "rew_val_error" not in rows[-1]
+    with pytest.raises(ValueError, match="data_fraction < 1 would cut the judged segments apart"):
+        mb.ModelBasedConfig(reward_model="preferences", data_fraction=0.5)

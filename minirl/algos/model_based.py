@@ -391,8 +391,7 @@ def fit_reward_preferences(model: RewardModel, pairs: dict, rng: np.random.Gener
         opt.step()
     val_accuracy = float("nan")
     if n_val:
-        p = preference_accuracy(model, {k: v[val_idx] for k, v in pairs.items()})
-        val_accuracy = p
+        val_accuracy = preference_accuracy(model, {k: v[val_idx] for k, v in pairs.items()})
     if len(train_idx) < min_pairs:
         warnings.warn(f"The preference reward model was trained on only {len(train_idx)} judged pairs "
                       f"(fewer than min_pairs={min_pairs}); its held-out agreement with the judge is "
