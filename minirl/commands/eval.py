@@ -128,6 +128,8 @@ def run(args) -> int:
     except gym.error.DependencyNotInstalled as exc:
         print(f"minirl eval: error: rendering {info['env_id']} needs an extra package: {exc}", file=sys.stderr)
         return 2
+    finally:
+        agent.close()
     mode = "stochastic" if args.stochastic else "deterministic"
     print(f"{info['algo']} on {info['env_id']} (checkpoint at step {ckpt.step}), {args.episodes} "
           f"{mode} episodes: return {returns.mean():.2f} ± {returns.std():.2f} "

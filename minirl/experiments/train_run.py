@@ -16,7 +16,8 @@ one). The run is *solved* at the first logged update where `return_mean` >= the 
 update where a full window averages at least R.
 
 Time (`time_s`) is wall-clock time spent in this loop, carried across resumes: a resumed run starts
-its clock where the checkpoint left it.
+its clock where the checkpoint left it. A resume may raise `--total-steps`; PPO anneals its learning
+rate over the budget, so the schedule is stretched from that point on.
 
 What can go wrong, and what is left on disk:
 
@@ -204,6 +205,12 @@ def _construct(algo: str, env_id: str, config, seed: int):
         return build_agent(algo, env_id, config, seed)
     except (TypeError, ValueError, NotImplementedError) as exc:
         raise RunError(f"cannot train {algo} on {env_id}: {exc}") from exc
+
+
+def _close(agent) -> None:
+    close = getattr(agent, "close", None)
+    if close is not None:
+        close()
 
 
 def reward_threshold(env_id: str) -> float | None:
@@ -404,15 +411,18 @@ def start_run(out_dir: str, algo: str, env_id: str, seed: int, *, total_steps: i
             "stop_return": stop_return, "used_preset": bool(used_preset),
             "config": config.to_dict(), "minirl_version": __version__}
     _write_json(files.config, info)
-    return _run_loop(agent, files, info, total_steps=int(total_steps), stop_return=stop_return,
-                     bookkeeping={}, append=False, progress=progress,
-                     checkpoint_every_s=checkpoint_every_s, callback=callback)
+    try:
+        return _run_loop(agent, files, info, total_steps=int(total_steps), stop_return=stop_return,
+                         bookkeeping={}, append=False, progress=progress,
+                         checkpoint_every_s=checkpoint_every_s, callback=callback)
+    finally:
+        _close(agent)
 
 
 def load_run(run_dir: str):
     """Rebuild the agent of a run folder from `config.json` and `checkpoint.npz`.
 
-    Returns (agent, info, checkpoint). A missing, corrupt or mismatched checkpoint raises
+    Returns (agent, info, checkpoint); call `agent.close()` when done (it holds environments). A missing, corrupt or mismatched checkpoint raises
     `minirl.checkpoint.CheckpointError` with the reason.
     """
     files = RunFiles(os.fspath(run_dir))
@@ -426,12 +436,16 @@ def load_run(run_dir: str):
     except (TypeError, ValueError, KeyError) as exc:
         raise RunError(f"{files.config}: the saved config is not valid for {algo}: {exc}") from exc
     agent = _construct(algo, env_id, config, int(info["seed"]))
-    ckpt = load_checkpoint(files.checkpoint, algo=algo, env_id=env_id, expected=agent.state_dict(),
-                           any_shape=VARIABLE_SHAPE)
     try:
-        agent.load_state_dict(ckpt.state)
-    except (KeyError, ValueError) as exc:
-        raise CheckpointError(f"{files.checkpoint}: the agent refused it: {exc}") from exc
+        ckpt = load_checkpoint(files.checkpoint, algo=algo, env_id=env_id, expected=agent.state_dict(),
+                               any_shape=VARIABLE_SHAPE)
+        try:
+            agent.load_state_dict(ckpt.state)
+        except (KeyError, ValueError) as exc:
+            raise CheckpointError(f"{files.checkpoint}: the agent refused it: {exc}") from exc
+    except BaseException:
+        _close(agent)
+        raise
     return agent, info, ckpt
 
 
@@ -453,9 +467,12 @@ def resume_run(run_dir: str, *, total_steps: int | None = None, stop_return: flo
     if int(agent.global_step) >= info["total_steps"]:
         print(f"resume: the run is already at step {agent.global_step} of {info['total_steps']}; "
               "pass a larger --total-steps to train further", file=sys.stderr)
-    return _run_loop(agent, files, info, total_steps=int(info["total_steps"]),
-                     stop_return=info.get("stop_return"), bookkeeping=ckpt.extra, append=True,
-                     progress=progress, checkpoint_every_s=checkpoint_every_s, callback=callback)
+    try:
+        return _run_loop(agent, files, info, total_steps=int(info["total_steps"]),
+                         stop_return=info.get("stop_return"), bookkeeping=ckpt.extra, append=True,
+                         progress=progress, checkpoint_every_s=checkpoint_every_s, callback=callback)
+    finally:
+        _close(agent)
 
 
 def read_progress(run_dir: str) -> dict[str, np.ndarray]:
