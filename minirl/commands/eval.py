@@ -132,7 +132,7 @@ def run(args) -> int:
         agent.close()
     mode = "stochastic" if args.stochastic else "deterministic"
     print(f"{info['algo']} on {info['env_id']} (checkpoint at step {ckpt.step}), {args.episodes} "
-          f"{mode} episodes: return {returns.mean():.2f} ± {returns.std():.2f} "
+          f"{mode} episode{'s' if args.episodes != 1 else ''}: return {returns.mean():.2f} ± {returns.std():.2f} "
           f"(min {returns.min():.1f}, max {returns.max():.1f}; mean length {lengths.mean():.1f})")
     if args.gif:
         save_gif(frames, args.gif, fps=args.fps)
