@@ -50,7 +50,7 @@ TASKS: dict[str, dict] = {
     "minirl/Pendulum-v1": dict(threshold=-400.0,
                                total_steps=dict(reinforce=50_000, ppo=50_000, pathwise=50_000, model=12_000)),
     "minirl/CliffCart-v0": dict(threshold=70.0,
-                                total_steps=dict(reinforce=30_000, ppo=30_000, pathwise=10_000, model=10_000)),
+                                total_steps=dict(reinforce=60_000, ppo=60_000, pathwise=10_000, model=10_000)),
 }
 FAST_STEPS = 2_000
 
