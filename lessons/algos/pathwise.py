@@ -233,7 +233,7 @@ def fit(env, *, seed: int, total_steps: int, config=None) -> tuple[GaussianPolic
         alive = np.ones(B)
         returns = np.zeros(B)
         t = 0
-        while t < twin.horizon and steps < total_steps:
+        while t < twin.horizon and alive.any() and steps < total_steps:
             T = min(config.window, twin.horizon - t)
             state = state.detach()                                           # the gradient stops between windows
             rewards, masks, states = rollout_window(twin, policy, state, alive, T, config, rng)
@@ -246,6 +246,10 @@ def fit(env, *, seed: int, total_steps: int, config=None) -> tuple[GaussianPolic
                 critic_opt.zero_grad()
             loss.backward()
             grad_norm = clip_grad_norm_(policy.parameters(), config.max_grad_norm)
+            if not np.isfinite(grad_norm):
+                raise FloatingPointError(
+                    f"pathwise: the policy gradient is {grad_norm} after {steps} env steps: backprop "
+                    f"through {T} steps overflowed; use a shorter window (config window={config.window})")
             actor_opt.step()
             if use_critic:
                 _fit_critic(twin, critic, critic_opt, states, rewards.data, masks, config, rng)
@@ -253,7 +257,7 @@ def fit(env, *, seed: int, total_steps: int, config=None) -> tuple[GaussianPolic
             returns += (rewards.data * masks[:-1]).sum(axis=0)               # (B,) true-dynamics returns
             steps += int(masks[:-1].sum())
             state, alive, t = states[-1], masks[-1], t + T
-            if t >= twin.horizon:
+            if t >= twin.horizon or not alive.any():                        # every rollout has ended
                 episodes += B
                 recent.extend(returns.tolist())
             if recent:
