@@ -11,7 +11,8 @@ from minirl.algos import model_based as mb
 from minirl.policies import GaussianPolicy
 
 ENV = "minirl/Pendulum-v1"    # the black box (same dynamics as Gymnasium's Pendulum-v1)
-FAST = {"model_steps": 100, "policy_updates": 20}      # the learning test's budget (defaults: 150, 20)
+# the learning test's cheaper setting (defaults: 150 model steps, 40 policy updates, 400 random steps)
+FAST = {"model_steps": 100, "policy_updates": 20, "initial_random_steps": 1000}
 
 
 def test_collect_random_and_policy_data():

@@ -76,7 +76,7 @@ class ModelBasedConfig:
     `min_transitions`: a model fitted on fewer training transitions warns (`ModelWarning`).
     """
 
-    initial_random_steps: int = 1000
+    initial_random_steps: int = 400
     episodes_per_iter: int = 1
     min_steps_per_iter: int = 50
     val_fraction: float = 0.1
@@ -92,7 +92,7 @@ class ModelBasedConfig:
     log_std_init: float = -0.5
     horizon: int = 20
     gamma: float = 0.99
-    policy_updates: int = 20
+    policy_updates: int = 40
     policy_batch: int = 128
     policy_lr: float = 3e-3
     max_grad_norm: float = 10.0
@@ -514,12 +514,14 @@ def run(env, *, seed: int, total_steps: int = 20_000, config=None, log=None) -> 
         plus imagined_return (the model's estimate of the H-step return), dyn_val_error,
         rew_val_error or rew_val_accuracy; and the final `ModelBasedAgent` (policy and models).
 
-    Expected (defaults, measured on a busy shared 2-core machine, so timings are rough): on
-    minirl/Pendulum-v1 the policy swings up and balances after about 20-25 episodes (5-6k real
-    steps); at 8000 steps (about 20 s of CPU) the final policies of seeds 0, 1, 2 score -146, -177,
-    -150 (deterministic, 10 true episodes). A 20k-step run takes about 60 s of CPU and ends with
-    return_mean about -410 (the 100-episode window still holds the random warm-up and the learning
-    phase) and return_last10 about -135 (seed 0, Gymnasium's Pendulum-v1).
+    Expected (measured on minirl/Pendulum-v1 on a busy shared 2-core machine, so timings are rough):
+    with the defaults (40 policy updates per episode, 400 random warm-up steps) the policy swings up
+    and balances after about 4-6k real steps (return_last10 about -170 to -300 at 4k, -160 at 6k);
+    a 12k-step run takes about 60 s of CPU and ends with return_mean -343 (seed 0) and -394 (seed 1),
+    first reaching return_mean >= -400 at step 9 200 and 11 200. The cheaper setting
+    {"policy_updates": 20, "initial_random_steps": 1000} (about 2.5 s of CPU per 1000 steps) needs
+    more episodes: at 8000 steps its final policies score -146, -177, -150 (seeds 0-2, deterministic,
+    10 true episodes), and its 100-episode return_mean first reaches -200 at step 23 200 (seed 0).
     """
     if not isinstance(total_steps, (int, np.integer)) or total_steps < 1:
         raise ValueError(f"train: total_steps must be a positive integer, got {total_steps!r}")
