@@ -91,6 +91,12 @@ def test_presets_exist_and_validate():
         preset("sac", "CartPole-v1")
 
 
+def test_black_box_twin_shares_the_pendulum_preset():
+    assert "minirl/Pendulum-v1" in PRESET_ENV_IDS
+    assert preset("ppo", "minirl/Pendulum-v1") == preset("ppo", "Pendulum-v1")
+    assert default_total_steps("ppo", "minirl/Pendulum-v1") == default_total_steps("ppo", "Pendulum-v1")
+
+
 # ------------------------------------------------------------------ probes with known answers
 
 @pytest.mark.parametrize("continuous", [False, True])

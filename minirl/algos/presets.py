@@ -79,7 +79,10 @@ PRESETS: dict[tuple[str, str], dict] = {
                "lr 1e-2): Monte-Carlo returns over 200-step episodes are too noisy, use PPO"),
 }
 
-PRESET_ENV_IDS = tuple(sorted({env for _, env in PRESETS}))
+# minirl's own ids whose dynamics equal a preset's env (the black-box twins) share its tuned defaults.
+ALIASES = {"minirl/Pendulum-v1": "Pendulum-v1"}
+
+PRESET_ENV_IDS = tuple(sorted({env for _, env in PRESETS} | set(ALIASES)))
 _CONFIGS = {"ppo": PPOConfig, "reinforce": ReinforceConfig}
 _GENERIC_CONTINUOUS = {"ppo": dict(num_envs=1, num_steps=2048, update_epochs=10, num_minibatches=32,
                                    learning_rate=3e-4, ent_coef=0.0, normalize_obs=True, normalize_reward=True),
@@ -104,10 +107,14 @@ def _is_continuous(env_id: str) -> bool:
         env.close()
 
 
+def _entry(algo: str, env_id: str):
+    _check_algo(algo)
+    return PRESETS.get((algo, ALIASES.get(env_id, env_id)))
+
+
 def preset(algo: str, env_id: str):
     """A fresh `PPOConfig` / `ReinforceConfig` with the tuned defaults for env_id (generic if none)."""
-    _check_algo(algo)
-    entry = PRESETS.get((algo, env_id))
+    entry = _entry(algo, env_id)
     if entry is not None:
         return _CONFIGS[algo](**entry["config"])
     overrides = _GENERIC_CONTINUOUS[algo] if env_id and _is_continuous(env_id) else {}
@@ -116,6 +123,5 @@ def preset(algo: str, env_id: str):
 
 def default_total_steps(algo: str, env_id: str) -> int:
     """The training budget the preset was tuned for (a generic budget for other ids)."""
-    _check_algo(algo)
-    entry = PRESETS.get((algo, env_id))
+    entry = _entry(algo, env_id)
     return int(entry["total_steps"]) if entry is not None else _GENERIC_STEPS[algo]
