@@ -32,13 +32,9 @@ import gymnasium as gym
 from gymnasium import spaces
 
 from ..autograd import Tensor, no_grad, stack
+from ._twin import as_batch, check_reset_args
 
 __all__ = ["CliffCartTwin", "CliffCartEnv"]
-
-
-def _check_batch(name: str, x: Tensor, width: int) -> None:
-    if x.ndim != 2 or x.shape[1] != width:
-        raise ValueError(f"{name} must have shape (B, {width}), got {x.shape}")
 
 
 class CliffCartTwin:
@@ -65,23 +61,17 @@ class CliffCartTwin:
         self.action_high = np.array([self.max_force])
 
     def reset(self, rng: np.random.Generator, batch: int) -> Tensor:
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"reset needs a np.random.Generator, got {type(rng).__name__}")
-        if not isinstance(batch, (int, np.integer)) or batch <= 0:
-            raise ValueError(f"reset: batch must be a positive integer, got {batch!r}")
-        x = rng.uniform(-0.5, -0.3, size=int(batch))
+        batch = check_reset_args(rng, batch)
+        x = rng.uniform(-0.5, -0.3, size=batch)
         return Tensor(np.stack([x, np.zeros_like(x)], axis=1))                    # (B, 2)
 
     def observe(self, state) -> Tensor:
-        state = state if isinstance(state, Tensor) else Tensor(np.asarray(state, dtype=np.float64))
-        _check_batch("observe: state", state, 2)
+        state = as_batch("observe: state", state, 2)
         return state                                                              # (B, 2)
 
     def step(self, state, action) -> tuple[Tensor, Tensor]:
-        state = state if isinstance(state, Tensor) else Tensor(np.asarray(state, dtype=np.float64))
-        action = action if isinstance(action, Tensor) else Tensor(np.asarray(action, dtype=np.float64))
-        _check_batch("step: state", state, 2)
-        _check_batch("step: action", action, 1)
+        state = as_batch("step: state", state, 2)
+        action = as_batch("step: action", action, 1)
         if action.shape[0] != state.shape[0]:
             raise ValueError(f"step: state batch {state.shape[0]} != action batch {action.shape[0]}")
         x, v = state[:, 0], state[:, 1]                                           # (B,)

@@ -37,6 +37,7 @@ import gymnasium as gym
 from gymnasium import spaces
 
 from ..autograd import Tensor, no_grad, stack, straight_through
+from ._twin import as_batch, check_reset_args
 
 __all__ = ["PendulumTwin", "PendulumEnv", "angle_normalize"]
 
@@ -49,11 +50,6 @@ def angle_normalize(th: Tensor) -> Tensor:
     """
     wrapped = np.mod(th.data + np.pi, 2 * np.pi) - np.pi                   # same floats as Gymnasium
     return straight_through(wrapped, th)
-
-
-def _check_batch(name: str, x: Tensor, width: int) -> None:
-    if x.ndim != 2 or x.shape[1] != width:
-        raise ValueError(f"{name} must have shape (B, {width}), got {x.shape}")
 
 
 class PendulumTwin:
@@ -80,24 +76,18 @@ class PendulumTwin:
 
     def reset(self, rng: np.random.Generator, batch: int) -> Tensor:
         """Initial states: th ~ U[-pi, pi], thdot ~ U[-1, 1] (as Gymnasium draws them)."""
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"reset needs a np.random.Generator, got {type(rng).__name__}")
-        if not isinstance(batch, (int, np.integer)) or batch <= 0:
-            raise ValueError(f"reset: batch must be a positive integer, got {batch!r}")
+        batch = check_reset_args(rng, batch)
         high = np.array([np.pi, 1.0])
-        return Tensor(rng.uniform(low=-high, high=high, size=(int(batch), 2)))      # (B, 2)
+        return Tensor(rng.uniform(low=-high, high=high, size=(batch, 2)))      # (B, 2)
 
     def observe(self, state) -> Tensor:
-        state = state if isinstance(state, Tensor) else Tensor(np.asarray(state, dtype=np.float64))
-        _check_batch("observe: state", state, 2)
+        state = as_batch("observe: state", state, 2)
         th, thdot = state[:, 0], state[:, 1]                                      # (B,), (B,)
         return stack([th.cos(), th.sin(), thdot], axis=1)                         # (B, 3)
 
     def step(self, state, action) -> tuple[Tensor, Tensor]:
-        state = state if isinstance(state, Tensor) else Tensor(np.asarray(state, dtype=np.float64))
-        action = action if isinstance(action, Tensor) else Tensor(np.asarray(action, dtype=np.float64))
-        _check_batch("step: state", state, 2)
-        _check_batch("step: action", action, 1)
+        state = as_batch("step: state", state, 2)
+        action = as_batch("step: action", action, 1)
         if action.shape[0] != state.shape[0]:
             raise ValueError(f"step: state batch {state.shape[0]} != action batch {action.shape[0]}")
         g, m, l, dt = self.g, self.m, self.l, self.dt
