@@ -2,18 +2,10 @@
 
 Black-box rewards (score-function methods: REINFORCE, PPO) and differentiable rewards (pathwise
 gradients through a model) on the same tasks, with the same policy code, side by side.
+
+Importing minirl registers its Gymnasium ids under the `minirl/` namespace (see `minirl.envs`).
 """
 
 __version__ = "0.1.0"
 
-
-def _register_envs() -> None:
-    """Register minirl's Gymnasium environments under the `minirl/` namespace (if any exist yet)."""
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec(f"{__name__}.envs") is not None:
-        importlib.import_module(f"{__name__}.envs")  # registration happens on import
-
-
-_register_envs()
+from . import envs  # noqa: E402,F401  (registration happens on import)
