@@ -21,6 +21,7 @@ the agent expects.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -53,16 +54,18 @@ class Checkpoint:
     format_version: int = FORMAT_VERSION
 
 
-def _to_jsonable(x):
-    """numpy scalars (and tuples) in a config -> plain Python, so json.dumps accepts them."""
+def to_jsonable(x):
+    """numpy scalars/arrays and tuples -> plain Python, non-finite floats -> None (valid JSON)."""
     if isinstance(x, dict):
-        return {str(k): _to_jsonable(v) for k, v in x.items()}
+        return {str(k): to_jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_to_jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        return x.item()
+        return [to_jsonable(v) for v in x]
     if isinstance(x, np.ndarray):
-        return x.tolist()
+        return to_jsonable(x.tolist())
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
     return x
 
 
@@ -87,8 +90,8 @@ def save_checkpoint(path: str, state: Mapping[str, np.ndarray], *, algo: str, en
                              "string arrays can be saved without pickle")
         arrays[name] = arr
     meta = {"format_version": FORMAT_VERSION, "algo": str(algo), "env_id": str(env_id),
-            "step": int(step), "config": _to_jsonable(dict(config or {})),
-            "extra": _to_jsonable(dict(extra or {}))}
+            "step": int(step), "config": to_jsonable(dict(config or {})),
+            "extra": to_jsonable(dict(extra or {}))}
     arrays[META_KEY] = np.array(json.dumps(meta))
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))

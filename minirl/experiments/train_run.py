@@ -44,7 +44,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint, to_jsonable
 from ..logger import CSVLogger, read_csv
 
 __all__ = ["ALGOS", "WINDOW", "RunError", "config_class", "agent_class", "make_config",
@@ -227,23 +227,11 @@ def reward_threshold(env_id: str) -> float | None:
 # Files
 # ----------------------------------------------------------------------------------------------
 
-def _json_safe(x):
-    if isinstance(x, dict):
-        return {str(k): _json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_safe(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
 def _write_json(path: str, obj) -> None:
     """Write JSON atomically (temp file + os.replace)."""
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
-        json.dump(_json_safe(obj), f, indent=2, sort_keys=False)
+        json.dump(to_jsonable(obj), f, indent=2, sort_keys=False)
         f.write("\n")
     os.replace(tmp, path)
 
