@@ -5,6 +5,10 @@ A `Module` finds its parameters by looking at its attributes: every `Tensor` wit
 shared by two attributes is found once). Names follow the attribute path (`"layers.0.weight"`),
 as in PyTorch's `state_dict`.
 
+`forward_array(x)` is the same computation on plain NumPy arrays with no graph at all: acting in a
+rollout calls the policy once per environment step, and there the Tensor bookkeeping of each layer
+costs as much as its arithmetic. It gives bit-for-bit the values of `forward` (a test checks).
+
 Note the weight layout: `Linear.weight` has shape (in_features, out_features) so the forward pass
 reads `y = x @ W + b` exactly as written on paper (PyTorch stores the transpose).
 """
@@ -31,6 +35,12 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
+
+    def forward_array(self, x: np.ndarray) -> np.ndarray:
+        """`forward` on a plain array, recording no graph (layers override it with pure NumPy)."""
+        from .autograd import no_grad
+        with no_grad():
+            return self.forward(Tensor(x)).data
 
     # -------------------------------------------------------------- parameter discovery
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
@@ -155,6 +165,12 @@ class Linear(Module):
     def forward(self, x) -> Tensor:
         return linear(x, self.weight, self.bias)
 
+    def forward_array(self, x: np.ndarray) -> np.ndarray:
+        out = x @ self.weight.data                    # the same two NumPy calls as `linear`
+        if self.bias is not None:
+            out += self.bias.data
+        return out
+
     def __repr__(self):
         return f"Linear({self.in_features}, {self.out_features})"
 
@@ -163,10 +179,16 @@ class Tanh(Module):
     def forward(self, x):
         return x.tanh()
 
+    def forward_array(self, x):
+        return np.tanh(x)
+
 
 class ReLU(Module):
     def forward(self, x):
         return x.relu()
+
+    def forward_array(self, x):
+        return x * (x > 0)
 
 
 class Sigmoid(Module):
@@ -176,6 +198,9 @@ class Sigmoid(Module):
 
 class Identity(Module):
     def forward(self, x):
+        return x
+
+    def forward_array(self, x):
         return x
 
 
@@ -191,6 +216,11 @@ class Sequential(Module):
     def forward(self, x):
         for layer in self.layers:
             x = layer(x)
+        return x
+
+    def forward_array(self, x):
+        for layer in self.layers:
+            x = layer.forward_array(x)
         return x
 
 

@@ -40,8 +40,28 @@ def _check_dims(name: str, **dims) -> None:
 
 
 class _Policy(Module):
+    net: MLP
+
     def dist(self, obs):
+        return self._head(self.net(as_obs_tensor(obs)))
+
+    def _head(self, out: Tensor):
+        """The distribution given the network's output (logits or means)."""
         raise NotImplementedError
+
+    def sample_with_log_prob(self, obs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Sampled actions and their log pi(a|s) for obs (B, obs_dim), as plain arrays, no graph.
+
+        The rollout's hot path (one call per environment step): the network runs through
+        `forward_array`, so the values are those of `dist(obs)` without the Tensor bookkeeping.
+        Returns (actions (B,) int or (B, act_dim), log-probabilities (B,)).
+        """
+        with no_grad():
+            d = self._head(Tensor(self.net.forward_array(obs)))
+            actions = d.sample(rng)
+            if isinstance(d, Categorical):              # a table lookup: the actions are valid by construction
+                return actions, d.log_probs.data[np.arange(len(actions)), actions]
+            return actions, d.log_prob(actions).data
 
     def forward(self, obs):
         return self.dist(obs)
@@ -62,8 +82,8 @@ class CategoricalPolicy(_Policy):
         self.obs_dim, self.n_actions = int(obs_dim), int(n_actions)
         self.net = MLP([obs_dim, *hidden, n_actions], rng=rng, activation=activation, output_gain=head_gain)
 
-    def dist(self, obs) -> Categorical:
-        return Categorical(self.net(as_obs_tensor(obs)))          # logits (B, n_actions)
+    def _head(self, logits: Tensor) -> Categorical:
+        return Categorical(logits)                                 # logits (B, n_actions)
 
 
 class GaussianPolicy(_Policy):
@@ -83,8 +103,8 @@ class GaussianPolicy(_Policy):
     def mean_action(self, obs) -> Tensor:
         return self.net(as_obs_tensor(obs))                       # (B, act_dim)
 
-    def dist(self, obs) -> Normal:
-        return Normal(self.mean_action(obs), self.log_std)
+    def _head(self, mean: Tensor) -> Normal:
+        return Normal(mean, self.log_std)                          # mean (B, act_dim)
 
 
 class ValueFunction(Module):

@@ -1,6 +1,16 @@
 """Rollouts over Gymnasium 1.x vector environments, with episode statistics and true next states.
 
-`VecEnv` wraps a `gymnasium.vector.SyncVectorEnv` of N copies of one environment:
+`VecEnv` runs N copies of one environment in lock step, with one of two engines (`vectorization`):
+
+* `"sync"`: Gymnasium's own `SyncVectorEnv` (`gymnasium.make_vec(..., vectorization_mode="sync")`)
+  with the `SAME_STEP` autoreset mode below.
+* `"loop"` (the default): the same semantics written out as a plain loop over the N environments
+  (each made by `gymnasium.make`, wrappers and checks included). `SyncVectorEnv` spends about 5 us
+  per sub-environment per step on bookkeeping (checking each action against the space, merging info
+  dicts), which for CartPole is as much as the physics; the loop skips it. A test checks that both
+  engines give identical observations, rewards, flags and final observations.
+
+Both:
 
 * **Autoreset mode, chosen explicitly: `SAME_STEP`.** When a sub-environment's episode ends, the
   same `step` call resets it: the returned observation is already the first one of the next episode,
@@ -63,7 +73,11 @@ def check_spaces(obs_space: gym.Space, act_space: gym.Space, where: str = "envir
     raise ValueError(f"{where}: action space {act_space} is not supported; supported: {SUPPORTED_SPACES}")
 
 
-def _make_vector_env(env, num_envs: int, preset_ids: Sequence[str]) -> tuple[gym.vector.VectorEnv, str | None]:
+VECTORIZATIONS = ("loop", "sync")
+
+
+def _make_vector_env(env, num_envs: int, preset_ids: Sequence[str], vectorization: str):
+    """(engine, env id or None): a `SyncVectorEnv` ("sync") or a list of N `gymnasium.Env` ("loop")."""
     kwargs = {"autoreset_mode": AutoresetMode.SAME_STEP}
     if isinstance(env, str):
         try:
@@ -72,7 +86,9 @@ def _make_vector_env(env, num_envs: int, preset_ids: Sequence[str]) -> tuple[gym
             hint = f"\nminirl has tuned presets for: {', '.join(preset_ids)}" if preset_ids else ""
             raise type(exc)(f"{exc}{hint}") from exc
         try:
-            return gym.make_vec(env, num_envs=num_envs, vectorization_mode="sync", vector_kwargs=kwargs), env
+            if vectorization == "sync":
+                return gym.make_vec(env, num_envs=num_envs, vectorization_mode="sync", vector_kwargs=kwargs), env
+            return [gym.make(env) for _ in range(num_envs)], env
         except gym.error.DependencyNotInstalled as exc:
             raise gym.error.DependencyNotInstalled(
                 f"{exc}\n(minirl: `pip install -e '.[box2d]'` for LunarLander, "
@@ -80,12 +96,15 @@ def _make_vector_env(env, num_envs: int, preset_ids: Sequence[str]) -> tuple[gym
     if not callable(env):
         raise TypeError(f"env must be a Gymnasium id string or a zero-argument factory returning a "
                         f"gymnasium.Env, got {type(env).__name__}")
-    probe = env()
-    if not isinstance(probe, gym.Env):
-        raise TypeError(f"the env factory returned {type(probe).__name__}, expected a gymnasium.Env")
-    spec = getattr(probe, "spec", None)
-    probe.close()
-    return gym.vector.SyncVectorEnv([env] * num_envs, **kwargs), (spec.id if spec is not None else None)
+    first = env()
+    if not isinstance(first, gym.Env):
+        raise TypeError(f"the env factory returned {type(first).__name__}, expected a gymnasium.Env")
+    spec = getattr(first, "spec", None)
+    env_id = spec.id if spec is not None else None
+    if vectorization == "sync":
+        first.close()
+        return gym.vector.SyncVectorEnv([env] * num_envs, **kwargs), env_id
+    return [first] + [env() for _ in range(num_envs - 1)], env_id
 
 
 class VecEnv:
@@ -95,18 +114,26 @@ class VecEnv:
         env: a Gymnasium id ("CartPole-v1") or a zero-argument factory returning a `gymnasium.Env`.
         num_envs: N >= 1.
         preset_ids: ids listed in the error message when `env` is an unknown id.
+        vectorization: "loop" (minirl's loop over the envs) or "sync" (Gymnasium's SyncVectorEnv).
     """
 
-    def __init__(self, env: str | Callable[[], gym.Env], num_envs: int, *, preset_ids: Sequence[str] = ()):
+    def __init__(self, env: str | Callable[[], gym.Env], num_envs: int, *, preset_ids: Sequence[str] = (),
+                 vectorization: str = "loop"):
         if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
-        self.envs, self.env_id = _make_vector_env(env, int(num_envs), preset_ids)
+        if vectorization not in VECTORIZATIONS:
+            raise ValueError(f"vectorization must be one of {VECTORIZATIONS}, got {vectorization!r}")
+        self.vectorization = vectorization
+        self.envs, self.env_id = _make_vector_env(env, int(num_envs), preset_ids, vectorization)
         self.num_envs = int(num_envs)
-        obs_space, act_space = self.envs.single_observation_space, self.envs.single_action_space
+        if vectorization == "sync":
+            obs_space, act_space = self.envs.single_observation_space, self.envs.single_action_space
+        else:
+            obs_space, act_space = self.envs[0].observation_space, self.envs[0].action_space
         try:
             check_spaces(obs_space, act_space, where=f"environment {self.env_id or env!r}")
         except ValueError:
-            self.envs.close()
+            self.close()
             raise
         self.observation_space, self.action_space = obs_space, act_space
         self.obs_dim = int(obs_space.shape[0])
@@ -123,15 +150,21 @@ class VecEnv:
 
     @property
     def reward_threshold(self) -> float | None:
-        spec = self.envs.envs[0].spec if hasattr(self.envs, "envs") else None
+        first = self.envs.envs[0] if self.vectorization == "sync" else self.envs[0]
+        spec = getattr(first, "spec", None)
         return None if spec is None else spec.reward_threshold
 
     def reset(self, seed: int | None = None) -> np.ndarray:
         """Reset every sub-environment (sub-env i gets seed + i); in-progress episode stats are dropped."""
-        obs, _ = self.envs.reset(seed=seed)
         self._ep_return[:] = 0.0
         self._ep_length[:] = 0
-        return np.asarray(obs, dtype=np.float64)
+        if self.vectorization == "sync":
+            obs, _ = self.envs.reset(seed=seed)
+            return np.asarray(obs, dtype=np.float64)
+        obs = np.zeros((self.num_envs, self.obs_dim))
+        for i, e in enumerate(self.envs):
+            obs[i] = e.reset(seed=None if seed is None else seed + i)[0]
+        return obs
 
     def clip_action(self, actions: np.ndarray) -> np.ndarray:
         """Clip continuous actions to the action bounds (discrete actions pass through)."""
@@ -141,6 +174,8 @@ class VecEnv:
 
     def step(self, actions: np.ndarray) -> Step:
         """Step every sub-environment once. Discrete actions are 0..n-1 (shifted by the space's start)."""
+        if self.vectorization == "loop":
+            return self._step_loop(actions)
         env_actions = actions + self.action_start if self.discrete else actions
         obs, reward, term, trunc, info = self.envs.step(env_actions)
         obs = np.asarray(obs, dtype=np.float64)                 # (N, obs_dim)
@@ -162,8 +197,36 @@ class VecEnv:
             self._ep_length[done] = 0
         return Step(obs, next_obs, reward, term, trunc, finished)
 
+    def _step_loop(self, actions: np.ndarray) -> Step:
+        """`step` for the "loop" engine: SAME_STEP autoreset written out, one env at a time."""
+        N = self.num_envs
+        obs, reward = np.empty((N, self.obs_dim)), np.empty(N)
+        term, trunc = np.zeros(N, dtype=bool), np.zeros(N, dtype=bool)
+        env_actions = (actions + self.action_start).tolist() if self.discrete else actions   # Python ints
+        final = {}                                  # env index -> last observation of its episode
+        for i, e in enumerate(self.envs):
+            obs[i], reward[i], term[i], trunc[i], _ = e.step(env_actions[i])
+            if term[i] or trunc[i]:
+                final[i] = obs[i].copy()            # s'_t of the finished episode ...
+                obs[i] = e.reset()[0]               # ... and the first observation of the next one
+        self._ep_return += reward
+        self._ep_length += 1
+        next_obs, finished = obs, []
+        if final:
+            next_obs = obs.copy()
+            for i, last in final.items():
+                next_obs[i] = last
+                finished.append((i, float(self._ep_return[i]), int(self._ep_length[i])))
+                self._ep_return[i] = 0.0
+                self._ep_length[i] = 0
+        return Step(obs, next_obs, reward, term, trunc, finished)
+
     def close(self) -> None:
-        self.envs.close()
+        if self.vectorization == "sync":
+            self.envs.close()
+        else:
+            for e in self.envs:
+                e.close()
 
 
 class Episode(NamedTuple):

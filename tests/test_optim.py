@@ -141,3 +141,57 @@ def test_optimizer_bad_arguments():
         Adam([param([1.0])], betas=(0.9, 1.0))
     with pytest.raises(ValueError, match="eps"):
         Adam([param([1.0])], eps=0.0)
+
+
+def _adam_by_the_formula(values, grads, lr, b1=0.9, b2=0.999, eps=1e-8):
+    """Adam written out per array, the paper's Algorithm 1, as the reference for the flat buffer."""
+    theta = [np.array(v) for v in values]
+    m = [np.zeros_like(v) for v in theta]
+    v2 = [np.zeros_like(v) for v in theta]
+    for t, step_grads in enumerate(grads, start=1):
+        for i, g in enumerate(step_grads):
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v2[i] = b2 * v2[i] + (1 - b2) * (g * g)
+            theta[i] = theta[i] - lr * (m[i] / (1 - b1 ** t)) / (np.sqrt(v2[i] / (1 - b2 ** t)) + eps)
+    return theta
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_flat_adam_equals_the_per_array_formula_bit_for_bit(dtype):
+    rng = np.random.default_rng(0)
+    shapes = [(3, 4), (4,), (4, 2), (2,)]
+    values = [rng.normal(size=s).astype(dtype) for s in shapes]
+    grads = [[rng.normal(size=s).astype(dtype) for s in shapes] for _ in range(5)]
+    params = [Tensor(v.copy(), requires_grad=True) for v in values]
+    opt = Adam(params, lr=0.01)
+    for step_grads in grads:
+        for p, g in zip(params, step_grads):
+            p.grad = g
+        opt.step()
+    for p, want in zip(params, _adam_by_the_formula(values, grads, lr=0.01)):
+        assert p.data.dtype == dtype
+        np.testing.assert_array_equal(p.data, want)
+
+
+def test_flat_adam_takes_over_a_rebound_parameter():
+    """`p.data = new` (as Module.load_state_dict does) must not be lost or overwritten by the buffer."""
+    a, b = param([1.0, 2.0]), param([3.0])
+    opt = Adam([a, b], lr=0.1)
+    a.data = np.array([10.0, 20.0])                       # rebound: no longer a view into the buffer
+    a.grad, b.grad = np.array([1.0, -1.0]), np.array([0.0])
+    opt.step()
+    np.testing.assert_allclose(a.data, [10.0 - 0.1, 20.0 + 0.1], rtol=1e-7)   # first Adam step: lr * sign(g)
+    np.testing.assert_allclose(b.data, [3.0])
+    a.grad, b.grad = np.array([1.0, 1.0]), None           # one parameter without a gradient: per-array path
+    opt.step()
+    assert b.data[0] == 3.0 and a.data[1] < 20.0 + 0.1
+
+
+def test_adam_with_mixed_dtypes_keeps_each_dtype():
+    a = param([1.0])
+    b = Tensor(np.array([1.0], dtype=np.float32), requires_grad=True)
+    opt = Adam([a, b], lr=0.1)
+    a.grad, b.grad = np.array([1.0]), np.array([1.0], dtype=np.float32)
+    opt.step()
+    assert a.data.dtype == np.float64 and b.data.dtype == np.float32
+    np.testing.assert_allclose([a.data[0], b.data[0]], [0.9, 0.9], rtol=1e-6)

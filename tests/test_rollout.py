@@ -134,3 +134,32 @@ def test_reward_scaler_divides_by_std_of_discounted_return():
     returns = np.array([2.0, 3.0])
     np.testing.assert_allclose(out2, 2.0 / np.sqrt(returns.var() + 1e-8))
     assert out1[0] > 0                                                 # the sign is kept
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_loop_and_gymnasium_sync_engines_give_identical_trajectories(env_id):
+    """minirl's loop engine is SyncVectorEnv's SAME_STEP semantics without its bookkeeping."""
+    loop = VecEnv(env_id, 3, vectorization="loop")
+    sync = VecEnv(env_id, 3, vectorization="sync")
+    assert loop.reward_threshold == sync.reward_threshold
+    np.testing.assert_array_equal(loop.reset(seed=5), sync.reset(seed=5))
+    rng = np.random.default_rng(0)
+    finished = 0
+    for _ in range(450):                       # several CartPole episodes end; Pendulum truncates at 200
+        if loop.discrete:
+            actions = rng.integers(0, loop.n_actions, 3)
+        else:
+            actions = rng.uniform(-2, 2, (3, loop.act_dim))
+        a, b = loop.step(actions), sync.step(actions)
+        for field in ("obs", "next_obs", "reward", "terminated", "truncated"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+        assert a.finished == b.finished
+        finished += len(a.finished)
+    assert finished >= 3
+    loop.close()
+    sync.close()
+
+
+def test_unknown_vectorization_is_refused():
+    with pytest.raises(ValueError, match="vectorization"):
+        VecEnv("CartPole-v1", 1, vectorization="async")

@@ -37,7 +37,6 @@ from typing import Iterator
 import numpy as np
 
 from ..autograd import no_grad
-from ..distributions import Categorical
 from ..normalize import RewardScaler
 from ..optim import Adam, clip_grad_norm_
 from ..returns import gae
@@ -104,14 +103,6 @@ class PPOConfig(ConfigMixin):
                  (self.obs_clip, self.reward_clip), "numbers > 0")
 
 
-def _log_prob(dist, action: np.ndarray) -> np.ndarray:
-    """log pi(a|s) as a plain array (acting: no graph). For a Categorical a table lookup, which skips
-    the index checks and gather of `Categorical.log_prob` (the rollout's hot loop)."""
-    if isinstance(dist, Categorical):
-        return dist.log_probs.data[np.arange(len(action)), action]                # (N,)
-    return dist.log_prob(action).data
-
-
 class PPO(AgentBase):
     """PPO agent: `learn_iter(total_steps)` yields one log row per update."""
 
@@ -158,10 +149,7 @@ class PPO(AgentBase):
         obs = self._obs
         for t in range(T):
             o = self._normalize(obs, update=True)                                 # (N, obs_dim)
-            with no_grad():
-                dist = self.policy.dist(o)
-                action = dist.sample(self.rng)                                    # (N,) or (N, act_dim)
-            logp_buf[t] = _log_prob(dist, action)
+            action, logp_buf[t] = self.policy.sample_with_log_prob(o, self.rng)   # (N,) or (N, act_dim)
             step = venv.step(venv.clip_action(action) if c.clip_actions else action)
             obs_buf[t], act_buf[t] = o, action
             reward = step.reward
