@@ -40,6 +40,7 @@ in tests/exercises/test_lesson01_autograd.py check them against the chain rule w
 from __future__ import annotations
 
 import contextlib
+import itertools
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -50,6 +51,11 @@ __all__ = [
 ]
 
 _GRAD_ENABLED = True
+_creation_counter = itertools.count()                   # numbers every Tensor in creation order
+
+
+def _creation_id(t: "Tensor") -> int:
+    return t._id
 
 
 @contextlib.contextmanager
@@ -102,7 +108,7 @@ class Tensor:
             data can require a gradient.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op")
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "_id")
     __array_priority__ = 1000  # so `ndarray * Tensor` calls Tensor.__rmul__
 
     def __init__(self, data, requires_grad: bool = False):
@@ -117,6 +123,7 @@ class Tensor:
         self._parents: tuple = ()
         self._backward: Callable | None = None
         self._op = ""
+        self._id = next(_creation_counter)          # creation order: a node is newer than its inputs
 
     # ------------------------------------------------------------------ graph plumbing
     @staticmethod
@@ -127,11 +134,13 @@ class Tensor:
         (or None) per parent, in order.
         """
         out = Tensor.__new__(Tensor)
-        out.data, out.grad, out._op = data, None, op
-        if _GRAD_ENABLED and any(p.requires_grad for p in parents):
-            out.requires_grad, out._parents, out._backward = True, tuple(parents), backward
-        else:
-            out.requires_grad, out._parents, out._backward = False, (), None
+        out.data, out.grad, out._op, out._id = data, None, op, next(_creation_counter)
+        out.requires_grad, out._parents, out._backward = False, (), None
+        if _GRAD_ENABLED:
+            for p in parents:
+                if p.requires_grad:
+                    out.requires_grad, out._parents, out._backward = True, tuple(parents), backward
+                    break
         return out
 
     def backward(self, grad=None) -> None:
@@ -154,23 +163,21 @@ class Tensor:
             if grad.shape != self.shape:
                 raise ValueError(f"backward(grad): grad has shape {grad.shape}, tensor has shape {self.shape}")
 
-        # Topological order (every node after all of its parents) by an iterative depth-first search,
-        # so long graphs hit no recursion limit. The stack holds (node, iterator over its parents).
-        # (Tensors hash by identity: they define no __eq__.)
-        order, visited, stack = [], {self}, [(self, iter(self._parents))]
+        # Every node that needs a gradient, newest first. A node is always created after its inputs,
+        # so sorting by creation number (newest first) visits each node before any of its inputs:
+        # a reverse topological order, without a recursive search. (Tensors hash by identity.)
+        order, seen, stack = [], {self}, [self]
         while stack:
-            node, parents = stack[-1]
-            for p in parents:
-                if p.requires_grad and p not in visited:
-                    visited.add(p)
-                    stack.append((p, iter(p._parents)))
-                    break
-            else:                                           # all parents placed: place the node
-                stack.pop()
-                order.append(node)
+            node = stack.pop()
+            order.append(node)
+            for p in node._parents:
+                if p.requires_grad and p not in seen:
+                    seen.add(p)
+                    stack.append(p)
+        order.sort(key=_creation_id, reverse=True)
 
         grads = {self: grad}                                # dL/d(node), filled child-first
-        for node in reversed(order):
+        for node in order:
             g = grads.pop(node, None)
             if g is None:
                 continue
@@ -455,11 +462,14 @@ class Tensor:
 
     def mean(self, axis=None, keepdims: bool = False):
         a = self
-        out = np.asarray(a.data.mean(axis=axis, keepdims=keepdims))
-        n = a.data.size // max(out.size, 1)                 # entries averaged into each output
+        total = a.data.sum(axis=axis, keepdims=keepdims)   # (the sum, then one division: as np.mean does)
+        n = a.data.size // max(np.size(total), 1)           # entries averaged into each output
+        out = np.asarray(total / n)
 
         def backward(g):
             # d mean(a)/da_i = 1/n: like sum, with g divided by the number of averaged entries
+            if axis is None:                                 # the usual case: one number spread evenly
+                return (np.full(a.shape, g / n, dtype=g.dtype),)
             return (np.broadcast_to(_expand_reduced(g, axis, keepdims, a.ndim) / n, a.shape),)
 
         return Tensor._make(out, (a,), backward, "mean")

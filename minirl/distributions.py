@@ -46,7 +46,11 @@ def _check_non_finite_logits(logits: np.ndarray) -> None:
 
 
 def _as_tensor(x) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=np.float64))
+    """A Tensor as it is; an array keeps a floating dtype (float32 stays float32), anything else float64."""
+    if isinstance(x, Tensor):
+        return x
+    arr = np.asarray(x)
+    return Tensor(arr if arr.dtype.kind == "f" else arr.astype(np.float64))
 
 
 class Categorical:

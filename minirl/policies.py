@@ -10,6 +10,10 @@ The point of minirl is to optimise the *same* policy once with a score-function 
 | `GaussianPolicy(obs_dim, act_dim)` | `dist(obs (B, obs_dim))` | diagonal `Normal`, state-independent log-std |
 | `ValueFunction(obs_dim)` | `forward(obs (B, obs_dim))` | `Tensor (B,)` |
 
+Every class takes `dtype` (float64 by default; float32 halves the cost of the matrix products and
+of tanh, which is what the black-box agents use for speed): the parameters have it, and array
+observations are converted to it.
+
 Initialisation follows the PPO convention: orthogonal weights, gain sqrt(2) in hidden layers, 0.01 on
 the policy head (the initial policy is near uniform / near zero-mean), 1 on the value head.
 """
@@ -25,11 +29,12 @@ from .nn import MLP, Module
 __all__ = ["CategoricalPolicy", "GaussianPolicy", "ValueFunction", "as_obs_tensor"]
 
 
-def as_obs_tensor(obs) -> Tensor:
-    """Observations as a float64 Tensor with a batch axis: (obs_dim,) -> (1, obs_dim)."""
+def as_obs_tensor(obs, dtype=np.float64) -> Tensor:
+    """Observations as a Tensor with a batch axis: (obs_dim,) -> (1, obs_dim). Arrays are converted to
+    `dtype` (the network's: float64, or float32 for speed); a Tensor is passed through as it is."""
     if isinstance(obs, Tensor):
         return obs if obs.ndim > 1 else obs.reshape(1, -1)
-    arr = np.asarray(obs, dtype=np.float64)
+    arr = np.asarray(obs, dtype=dtype)
     return Tensor(arr if arr.ndim > 1 else arr.reshape(1, -1))
 
 
@@ -41,9 +46,10 @@ def _check_dims(name: str, **dims) -> None:
 
 class _Policy(Module):
     net: MLP
+    dtype = np.dtype(np.float64)
 
     def dist(self, obs):
-        return self._head(self.net(as_obs_tensor(obs)))
+        return self._head(self.net(as_obs_tensor(obs, self.dtype)))
 
     def _head(self, out: Tensor):
         """The distribution given the network's output (logits or means)."""
@@ -57,10 +63,8 @@ class _Policy(Module):
         Returns (actions (B,) int or (B, act_dim), log-probabilities (B,)).
         """
         with no_grad():
-            d = self._head(Tensor(self.net.forward_array(obs)))
+            d = self._head(Tensor(self.net.forward_array(np.asarray(obs, dtype=self.dtype))))
             actions = d.sample(rng)
-            if isinstance(d, Categorical):              # a table lookup: the actions are valid by construction
-                return actions, d.log_probs.data[np.arange(len(actions)), actions]
             return actions, d.log_prob(actions).data
 
     def forward(self, obs):
@@ -69,7 +73,7 @@ class _Policy(Module):
     def act(self, obs, rng: np.random.Generator, deterministic: bool = False) -> np.ndarray:
         """Actions for a batch of observations, without recording a graph."""
         with no_grad():
-            d = self.dist(as_obs_tensor(obs))
+            d = self.dist(as_obs_tensor(obs, self.dtype))
             return d.mode() if deterministic else d.sample(rng)
 
 
@@ -77,13 +81,20 @@ class CategoricalPolicy(_Policy):
     """pi(a | s) = softmax(MLP(s))_a for a discrete action space of size n_actions."""
 
     def __init__(self, obs_dim: int, n_actions: int, *, rng: np.random.Generator,
-                 hidden: tuple = (64, 64), activation: str = "tanh", head_gain: float = 0.01):
+                 hidden: tuple = (64, 64), activation: str = "tanh", head_gain: float = 0.01, dtype=np.float64):
         _check_dims("CategoricalPolicy", obs_dim=obs_dim, n_actions=n_actions)
-        self.obs_dim, self.n_actions = int(obs_dim), int(n_actions)
-        self.net = MLP([obs_dim, *hidden, n_actions], rng=rng, activation=activation, output_gain=head_gain)
+        self.obs_dim, self.n_actions, self.dtype = int(obs_dim), int(n_actions), np.dtype(dtype)
+        self.net = MLP([obs_dim, *hidden, n_actions], rng=rng, activation=activation, output_gain=head_gain,
+                       dtype=self.dtype)
 
     def _head(self, logits: Tensor) -> Categorical:
         return Categorical(logits)                                 # logits (B, n_actions)
+
+    def sample_with_log_prob(self, obs, rng):
+        # logits as a plain array hold no parameter, so the distribution records no graph
+        d = Categorical(self.net.forward_array(np.asarray(obs, dtype=self.dtype)))   # (B, n_actions)
+        actions = d.sample(rng)                                                     # (B,)
+        return actions, d.log_probs.data[np.arange(len(actions)), actions]         # a lookup: actions are valid
 
 
 class GaussianPolicy(_Policy):
@@ -94,14 +105,15 @@ class GaussianPolicy(_Policy):
 
     def __init__(self, obs_dim: int, act_dim: int, *, rng: np.random.Generator,
                  hidden: tuple = (64, 64), activation: str = "tanh", head_gain: float = 0.01,
-                 log_std_init: float = 0.0):
+                 log_std_init: float = 0.0, dtype=np.float64):
         _check_dims("GaussianPolicy", obs_dim=obs_dim, act_dim=act_dim)
-        self.obs_dim, self.act_dim = int(obs_dim), int(act_dim)
-        self.net = MLP([obs_dim, *hidden, act_dim], rng=rng, activation=activation, output_gain=head_gain)
-        self.log_std = Tensor(np.full(act_dim, float(log_std_init)), requires_grad=True)   # (act_dim,)
+        self.obs_dim, self.act_dim, self.dtype = int(obs_dim), int(act_dim), np.dtype(dtype)
+        self.net = MLP([obs_dim, *hidden, act_dim], rng=rng, activation=activation, output_gain=head_gain,
+                       dtype=self.dtype)
+        self.log_std = Tensor(np.full(act_dim, float(log_std_init), dtype=self.dtype), requires_grad=True)
 
     def mean_action(self, obs) -> Tensor:
-        return self.net(as_obs_tensor(obs))                       # (B, act_dim)
+        return self.net(as_obs_tensor(obs, self.dtype))                       # (B, act_dim)
 
     def _head(self, mean: Tensor) -> Normal:
         return Normal(mean, self.log_std)                          # mean (B, act_dim)
@@ -111,11 +123,12 @@ class ValueFunction(Module):
     """V(s) = MLP(s), a scalar per observation: obs (B, obs_dim) -> (B,)."""
 
     def __init__(self, obs_dim: int, *, rng: np.random.Generator, hidden: tuple = (64, 64),
-                 activation: str = "tanh", head_gain: float = 1.0):
+                 activation: str = "tanh", head_gain: float = 1.0, dtype=np.float64):
         _check_dims("ValueFunction", obs_dim=obs_dim)
-        self.obs_dim = int(obs_dim)
-        self.net = MLP([obs_dim, *hidden, 1], rng=rng, activation=activation, output_gain=head_gain)
+        self.obs_dim, self.dtype = int(obs_dim), np.dtype(dtype)
+        self.net = MLP([obs_dim, *hidden, 1], rng=rng, activation=activation, output_gain=head_gain,
+                       dtype=self.dtype)
 
     def forward(self, obs) -> Tensor:
-        out = self.net(as_obs_tensor(obs))                        # (B, 1)
+        out = self.net(as_obs_tensor(obs, self.dtype))                        # (B, 1)
         return out.reshape(out.shape[0])

@@ -111,12 +111,13 @@ def gae(rewards, values, next_values, terminated, truncated, gamma: float, lam: 
     T = r.shape[0]
     adv = np.zeros_like(r)                                  # (T, N)
     last = np.zeros(r.shape[1])                             # A_{t+1}, (N,)
-    for t in reversed(range(T)):
-        # BEGIN SOLUTION
-        delta = r[t] + gamma * (~term[t]) * v_next[t] - v[t]
-        last = delta + gamma * lam * (~done[t]) * last
+    # BEGIN SOLUTION
+    delta = r + gamma * (~term) * v_next - v                # (T, N) every TD error at once
+    carry = gamma * lam * (~done)                           # (T, N) the share of A_{t+1} that flows back
+    for t in reversed(range(T)):                            # A_t = delta_t + gamma lambda (1 - done_t) A_{t+1}
+        last = delta[t] + carry[t] * last
         adv[t] = last
-        # END SOLUTION
+    # END SOLUTION
     ret = adv + v
     if one_d:
         return adv[:, 0], ret[:, 0]

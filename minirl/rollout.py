@@ -199,16 +199,19 @@ class VecEnv:
 
     def _step_loop(self, actions: np.ndarray) -> Step:
         """`step` for the "loop" engine: SAME_STEP autoreset written out, one env at a time."""
-        N = self.num_envs
-        obs, reward = np.empty((N, self.obs_dim)), np.empty(N)
-        term, trunc = np.zeros(N, dtype=bool), np.zeros(N, dtype=bool)
+        obs = np.empty((self.num_envs, self.obs_dim))
+        rewards, terms, truncs = [], [], []
         env_actions = (actions + self.action_start).tolist() if self.discrete else actions   # Python ints
         final = {}                                  # env index -> last observation of its episode
         for i, e in enumerate(self.envs):
-            obs[i], reward[i], term[i], trunc[i], _ = e.step(env_actions[i])
-            if term[i] or trunc[i]:
+            obs[i], r, te, tr, _ = e.step(env_actions[i])
+            rewards.append(r)
+            terms.append(te)
+            truncs.append(tr)
+            if te or tr:
                 final[i] = obs[i].copy()            # s'_t of the finished episode ...
                 obs[i] = e.reset()[0]               # ... and the first observation of the next one
+        reward = np.array(rewards, dtype=np.float64)
         self._ep_return += reward
         self._ep_length += 1
         next_obs, finished = obs, []
@@ -219,7 +222,7 @@ class VecEnv:
                 finished.append((i, float(self._ep_return[i]), int(self._ep_length[i])))
                 self._ep_return[i] = 0.0
                 self._ep_length[i] = 0
-        return Step(obs, next_obs, reward, term, trunc, finished)
+        return Step(obs, next_obs, reward, np.array(terms, dtype=bool), np.array(truncs, dtype=bool), finished)
 
     def close(self) -> None:
         if self.vectorization == "sync":

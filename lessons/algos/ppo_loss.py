@@ -48,8 +48,10 @@ __all__ = ["clipped_surrogate", "value_loss", "approx_kl", "clip_fraction", "exp
            "normalize_advantages", "ppo_loss"]
 
 
-def _arr(x) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+def _arr(x, like: Tensor | None = None) -> np.ndarray:
+    """x as an array: float64, or the dtype of the Tensor `like` (so float32 networks stay float32)."""
+    dtype = like.dtype if like is not None else np.float64
+    return x.data if isinstance(x, Tensor) else np.asarray(x, dtype=dtype)
 
 
 def normalize_advantages(advantages, eps: float = 1e-8) -> np.ndarray:
@@ -62,13 +64,13 @@ def clipped_surrogate(logp_new: Tensor, logp_old, advantages, clip_coef: float) 
     """L_clip (module docstring), a scalar Tensor to minimise."""
     if clip_coef <= 0:
         raise ValueError(f"clip_coef must be > 0, got {clip_coef}")
-    logp_old, adv = _arr(logp_old), _arr(advantages)
+    logp_old, adv = _arr(logp_old, logp_new), _arr(advantages, logp_new)
     raise NotImplementedError("lesson 04: implement clipped_surrogate, see notebooks/04_ppo.ipynb")
 
 
 def value_loss(v_new: Tensor, v_old, returns, clip_coef: float | None = None) -> Tensor:
     """0.5 mean (V - R)^2, or the clipped version when `clip_coef` is a number (module docstring)."""
-    v_old, returns = _arr(v_old), _arr(returns)
+    v_old, returns = _arr(v_old, v_new), _arr(returns, v_new)
     raise NotImplementedError("lesson 04: implement value_loss, see notebooks/04_ppo.ipynb")
 
 

@@ -68,6 +68,7 @@ class PPOConfig(ConfigMixin):
     target_kl: float | None = None       # stop the epochs early when approx KL (k3) exceeds it (None: off)
     hidden_sizes: tuple = (64, 64)       # hidden widths of actor and critic (separate networks)
     activation: str = "tanh"             # "tanh" | "relu"
+    dtype: str = "float32"               # the networks' precision: float32 (as PyTorch) is ~2x faster here
     ortho_init: bool = True              # orthogonal init, hidden gain sqrt(2) (False: PyTorch-style uniform)
     policy_head_gain: float = 0.01       # gain of the policy's last layer: near-uniform initial policy
     value_head_gain: float = 1.0         # gain of the critic's last layer
@@ -141,7 +142,7 @@ class PPO(AgentBase):
         afterwards in one batched pass over all T N observations (plus V(s_T) and the final
         observations of truncated episodes) instead of T small ones."""
         c, venv, T, N = self.config, self.venv, self.config.num_steps, self.config.num_envs
-        obs_buf = np.zeros((T, N, venv.obs_dim))
+        obs_buf = np.zeros((T, N, venv.obs_dim), dtype=self.policy.dtype)
         act_buf = np.zeros((T, N), dtype=np.int64) if venv.discrete else np.zeros((T, N, venv.act_dim))
         logp_buf, rew_buf = np.zeros((T, N)), np.zeros((T, N))
         term_buf, trunc_buf = np.zeros((T, N), dtype=bool), np.zeros((T, N), dtype=bool)
@@ -156,11 +157,12 @@ class PPO(AgentBase):
             if self.reward_scaler is not None:
                 reward = self.reward_scaler(reward, step.terminated | step.truncated)
             rew_buf[t], term_buf[t], trunc_buf[t] = reward, step.terminated, step.truncated
-            cut = step.truncated & ~step.terminated          # time-limit cuts: bootstrap from V(final obs)
-            if cut.any():
-                cuts.append((t, np.flatnonzero(cut), self._normalize(step.next_obs[cut])))
-            for _, ep_return, _ in step.finished:
-                self._record_episode(ep_return)
+            if step.finished:                                # some episode ended in this step
+                cut = step.truncated & ~step.terminated      # time-limit cuts: bootstrap from V(final obs)
+                if cut.any():
+                    cuts.append((t, np.flatnonzero(cut), self._normalize(step.next_obs[cut])))
+                for _, ep_return, _ in step.finished:
+                    self._record_episode(ep_return)
             obs = step.obs
         self._obs = obs
 

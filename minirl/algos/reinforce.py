@@ -98,6 +98,7 @@ def check_common_fields(c, name: str) -> None:
     _require(len(c.hidden_sizes) >= 1 and all(isinstance(h, int) and h > 0 for h in c.hidden_sizes),
              name, "hidden_sizes", c.hidden_sizes, "a non-empty tuple of positive integers")
     _require(c.activation in ("tanh", "relu"), name, "activation", c.activation, "'tanh' or 'relu'")
+    _require(c.dtype in ("float32", "float64"), name, "dtype", c.dtype, "'float32' or 'float64'")
     _require(c.policy_head_gain > 0 and c.value_head_gain > 0, name, "policy_head_gain/value_head_gain",
              (c.policy_head_gain, c.value_head_gain), "numbers > 0")
 
@@ -107,9 +108,9 @@ def _pytorch_default_init(module, rng: np.random.Generator) -> None:
     for m in module.modules():
         if isinstance(m, Linear):
             bound = 1.0 / np.sqrt(m.in_features)
-            m.weight.data = rng.uniform(-bound, bound, m.weight.shape)
+            m.weight.data = rng.uniform(-bound, bound, m.weight.shape).astype(m.weight.dtype)
             if m.bias is not None:
-                m.bias.data = rng.uniform(-bound, bound, m.bias.shape)
+                m.bias.data = rng.uniform(-bound, bound, m.bias.shape).astype(m.bias.dtype)
 
 
 class AgentBase:
@@ -134,7 +135,7 @@ class AgentBase:
                                                                 # reproducible however often act() is called
         # ---- networks: separate actor and critic, orthogonal init (head gains from the config)
         c, v = config, self.venv
-        common = dict(rng=init_rng, hidden=tuple(c.hidden_sizes), activation=c.activation)
+        common = dict(rng=init_rng, hidden=tuple(c.hidden_sizes), activation=c.activation, dtype=c.dtype)
         if v.discrete:
             self.policy = CategoricalPolicy(v.obs_dim, v.n_actions, head_gain=c.policy_head_gain, **common)
         else:
@@ -271,6 +272,7 @@ class ReinforceConfig(ConfigMixin):
     anneal_lr: bool = False              # linear decay of both learning rates to 0 over total_steps
     hidden_sizes: tuple = (64, 64)       # widths of the hidden layers of policy and critic
     activation: str = "tanh"             # "tanh" | "relu"
+    dtype: str = "float64"               # "float64" | "float32": the networks' precision
     ortho_init: bool = True              # orthogonal init (False: PyTorch-style uniform)
     policy_head_gain: float = 0.01       # orthogonal gain of the policy's last layer
     value_head_gain: float = 1.0         # orthogonal gain of the critic's last layer
