@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minirl.autograd import Tensor
+from minirl.autograd import Tensor, no_grad
 from minirl.distributions import Categorical, Normal
 from minirl.gradcheck import gradient_check
 
@@ -254,3 +254,25 @@ def test_float32_distributions_stay_float32():
     n = Normal(mu, Tensor(np.zeros(3, dtype=np.float32)))
     a = n.rsample(np.random.default_rng(0))
     assert a.dtype == np.float32 and n.log_prob(a).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("discrete", [True, False])
+def test_policy_fast_sampling_equals_the_distribution_path(dtype, discrete):
+    """`sample_with_log_prob` (the rollout's NumPy-only path) draws the same actions with the same
+    log-probabilities as `dist(obs).sample` / `log_prob` from the same generator state."""
+    from minirl.policies import CategoricalPolicy, GaussianPolicy
+    rng = np.random.default_rng(0)
+    if discrete:
+        policy = CategoricalPolicy(3, 4, rng=rng, hidden=(8,), head_gain=1.0, dtype=dtype)
+    else:
+        policy = GaussianPolicy(3, 2, rng=rng, hidden=(8,), head_gain=1.0, dtype=dtype)
+    obs = rng.normal(size=(6, 3))
+    actions, logp = policy.sample_with_log_prob(obs, np.random.default_rng(7))
+    with no_grad():
+        d = policy.dist(obs)
+        want = d.sample(np.random.default_rng(7))
+        want_logp = d.log_prob(want).data
+    np.testing.assert_array_equal(actions, want)
+    np.testing.assert_array_equal(logp, want_logp)
+    assert logp.dtype == dtype

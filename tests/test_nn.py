@@ -166,3 +166,14 @@ def test_float32_network_trains_in_float32():
     assert out.dtype == np.float32
     (out * out).mean().backward()
     assert all(p.dtype == np.float32 and p.grad.dtype == np.float32 for p in net.parameters())
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "identity"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_forward_array_equals_forward_bit_for_bit(activation, dtype):
+    rng = np.random.default_rng(0)
+    net = MLP([3, 8, 8, 2], rng=rng, activation=activation, dtype=dtype)
+    x = rng.normal(size=(5, 3)).astype(dtype)
+    out = net.forward_array(x)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, net(Tensor(x)).data)

@@ -68,7 +68,7 @@ def test_ppo_loss_gradient_continuous():
 @pytest.mark.parametrize("field, value", [
     ("num_minibatches", 3), ("clip_coef", 0.0), ("clip_coef", -0.1), ("learning_rate", -1e-3),
     ("gamma", 1.5), ("gamma", -0.1), ("gae_lambda", 2.0), ("num_envs", 0), ("target_kl", 0.0),
-    ("max_grad_norm", -1.0), ("hidden_sizes", ()), ("activation", "gelu"),
+    ("max_grad_norm", -1.0), ("hidden_sizes", ()), ("activation", "gelu"), ("dtype", "float16"),
 ])
 def test_impossible_hyperparameters_fail_naming_the_field(field, value):
     with pytest.raises(ValueError, match=field):
@@ -263,3 +263,24 @@ def test_acting_between_updates_does_not_change_training():
     list(a.learn_iter(128)), list(b.learn_iter(128))
     a.act(np.zeros((5, 4)), deterministic=False)                 # evaluation uses its own generator
     assert _without_time(a.learn_iter(256)) == _without_time(b.learn_iter(256))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_networks_compute_in_the_configured_dtype(dtype, tmp_path):
+    """float32 (the default, as in PyTorch) keeps every parameter, loss and gradient in float32."""
+    agent = PPO("CartPole-v1", PPOConfig(num_envs=2, num_steps=16, num_minibatches=2, dtype=dtype), seed=0)
+    rows = list(agent.learn_iter(64))
+    assert all(np.isfinite(r["policy_loss"]) for r in rows)
+    assert {p.data.dtype for p in agent.params} == {np.dtype(dtype)}
+    assert {p.grad.dtype for p in agent.params} == {np.dtype(dtype)}
+    obs = agent.venv.reset(seed=3)
+    np.savez(tmp_path / "ckpt.npz", **agent.state_dict())
+    other = PPO("CartPole-v1", PPOConfig(num_envs=2, num_steps=16, num_minibatches=2, dtype=dtype), seed=1)
+    with np.load(tmp_path / "ckpt.npz") as f:
+        other.load_state_dict(dict(f))
+    assert {p.data.dtype for p in other.params} == {np.dtype(dtype)}
+    np.testing.assert_array_equal(agent.act(obs), other.act(obs))
+    list(other.learn_iter(96))                  # the optimiser keeps training the loaded parameters
+    assert all(p.data.base is not None for p in other.params)
+    agent.close()
+    other.close()

@@ -35,9 +35,9 @@ ALGOS = ("ppo", "reinforce")
 # (algo, env id) -> config overrides, default budget, what to expect
 PRESETS: dict[tuple[str, str], dict] = {
     ("ppo", "CartPole-v1"): dict(
-        # short rollouts, many epochs on one minibatch, gamma 0.98 / lambda 0.8 (sb3-zoo style);
+        # short rollouts, many epochs on two minibatches of 128, gamma 0.98 / lambda 0.8 (sb3-zoo style);
         # the learning rate anneals over total_steps, so the budget is part of the preset
-        config=dict(num_envs=8, num_steps=32, update_epochs=10, num_minibatches=1, learning_rate=2e-3,
+        config=dict(num_envs=8, num_steps=32, update_epochs=10, num_minibatches=2, learning_rate=2e-3,
                     gamma=0.98, gae_lambda=0.8, ent_coef=0.0, clip_coef=0.2),
         total_steps=150_000,
         expect="solved (100-episode training mean >= 475) after 59k-80k steps (seeds 0-4: 64.5k, 79.6k, "
