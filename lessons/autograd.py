@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import operator
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -52,10 +53,7 @@ __all__ = [
 
 _GRAD_ENABLED = True
 _creation_counter = itertools.count()                   # numbers every Tensor in creation order
-
-
-def _creation_id(t: "Tensor") -> int:
-    return t._id
+_creation_id = operator.attrgetter("_id")               # sort key: a Tensor's creation number
 
 
 @contextlib.contextmanager
@@ -444,7 +442,12 @@ class Tensor:
     def clip(self, low=None, high=None):
         """Clamp values to [low, high]; the gradient is 1 inside and 0 where a bound is active."""
         a = self
-        out = np.clip(a.data, low, high)
+        out = a.data
+        if low is not None:
+            out = np.maximum(out, low)     # (two ufuncs: np.clip's Python-level dispatch costs more)
+        if high is not None:
+            out = np.minimum(out, high)
+        out = out.astype(a.data.dtype, copy=False)
         inside = out == a.data
         # d clip(a)/da = 1 where low < a < high, else 0
         return Tensor._make(out, (a,), lambda g: (g * inside,), "clip")
@@ -601,10 +604,13 @@ class Tensor:
                                  f"{a.shape} off axis {axis}") from None
         # positions to read: index[...] along `axis`, the position itself along every other axis
         # (an open grid: axis d holds arange(shape[d]) shaped to broadcast along d only)
-        grid = [np.arange(k).reshape([k if i == d else 1 for i in range(a.ndim)])
-                for d, k in enumerate(shape)]
-        grid[axis] = index
-        grid = tuple(grid)
+        if a.ndim == 2 and axis in (-1, 1):              # one pick per row, the usual case
+            grid = (np.arange(shape[0])[:, None], index)
+        else:
+            grid = [np.arange(k).reshape([k if i == d else 1 for i in range(a.ndim)])
+                    for d, k in enumerate(shape)]
+            grid[axis] = index
+            grid = tuple(grid)
         out = a.data[grid]
 
         def backward(g):
@@ -662,10 +668,11 @@ def where(condition, a, b) -> Tensor:
     """Pick from `a` where `condition` holds, else from `b` (both broadcast)."""
     cond = np.asarray(_as_array(condition), dtype=bool)
     a, b = _pair(a, b)
-    try:
-        np.broadcast_shapes(cond.shape, a.shape, b.shape)
-    except ValueError:
-        raise ValueError(f"where: cannot broadcast condition {cond.shape}, a {a.shape} and b {b.shape}") from None
+    if not (cond.shape == a.shape == b.shape):             # (equal shapes, the usual case, broadcast)
+        try:
+            np.broadcast_shapes(cond.shape, a.shape, b.shape)
+        except ValueError:
+            raise ValueError(f"where: cannot broadcast condition {cond.shape}, a {a.shape} and b {b.shape}") from None
     out = np.where(cond, a.data, b.data)
     # d/da = 1 where cond, d/db = 1 where not cond
     return Tensor._make(out, (a, b), lambda g: (_unbroadcast(np.where(cond, g, 0), a.shape),
@@ -703,7 +710,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         g2 = g.reshape(-1, g.shape[-1])
         gx = (g @ weight.data.T) if x.requires_grad else None
         gw = xs.T @ g2 if weight.requires_grad else None
-        gb = g2.sum(axis=0) if bias is not None and bias.requires_grad else None
+        gb = np.add.reduce(g2, axis=0) if bias is not None and bias.requires_grad else None   # (= g2.sum(0))
         return (gx, gw, gb) if bias is not None else (gx, gw)
 
     parents = (x, weight, bias) if bias is not None else (x, weight)

@@ -1,7 +1,7 @@
 """Optimisers (`SGD`, `Adam`), global-norm gradient clipping and a linear learning-rate schedule.
 
 Every optimiser updates `param.data` from `param.grad`; parameters whose `.grad` is None are
-skipped. Nothing here modifies a gradient array in place.
+skipped. Only `clip_grad_norm_` modifies gradient arrays, in place (each leaf owns its `.grad`).
 """
 
 from __future__ import annotations
@@ -180,12 +180,11 @@ class Adam(Optimizer):
 
 def global_grad_norm(params: Iterable[Tensor]) -> float:
     """sqrt(sum over all parameters of ||grad||^2), skipping parameters without a gradient."""
-    total = 0.0
-    for p in params:
-        if p.grad is not None:
-            g = p.grad.ravel()
-            total += float(np.dot(g, g))                 # ||g||^2, one BLAS call per array
-    return float(np.sqrt(total))
+    grads = [p.grad.ravel() for p in params if p.grad is not None]
+    if not grads:
+        return 0.0
+    flat = np.concatenate(grads) if len(grads) > 1 else grads[0]
+    return float(np.sqrt(np.dot(flat, flat)))            # one BLAS call for all the arrays
 
 
 def clip_grad_norm_(params: Iterable[Tensor], max_norm: float, error_if_nonfinite: bool = False) -> float:
@@ -210,7 +209,7 @@ def clip_grad_norm_(params: Iterable[Tensor], max_norm: float, error_if_nonfinit
     if norm > max_norm:
         scale = max_norm / norm                      # norm > max_norm > 0: no division by zero
         for p in params:
-            p.grad = p.grad * scale
+            np.multiply(p.grad, scale, out=p.grad)   # in place: each .grad is the leaf's own array
     return norm
 
 

@@ -51,7 +51,8 @@ def _arr(x, like: Tensor | None = None) -> np.ndarray:
 def normalize_advantages(advantages, eps: float = 1e-8) -> np.ndarray:
     """(A - mean A) / (std A + eps) over the minibatch, shape (B,)."""
     a = np.asarray(advantages, dtype=np.float64)
-    return (a - a.mean()) / (a.std() + eps)
+    centred = a - a.sum() / a.size
+    return centred / (np.sqrt(centred.dot(centred) / a.size) + eps)
 
 
 def clipped_surrogate(logp_new: Tensor, logp_old, advantages, clip_coef: float) -> Tensor:
