@@ -24,7 +24,7 @@ Huang et al., 2022, "The 37 implementation details of PPO", each a `PPOConfig` f
 Truncation bootstraps from the value of the final observation; termination does not (see
 `minirl.returns`). Many single-file PPOs treat both alike, or bootstrap from the *reset* observation.
 
-Expected results are in `minirl.algos.presets` (CartPole-v1 preset: solved at a median of 64.5k
+Expected results are in `minirl.algos.presets` (CartPole-v1 preset: solved at a median of 59.4k
 env steps over seeds 0-4). Each log row also splits its wall time into `rollout_s` and `update_s`.
 """
 
@@ -53,7 +53,7 @@ class PPOConfig(ConfigMixin):
     learning_rate: float = 2.5e-4        # Adam step size (actor and critic share one optimiser)
     anneal_lr: bool = True               # decay the learning rate linearly to 0 over total_steps
     adam_eps: float = 1e-5               # Adam epsilon (1e-5 as in the original code, not 1e-8)
-    num_envs: int = 4                    # N parallel environments (SyncVectorEnv, SAME_STEP autoreset)
+    num_envs: int = 4                    # N parallel environments (SAME_STEP autoreset: minirl.rollout)
     num_steps: int = 128                 # T steps per env per update (batch B = N T)
     update_epochs: int = 4               # K passes over the batch
     num_minibatches: int = 4             # M shuffled minibatches per epoch (B must divide by M)

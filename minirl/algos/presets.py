@@ -6,15 +6,16 @@ Ids without a preset get a generic default (CleanRL-like PPO settings; continuou
 with observation and reward normalisation if the env has a Box action space).
 
 What to expect (`return_mean` = mean return of the last 100 *training* episodes, stochastic policy).
-Times are for one core of the development machine, a 2-core VM shared with other jobs: indicative only.
+Times are for one core of the 2-core development VM, measured 2026-11-25 (float32 networks, the
+default): indicative only.
 
 | algo | env | budget | measured here |
 |---|---|---|---|
-| ppo | CartPole-v1 | 150k | solved (>= 475) at 64.5k, 79.6k, 64.3k, 59.4k, 78.6k steps (seeds 0-4), ~10 s of CPU |
-| ppo | Acrobot-v1 | 300k | above -100 after ~130k steps, about -85 at 300k (seed 0) |
-| ppo | Pendulum-v1 | 150k | above -400 after 43-71k steps (seeds 0-2), -200 to -310 at 100-150k |
-| ppo | LunarLander-v3 | 1M | not measured here (box2d extra not installed); sb3-zoo-style settings |
-| ppo | HalfCheetah-v5 | 1M | return not measured when written (CleanRL's settings, ~1,500 reported); ~2,400 env steps per CPU-second (4,200 with num_envs=8, num_steps=256) |
+| ppo | CartPole-v1 | 150k | solved (>= 475) at 60.9k, 54.8k, 58.9k, 59.4k, 59.9k steps (seeds 0-4; median 60.4k over seeds 0-19), 2.2-2.5 s of one core |
+| ppo | Acrobot-v1 | 300k | above -100 after 135k steps, -85 at 300k (seed 0), 18 s |
+| ppo | Pendulum-v1 | 150k | above -400 after 42k, 42k, 47k steps, -193 / -216 / -212 at 150k (seeds 0-2), 13 s |
+| ppo | LunarLander-v3 | 1M | training mean 132 / 131 (seeds 0, 1); deterministic evaluation 198 / 227 (solved: 200); ~80 s |
+| ppo | HalfCheetah-v5 | 1M | training mean 3,784 / 4,254 / 3,546 (seeds 0-2; CleanRL reports ~1,440 for its settings); 7,300 env steps/s, 2.3 min |
 | reinforce | CartPole-v1 | 150k | ~400 after ~50k steps, ~480-500 after ~85k (seeds 0, 1); noisier than PPO |
 | reinforce | Pendulum-v1 | 300k | does not learn in 200k steps (about -1,050, seed 0): use PPO |
 
@@ -41,33 +42,36 @@ PRESETS: dict[tuple[str, str], dict] = {
         config=dict(num_envs=8, num_steps=64, update_epochs=10, num_minibatches=2, learning_rate=2.5e-3,
                     gamma=0.98, gae_lambda=0.9, ent_coef=0.0, clip_coef=0.2),
         total_steps=150_000,
-        expect="solved (100-episode training mean >= 475) after 59k-80k steps (seeds 0-4: 64.5k, 79.6k, "
-               "64.3k, 59.4k, 78.6k; median 64.5k), ~8-10 s of one idle core"),
+        expect="solved (100-episode training mean >= 475) after 55k-61k steps (seeds 0-4: 60.9k, 54.8k, "
+               "58.9k, 59.4k, 59.9k; median 60.4k over seeds 0-19, 18 of 20 below 68k), 2.2-2.5 s of one idle core"),
     ("ppo", "Acrobot-v1"): dict(
         config=dict(num_envs=8, num_steps=256, update_epochs=4, num_minibatches=4, gamma=0.99,
                     gae_lambda=0.94, ent_coef=0.0, normalize_obs=True, learning_rate=1e-3),
         total_steps=300_000,
-        expect="training mean above -100 (the threshold) after ~130k steps, about -85 at 300k (seed 0); "
-               "~70 s on a loaded 2-core machine"),
+        expect="training mean above -100 (the threshold) after 135k steps, -85 at 300k (seed 0); 18 s"),
     ("ppo", "LunarLander-v3"): dict(
-        config=dict(num_envs=16, num_steps=1024, update_epochs=4, num_minibatches=64, gamma=0.999,
+        # sb3-zoo's published settings: 16 envs x 1024 steps, minibatches of 64 (256 per epoch), 4 epochs
+        config=dict(num_envs=16, num_steps=1024, update_epochs=4, num_minibatches=256, gamma=0.999,
                     gae_lambda=0.98, ent_coef=0.01, learning_rate=3e-4),
         total_steps=1_000_000,
-        expect="mean return >= 200 after ~1M steps (published sb3-zoo settings); not measured here (needs box2d)"),
+        expect="at 1M steps (seeds 0, 1): training mean 132 and 131 (stochastic policy with its entropy "
+               "bonus); deterministic `minirl eval` over 20 episodes 198 +- 82 and 227 +- 23 (solved: 200); "
+               "about 80 s (12,000 env steps/s). With minibatches of 256 instead of 64 it hovers instead "
+               "of landing (deterministic -14 and -15)"),
     ("ppo", "Pendulum-v1"): dict(
         config=dict(num_envs=4, num_steps=256, update_epochs=10, num_minibatches=8, learning_rate=1e-3,
                     gamma=0.9, gae_lambda=0.95, ent_coef=0.0, normalize_obs=True, normalize_reward=True),
         total_steps=150_000,
-        expect="mean return above -400 after ~45-90k steps, about -250 after 100-150k (a random policy: "
-               "about -1200); ~1-3 min"),
+        expect="mean return above -400 after 42-47k steps, -193 to -216 at 150k (seeds 0-2; a random "
+               "policy: about -1200); 13 s"),
     ("ppo", "HalfCheetah-v5"): dict(
         # CleanRL's settings, but the 2048-step batch comes from 8 envs x 256 steps instead of 1 x 2048:
         # the policy then acts on 8 observations per call, which makes the rollout ~2.5x cheaper
         config=dict(num_envs=8, num_steps=256, update_epochs=10, num_minibatches=32, learning_rate=3e-4,
                     gamma=0.99, gae_lambda=0.95, ent_coef=0.0, normalize_obs=True, normalize_reward=True),
         total_steps=1_000_000,
-        expect="mean training return ~1,500 after 1M steps reported for CleanRL's settings; not measured "
-               "when this preset was written (needs the mujoco extra); ~2,400 env steps per CPU-second"),
+        expect="mean training return at 1M steps 3,784 / 4,254 / 3,546 (seeds 0-2; deterministic evaluation "
+               "of seed 1: 5,388), about 7,300 env steps/s, 2.3 min per seed on one idle core"),
     ("reinforce", "CartPole-v1"): dict(
         config=dict(num_envs=8, episodes_per_env=1, learning_rate=5e-3, value_learning_rate=5e-3,
                     gamma=0.99, baseline="value", reward_to_go=True, norm_adv=True),
@@ -87,7 +91,7 @@ ALIASES = {"minirl/Pendulum-v1": "Pendulum-v1"}
 
 PRESET_ENV_IDS = tuple(sorted({env for _, env in PRESETS} | set(ALIASES)))
 _CONFIGS = {"ppo": PPOConfig, "reinforce": ReinforceConfig}
-_GENERIC_CONTINUOUS = {"ppo": dict(num_envs=1, num_steps=2048, update_epochs=10, num_minibatches=32,
+_GENERIC_CONTINUOUS = {"ppo": dict(num_envs=8, num_steps=256, update_epochs=10, num_minibatches=32,
                                    learning_rate=3e-4, ent_coef=0.0, normalize_obs=True, normalize_reward=True),
                        "reinforce": dict(normalize_obs=True, norm_adv=True)}
 _GENERIC_STEPS = {"ppo": 500_000, "reinforce": 500_000}
