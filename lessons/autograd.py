@@ -442,6 +442,8 @@ class Tensor:
     def clip(self, low=None, high=None):
         """Clamp values to [low, high]; the gradient is 1 inside and 0 where a bound is active."""
         a = self
+        if low is None and high is None:
+            raise ValueError("clip: give low, high or both")
         out = a.data
         if low is not None:
             out = np.maximum(out, low)     # (two ufuncs: np.clip's Python-level dispatch costs more)

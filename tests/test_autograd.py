@@ -181,6 +181,15 @@ def test_relu_abs_clip_gradients_at_the_kinks():
     np.testing.assert_array_equal(x.grad, [0 - 1 + 1, 0 + 0 + 1, 1 + 1 + 1, 1 + 1 + 0])
 
 
+def test_clip_one_sided_keeps_dtype_and_refuses_no_bounds():
+    x = np.array([-2.0, 0.5, 3.0], dtype=np.float32)
+    np.testing.assert_array_equal(Tensor(x).clip(low=0.0).data, np.clip(x, 0.0, None))
+    np.testing.assert_array_equal(Tensor(x).clip(high=1.0).data, np.clip(x, None, 1.0))
+    assert Tensor(x).clip(0.8, 1.2).dtype == np.float32
+    with pytest.raises(ValueError, match="clip"):
+        Tensor(x).clip()
+
+
 # ------------------------------------------------------------------ reductions
 
 AXIS_CASES = [None, 0, 1, 2, -1, -2, (0, 2), (-1, 0), (0, 1, 2)]
