@@ -462,7 +462,8 @@ class Tensor:
             out = np.maximum(out, low)     # (two ufuncs: np.clip's Python-level dispatch costs more)
         if high is not None:
             out = np.minimum(out, high)
-        out = out.astype(a.data.dtype, copy=False)
+        if a.data.dtype.kind == "f":
+            out = out.astype(a.data.dtype, copy=False)  # a float64 bound keeps float32 data float32
         inside = out == a.data
         # d clip(a)/da = 1 where low < a < high, else 0
         return Tensor._make(out, (a,), lambda g: (g * inside,), "clip")

@@ -90,7 +90,8 @@ class Adam(Optimizer):
     buffer. The arithmetic is the same, element by element, as the per-array loop (which is still
     used when some parameter has no gradient this step, or the parameters mix dtypes). If code
     rebinds a parameter (`p.data = ...`, as `Module.load_state_dict` does), the next step copies the
-    new values into the buffer first.
+    new values into the buffer first. The update is in place: an array taken from `p.data` before a
+    step changes with it (copy it to keep a snapshot).
     """
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8):
@@ -118,6 +119,15 @@ class Adam(Optimizer):
         self._views = [self._view(self._theta, i) for i in range(len(self.params))]
         for p, view in zip(self.params, self._views):
             p.data = view
+
+    def __setstate__(self, state: dict) -> None:
+        """After `copy.deepcopy` or unpickling the views are independent arrays: rebuild them."""
+        self.__dict__.update(state)
+        if self._flat:
+            self.m = [self._view(self._m_flat, i) for i in range(len(self.params))]
+            self.v = [self._view(self._v_flat, i) for i in range(len(self.params))]
+            self._views = [self._view(self._theta, i) for i in range(len(self.params))]
+            self._sync()                               # the (copied) parameters' values go into the buffer
 
     def _view(self, buffer: np.ndarray, i: int) -> np.ndarray:
         return buffer[self._bounds[i]:self._bounds[i + 1]].reshape(self.params[i].shape)
@@ -208,8 +218,15 @@ def clip_grad_norm_(params: Iterable[Tensor], max_norm: float, error_if_nonfinit
         return norm
     if norm > max_norm:
         scale = max_norm / norm                      # norm > max_norm > 0: no division by zero
+        scaled = set()                               # ids of the arrays scaled in place
         for p in params:
-            np.multiply(p.grad, scale, out=p.grad)   # in place: each .grad is the leaf's own array
+            if id(p.grad) in scaled:                 # an array shared with a parameter done already
+                continue
+            if p.grad.flags.writeable:
+                np.multiply(p.grad, scale, out=p.grad)   # in place (backward gives each leaf its own array)
+                scaled.add(id(p.grad))
+            else:
+                p.grad = p.grad * scale              # a read-only gradient set by hand
     return norm
 
 

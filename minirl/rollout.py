@@ -8,14 +8,16 @@
   (each made by `gymnasium.make`, wrappers and checks included). `SyncVectorEnv` spends about 5 us
   per sub-environment per step on bookkeeping (checking each action against the space, merging info
   dicts), which for CartPole is as much as the physics; the loop skips it. A test checks that both
-  engines give identical observations, rewards, flags and final observations.
+  engines give identical observations, rewards, flags and final observations (for environments
+  whose observations have their space's dtype; `SyncVectorEnv` rounds other observations, but not
+  final ones, to the space's dtype, the loop keeps them as the env returned them).
 
 Both:
 
 * **Autoreset mode, chosen explicitly: `SAME_STEP`.** When a sub-environment's episode ends, the
   same `step` call resets it: the returned observation is already the first one of the next episode,
-  and the last observation of the finished episode arrives in `info["final_obs"]`. `VecEnv.step`
-  puts it back in place, so `Step.next_obs[i]` is always the true s'_t of the transition just taken
+  and the last observation of the finished episode is kept aside (`info["final_obs"]` with "sync").
+  `VecEnv.step` puts it back in place, so `Step.next_obs[i]` is always the true s'_t of the transition just taken
   (needed to bootstrap a truncated episode: see `minirl.returns`). With Gymnasium's other mode
   (`NEXT_STEP`) the *next* `step` call would do the reset and ignore its action, and every
   algorithm would have to mask that fake transition.

@@ -188,6 +188,7 @@ def test_clip_one_sided_keeps_dtype_and_refuses_no_bounds():
     assert Tensor(x).clip(0.8, 1.2).dtype == np.float32
     with pytest.raises(ValueError, match="clip"):
         Tensor(x).clip()
+    np.testing.assert_array_equal(Tensor(np.array([1, 2, 3])).clip(1.5, 2.5).data, [1.5, 2.0, 2.5])
 
 
 # ------------------------------------------------------------------ reductions

@@ -588,3 +588,20 @@ def test_real_sigint_to_the_command(tmp_path):
     assert summary["interrupted"] is True
     log = read_csv(run / "progress.csv")
     assert load_checkpoint(run / "checkpoint.npz").step == summary["final_step"] >= log["step"][-1]
+
+
+def test_a_run_saved_before_the_dtype_field_resumes_in_float64(tmp_path):
+    """config.json files written before `dtype` existed came from float64 networks: keep them so."""
+    from minirl.experiments.train_run import load_run
+    run = tmp_path / "run"
+    assert _train(run, "--dtype", "float64", steps=128) == 0
+    config = _json(run / "config.json")
+    del config["config"]["dtype"]
+    with open(run / "config.json", "w") as f:
+        json.dump(config, f)
+    agent, _, _ = load_run(str(run))
+    try:
+        assert agent.config.dtype == "float64"
+        assert {p.data.dtype for p in agent.params} == {np.dtype(np.float64)}
+    finally:
+        agent.close()

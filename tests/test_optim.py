@@ -195,3 +195,32 @@ def test_adam_with_mixed_dtypes_keeps_each_dtype():
     opt.step()
     assert a.data.dtype == np.float64 and b.data.dtype == np.float32
     np.testing.assert_allclose([a.data[0], b.data[0]], [0.9, 0.9], rtol=1e-6)
+
+
+def test_adam_survives_deepcopy_and_pickle():
+    """A copied optimiser must keep updating its (copied) parameters, not a detached buffer."""
+    import copy
+    import pickle
+    for clone in (copy.deepcopy, lambda x: pickle.loads(pickle.dumps(x))):
+        a = param([1.0, 2.0])
+        opt = Adam([a], lr=0.1)
+        a.grad = np.array([1.0, 1.0])
+        opt.step()
+        a2, opt2 = clone((a, opt))
+        a2.grad = np.array([1.0, 1.0])
+        opt2.step()
+        assert np.all(a2.data < a.data - 0.05)                  # the copy moved its own parameter
+        np.testing.assert_array_equal(opt2.state_dict()["m.0"], opt2.m[0])
+        assert opt2.state_dict()["m.0"][0] > opt.state_dict()["m.0"][0]
+
+
+def test_clipping_handles_shared_and_read_only_gradients():
+    a, b = param([3.0, 0.0]), param([0.0, 4.0])
+    shared = np.array([3.0, 4.0])
+    a.grad, b.grad = shared, shared                              # one array for two parameters
+    clip_grad_norm_([a, b], max_norm=1.0)
+    np.testing.assert_allclose(np.linalg.norm(np.concatenate([a.grad, b.grad])), 1.0, rtol=1e-12)  # once, not twice
+    c = param([0.0, 0.0])
+    c.grad = np.broadcast_to(np.array(10.0), (2,))               # read-only
+    clip_grad_norm_([c], max_norm=1.0)
+    np.testing.assert_allclose(np.linalg.norm(c.grad), 1.0, rtol=1e-12)

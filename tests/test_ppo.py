@@ -271,6 +271,12 @@ def test_networks_compute_in_the_configured_dtype(dtype, tmp_path):
     agent = PPO("CartPole-v1", PPOConfig(num_envs=2, num_steps=16, num_minibatches=2, dtype=dtype), seed=0)
     rows = list(agent.learn_iter(64))
     assert all(np.isfinite(r["policy_loss"]) for r in rows)
+    obs = np.zeros((4, 4))                      # the loss itself, not only the (cast) leaf gradients
+    dist = agent.policy.dist(obs)
+    loss, _ = ppo_loss(dist.log_prob(np.array([0, 1, 0, 1])), dist.entropy(), agent.value(obs),
+                       logp_old=np.full(4, -0.7), advantages=np.arange(4.0), v_old=np.zeros(4),
+                       returns=np.ones(4), clip_coef=0.2, vf_coef=0.5, ent_coef=0.01)
+    assert loss.dtype == np.dtype(dtype)
     assert {p.data.dtype for p in agent.params} == {np.dtype(dtype)}
     assert {p.grad.dtype for p in agent.params} == {np.dtype(dtype)}
     obs = agent.venv.reset(seed=3)

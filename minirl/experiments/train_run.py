@@ -419,8 +419,10 @@ def load_run(run_dir: str):
     with open(files.config) as f:
         info = json.load(f)
     algo, env_id = info["algo"], info["env_id"]
+    saved = dict(info["config"])
+    saved.setdefault("dtype", "float64")           # runs saved before the `dtype` field computed in float64
     try:
-        config = config_class(algo).from_dict(info["config"])
+        config = config_class(algo).from_dict(saved)
     except (TypeError, ValueError, KeyError) as exc:
         raise RunError(f"{files.config}: the saved config is not valid for {algo}: {exc}") from exc
     agent = _construct(algo, env_id, config, int(info["seed"]))
