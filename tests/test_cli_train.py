@@ -569,7 +569,10 @@ def test_real_sigint_to_the_command(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "minirl", "train", "--algo", "ppo", "--env", "CartPole-v1",
                              "--seed", "0", "--total-steps", "10000000", "--out", str(run), *TINY],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            # a shell that runs the suite in the background (`make test &`) makes its
+                            # children ignore SIGINT, and Python then keeps ignoring it: restore it
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
