@@ -105,7 +105,8 @@ class Categorical:
         """H = -sum_a pi(a) log pi(a), shape (...)."""
         p = self.log_probs.exp()                                    # (..., K)
         # 0 log 0 = 0: a category with probability 0 (logit -inf, e.g. a masked action) adds nothing
-        log_p = where(self.probs > 0, self.log_probs, 0.0)          # (..., K)
+        positive = self.probs > 0
+        log_p = self.log_probs if positive.all() else where(positive, self.log_probs, 0.0)   # (..., K)
         # BEGIN SOLUTION
         return -(p * log_p).sum(axis=-1)
         # END SOLUTION

@@ -203,7 +203,7 @@ class VecEnv:
         """`step` for the "loop" engine: SAME_STEP autoreset written out, one env at a time."""
         obs = np.empty((self.num_envs, self.obs_dim))
         rewards, terms, truncs = [], [], []
-        env_actions = (actions + self.action_start).tolist() if self.discrete else actions   # Python ints
+        env_actions = actions + self.action_start if self.discrete else actions   # NumPy integers, as "sync"
         final = {}                                  # env index -> last observation of its episode
         for i, e in enumerate(self.envs):
             obs[i], r, te, tr, _ = e.step(env_actions[i])
