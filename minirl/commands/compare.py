@@ -106,6 +106,11 @@ def run(args) -> int:
     print(format_table(summary))
     print(f"(timings are wall-clock seconds of each run on one core; medians over the seeds that reached "
           f"{threshold:g})")
+    warned = [r for r in comp.runs if r.warnings]
+    if warned:
+        first = warned[0].warnings[0]
+        print(f"warnings: {sum(len(r.warnings) for r in warned)} from {len(warned)} run(s) "
+              f"({', '.join(sorted({f'{r.arm} seed {r.seed}' for r in warned}))}); the first: {first}")
     for what, path in paths.items():
         print(f"{what:>8}: {path}")
     return 0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Callable
@@ -60,6 +61,7 @@ class Run:
     arm: str
     seed: int
     rows: list[dict]             # step, time_s, episodes, return_mean (rows before the first episode dropped)
+    warnings: list[str] = field(default_factory=list)   # messages of the warnings the run raised (e.g. ModelWarning)
 
 
 @dataclass
@@ -130,14 +132,16 @@ def run_arm(arm_name: str, task: str, seed: int, total_steps: int) -> Run:
     import minirl  # noqa: F401  (worker processes register the ids too)
     arm = ARMS[arm_name]
     module = importlib.import_module(arm.module)
-    rows = module.train(task, seed=seed, total_steps=total_steps, config=_config_for(arm, task))
+    with warnings.catch_warnings(record=True) as caught:     # collected, and reported once by the caller
+        warnings.simplefilter("always")
+        rows = module.train(task, seed=seed, total_steps=total_steps, config=_config_for(arm, task))
     keep = []
     for r in rows:
         ret = float(r["return_mean"])
         if math.isfinite(ret):
             keep.append({"step": int(r["step"]), "time_s": float(r["time_s"]),
                          "episodes": int(r["episodes"]), "return_mean": ret})
-    return Run(arm_name, seed, keep)
+    return Run(arm_name, seed, keep, [f"{w.category.__name__}: {w.message}" for w in caught])
 
 
 def run_comparison(task: str = "minirl/Pendulum-v1", arms=("reinforce", "ppo", "pathwise", "model"),
