@@ -19,7 +19,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .autograd import Tensor, linear
+from .autograd import Tensor, linear, no_grad
 
 __all__ = ["Module", "Linear", "MLP", "Tanh", "ReLU", "Sigmoid", "Identity", "Sequential",
            "orthogonal_", "ACTIVATIONS"]
@@ -38,7 +38,6 @@ class Module:
 
     def forward_array(self, x: np.ndarray) -> np.ndarray:
         """`forward` on a plain array, recording no graph (layers override it with pure NumPy)."""
-        from .autograd import no_grad
         with no_grad():
             return self.forward(Tensor(x)).data
 
