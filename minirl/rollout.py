@@ -176,55 +176,50 @@ class VecEnv:
 
     def step(self, actions: np.ndarray) -> Step:
         """Step every sub-environment once. Discrete actions are 0..n-1 (shifted by the space's start)."""
-        if self.vectorization == "loop":
-            return self._step_loop(actions)
-        env_actions = actions + self.action_start if self.discrete else actions
-        obs, reward, term, trunc, info = self.envs.step(env_actions)
-        obs = np.asarray(obs, dtype=np.float64)                 # (N, obs_dim)
-        reward = np.asarray(reward, dtype=np.float64)           # (N,)
-        term, trunc = np.asarray(term, dtype=bool), np.asarray(trunc, dtype=bool)
-        done = term | trunc
-        next_obs = obs
-        finished = []
-        self._ep_return += reward
-        self._ep_length += 1
-        if done.any():
-            next_obs = obs.copy()
-            has_final = info.get("_final_obs", done)
-            for i in np.flatnonzero(done):
-                if has_final[i]:
-                    next_obs[i] = info["final_obs"][i]              # s'_t of the finished episode
-                finished.append((int(i), float(self._ep_return[i]), int(self._ep_length[i])))
-            self._ep_return[done] = 0.0
-            self._ep_length[done] = 0
-        return Step(obs, next_obs, reward, term, trunc, finished)
-
-    def _step_loop(self, actions: np.ndarray) -> Step:
-        """`step` for the "loop" engine: SAME_STEP autoreset written out, one env at a time."""
-        obs = np.empty((self.num_envs, self.obs_dim))
-        rewards, terms, truncs = [], [], []
-        env_actions = actions + self.action_start if self.discrete else actions   # NumPy integers, as "sync"
-        final = {}                                  # env index -> last observation of its episode
-        for i, e in enumerate(self.envs):
-            obs[i], r, te, tr, _ = e.step(env_actions[i])
-            rewards.append(r)
-            terms.append(te)
-            truncs.append(tr)
-            if te or tr:
-                final[i] = obs[i].copy()            # s'_t of the finished episode ...
-                obs[i] = e.reset()[0]               # ... and the first observation of the next one
-        reward = np.array(rewards, dtype=np.float64)
+        env_actions = actions + self.action_start if self.discrete else actions   # NumPy integers
+        engine = self._step_loop if self.vectorization == "loop" else self._step_sync
+        obs, reward, term, trunc, final = engine(env_actions)
         self._ep_return += reward
         self._ep_length += 1
         next_obs, finished = obs, []
         if final:
             next_obs = obs.copy()
             for i, last in final.items():
-                next_obs[i] = last
+                next_obs[i] = last                  # s'_t of the finished episode
                 finished.append((i, float(self._ep_return[i]), int(self._ep_length[i])))
                 self._ep_return[i] = 0.0
                 self._ep_length[i] = 0
-        return Step(obs, next_obs, reward, np.array(terms, dtype=bool), np.array(truncs, dtype=bool), finished)
+        return Step(obs, next_obs, reward, term, trunc, finished)
+
+    # Each engine returns obs (already reset where an episode ended), reward, terminated, truncated
+    # and `final`: {env index: last observation of the episode that ended there}.
+    def _step_sync(self, env_actions):
+        obs, reward, term, trunc, info = self.envs.step(env_actions)
+        obs = np.asarray(obs, dtype=np.float64)                 # (N, obs_dim)
+        term, trunc = np.asarray(term, dtype=bool), np.asarray(trunc, dtype=bool)
+        done = term | trunc
+        final = {}
+        if done.any():
+            has_final = info.get("_final_obs", done)
+            for i in np.flatnonzero(done):                      # (no final observation: keep obs)
+                final[int(i)] = info["final_obs"][i] if has_final[i] else obs[i]
+        return obs, np.asarray(reward, dtype=np.float64), term, trunc, final
+
+    def _step_loop(self, env_actions):
+        """SAME_STEP autoreset written out, one env at a time."""
+        obs = np.empty((self.num_envs, self.obs_dim))
+        rewards, terms, truncs = [], [], []
+        final = {}
+        for i, e in enumerate(self.envs):
+            obs[i], r, te, tr, _ = e.step(env_actions[i])
+            rewards.append(r)
+            terms.append(te)
+            truncs.append(tr)
+            if te or tr:
+                final[i] = obs[i].copy()            # the last observation of the episode ...
+                obs[i] = e.reset()[0]               # ... and the first one of the next
+        return (obs, np.array(rewards, dtype=np.float64), np.array(terms, dtype=bool),
+                np.array(truncs, dtype=bool), final)
 
     def close(self) -> None:
         if self.vectorization == "sync":
