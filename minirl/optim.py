@@ -111,26 +111,24 @@ class Adam(Optimizer):
             return
         dtype = dtypes.pop()
         self._bounds = np.cumsum([0] + [p.data.size for p in self.params])     # offsets into the buffers
-        self._theta = np.concatenate([p.data.ravel() for p in self.params]).astype(dtype)   # (P,) values
+        self._theta = np.empty(self._bounds[-1], dtype=dtype)                  # (P,) values (filled by _sync)
         self._m_flat = np.zeros(self._bounds[-1], dtype=dtype)                  # (P,) first moments
         self._v_flat = np.zeros(self._bounds[-1], dtype=dtype)                  # (P,) second moments
-        self.m = [self._view(self._m_flat, i) for i in range(len(self.params))]  # per-parameter views
-        self.v = [self._view(self._v_flat, i) for i in range(len(self.params))]
-        self._views = [self._view(self._theta, i) for i in range(len(self.params))]
-        for p, view in zip(self.params, self._views):
-            p.data = view
+        self._make_views()
 
     def __setstate__(self, state: dict) -> None:
         """After `copy.deepcopy` or unpickling the views are independent arrays: rebuild them."""
         self.__dict__.update(state)
         if self._flat:
-            self.m = [self._view(self._m_flat, i) for i in range(len(self.params))]
-            self.v = [self._view(self._v_flat, i) for i in range(len(self.params))]
-            self._views = [self._view(self._theta, i) for i in range(len(self.params))]
-            self._sync()                               # the (copied) parameters' values go into the buffer
+            self._make_views()
 
-    def _view(self, buffer: np.ndarray, i: int) -> np.ndarray:
-        return buffer[self._bounds[i]:self._bounds[i + 1]].reshape(self.params[i].shape)
+    def _make_views(self) -> None:
+        """Per-parameter views of the flat buffers (self.m, self.v and each p.data); the parameters'
+        current values are copied into the buffer."""
+        def views(buffer):
+            return [buffer[lo:hi].reshape(p.shape) for p, lo, hi in zip(self.params, self._bounds, self._bounds[1:])]
+        self.m, self.v, self._views = views(self._m_flat), views(self._v_flat), views(self._theta)
+        self._sync()
 
     def _sync(self) -> None:
         """Make every p.data a view into the flat buffer again (after code rebound one)."""
