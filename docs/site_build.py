@@ -55,7 +55,7 @@ def rel(target: str, from_page: str) -> str:
 
 def html_of(page: str) -> str:
     """The URL mkdocs gives a page with use_directory_urls: false (.md and .ipynb become .html)."""
-    return re.sub(r"\.(md|ipynb)$", ".html", page)
+    return re.sub(r"\.(md|ipynb)(?=$|#)", ".html", page)
 
 
 def source_page(repo_path: str) -> str:
@@ -262,7 +262,7 @@ class Site:
     # -- exercises page and source files
     def add_exercises(self) -> None:
         text = (DOCS / "pages" / "exercises.md").read_text(encoding="utf-8")
-        rows = ["| lesson | chapter | your file | tests | check with |", "|---|---|---|---|---|"]
+        rows = ["| lesson | chapter | your file | its tests |", "|---|---|---|---|"]
         for ch in self.chapters:
             exercise, tests, _ = self.lesson_files(ch["number"])
             if not exercise:
@@ -270,8 +270,9 @@ class Site:
             own = (f"[`{exercise}`]({rel(self.page_for(exercise), 'exercises.md')})"
                    if (REPO / exercise).is_file() else f"`{exercise}`")
             test_links = ", ".join(f"[`{t.split('/')[-1]}`]({rel(self.page_for(t), 'exercises.md')})" for t in tests)
-            rows.append(f"| {ch['number']} | [{ch['title']}]({rel(ch['page'], 'exercises.md')}) | {own} | "
-                        f"{test_links or '-'} | `--impl lessons -m lesson{ch['number']}` |")
+            short = ch["nav"].split(" ", 1)[-1]
+            rows.append(f"| {ch['number']} | [{short}]({rel(ch['page'], 'exercises.md')}) | {own} | "
+                        f"{test_links or '-'} |")
         self.write("exercises.md", text.rstrip() + "\n\n" + "\n".join(rows) + "\n")
 
     def add_source_pages(self) -> None:

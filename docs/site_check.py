@@ -4,7 +4,8 @@
 
 Serves SITE (default site/) on 127.0.0.1 only, opens each .html page in Debian's chromium through
 Playwright (its own browser download is not needed), saves a full-page screenshot of each into DIR
-(default build/site-shots/) and fails, listing every problem, unless
+(default build/site-shots/, with report.json: per page its figures, maths, links, where each image
+sits on the screenshot, and its problems) and fails, listing every problem, unless
 
 | check | how |
 |---|---|
@@ -137,6 +138,7 @@ def check_site(root: Path, shots: Path, log=print) -> dict:
         old.unlink()
 
     problems: list[str] = []
+    report: dict[str, dict] = {}          # per page, written to DIR/report.json beside the screenshots
     totals = {"pages": 0, "figures": 0, "images": 0, "maths": 0, "links": 0, "external_blocked": 0}
     missing = sorted(set(manifest.get("chapters", {})) - set(pages))
     problems += [f"{p}: chapter in site-manifest.json but not in the site" for p in missing]
@@ -219,6 +221,9 @@ def check_site(root: Path, shots: Path, log=print) -> dict:
                 log(f"{'ok  ' if not found else 'FAIL'} {page}: {len(pngs)} figures, {info['katex']} maths, "
                     f"{n_links} internal links" + (f", {len(found)} problems" if found else ""))
                 problems += found
+                report[page] = {"screenshot": shot.name, "figures": len(pngs), "maths": info["katex"],
+                                "internal_links": n_links, "text_chars": info["textLength"],
+                                "image_top_px": [i["y"] for i in info["imgs"]], "problems": found}
                 totals["pages"] += 1
                 totals["figures"] += len(pngs)
                 totals["images"] += len(info["imgs"])
@@ -228,6 +233,7 @@ def check_site(root: Path, shots: Path, log=print) -> dict:
     finally:
         server.shutdown()
         server.server_close()
+    (shots / "report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     totals["unique_links"] = len(checked_links)
     totals["problems"] = problems
     totals["mode"] = manifest.get("mode")

@@ -115,8 +115,16 @@ def test_every_chapter_says_how_to_run_it_and_links_its_exercise(site_build, tmp
         for target in [exercise, *tests]:
             assert f"../{site_build.html_of(site_build.source_page(target))}" in box, f"no link to {target}"
         assert f"--impl lessons -m lesson{number}" in box
+        anchor = site.api_anchor(module)
+        assert f"../{site_build.html_of(anchor)})" in box and ".md#" not in box, f"no link to {module}"
     else:
         assert "no exercise file" in box
+
+
+def test_page_urls(site_build):
+    assert site_build.html_of("api/algos.md#minirl.algos.dpo") == "api/algos.html#minirl.algos.dpo"
+    assert site_build.html_of("chapters/01_autograd.ipynb") == "chapters/01_autograd.html"
+    assert site_build.source_page("lessons/algos/dpo.py") == "files/lessons/algos/dpo.md"
 
 
 def test_site_build_refuses_to_replace_repository_files(site_build, capsys):
@@ -160,7 +168,10 @@ def test_checker_passes_a_clean_site(checker, tmp_path):
     result = checker.check_site(root, tmp_path / "shots", log=lambda *a: None)
     assert result["problems"] == []
     assert (result["pages"], result["figures"], result["unique_links"]) == (2, 2, 2)
-    assert sorted(p.name for p in (tmp_path / "shots").iterdir()) == ["chapters__01.png", "index.png"]
+    shots = tmp_path / "shots"
+    assert sorted(p.name for p in shots.iterdir()) == ["chapters__01.png", "index.png", "report.json"]
+    report = json.loads((shots / "report.json").read_text())
+    assert report["chapters/01.html"]["figures"] == 2 and report["index.html"]["problems"] == []
 
 
 def test_checker_reports_every_kind_of_defect(checker, tmp_path):
