@@ -192,7 +192,8 @@ class Site:
                 "gives the full-mode results)")
         lines = [f"> **Run this lesson yourself.** This page is `notebooks/{nb_path.name}`, executed in "
                  f"{mode} in {seconds:.0f} s on the machine that built the site. From the repository "
-                 f"root, `make lab` opens it in Jupyter with minirl's environment as kernel.", ">"]
+                 f"root, `make lab` opens it in Jupyter with minirl's environment as kernel "
+                 f"([this page as a notebook, with its outputs]({nb_path.name})).", ">"]
         exercise, tests, module = self.lesson_files(number)
         parts = []
         if exercise:
