@@ -161,7 +161,8 @@ class Site:
                 print(f"site: {nb_path.name}: executing in {self.mode} mode ...", flush=True)
                 node, seconds = notebook_cache.execute(nb_path, self.mode)
                 print(f"site: {nb_path.name}: executed in {seconds:.0f} s", flush=True)
-            number = (LESSON_RE.match(nb_path.name) or [None, None])[1]
+            match = LESSON_RE.match(nb_path.name)        # "07_learning_models.ipynb" -> lesson "07"
+            number = match[1] if match else None
             page = "chapters/" + nb_path.name
             node.cells.insert(1 if node.cells else 0,
                               nbformat.v4.new_markdown_cell(self.chapter_box(nb_path, number, seconds, page)))

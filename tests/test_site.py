@@ -121,6 +121,13 @@ def test_every_chapter_says_how_to_run_it_and_links_its_exercise(site_build, tmp
         assert "no exercise file" in box
 
 
+def test_a_chapter_without_exercise_says_so(site_build, tmp_path):
+    site = site_build.Site(tmp_path, "fast")
+    box = site.chapter_box(tmp_path / "99_probe.ipynb", "99", 3.0, "chapters/99_probe.ipynb")
+    assert "fast mode" in box and "make lab" in box and "no exercise file" in box
+    assert "[how the exercises work](../exercises.html)" in box
+
+
 def test_page_urls(site_build):
     assert site_build.html_of("api/algos.md#minirl.algos.dpo") == "api/algos.html#minirl.algos.dpo"
     assert site_build.html_of("chapters/01_autograd.ipynb") == "chapters/01_autograd.html"
