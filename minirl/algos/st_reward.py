@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from ..autograd import no_grad, stack
+from ..checks import generator, number, positive_int
 from ..distributions import Categorical
 from ..envs.toylang import TabularPolicy
 from ..optim import Adam
@@ -40,8 +41,24 @@ def st_reward_backprop(policy: TabularPolicy, ref: TabularPolicy, reward_model: 
     The reward model's parameters are frozen during training (restored afterwards).
     Returns the rows produced by callback(iteration, policy), as in `rlhf_pg`.
     """
-    if not kl_coef >= 0:
-        raise ValueError(f"st_reward_backprop: kl_coef must be >= 0, got {kl_coef}")
+    who = "st_reward_backprop"
+    for name, p in (("policy", policy), ("ref", ref)):
+        if not isinstance(p, TabularPolicy):
+            raise TypeError(f"{who}: {name} must be a TabularPolicy, got {type(p).__name__}")
+    if policy.logits.shape != ref.logits.shape:
+        raise ValueError(f"{who}: policy {policy.logits.shape} and ref {ref.logits.shape} are tables of "
+                         "different languages: give both policies of the same ToyLanguage")
+    if not isinstance(reward_model, RewardModel):
+        raise TypeError(f"{who}: reward_model must be a RewardModel (differentiable in its tokens), "
+                        f"got {type(reward_model).__name__}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"{who}: callback must be callable or None, got {type(callback).__name__}")
+    generator(who, rng)
+    number(who, "kl_coef", kl_coef, low=0)
+    for name, v in (("iterations", iterations), ("batch_size", batch_size), ("eval_every", eval_every)):
+        positive_int(who, name, v)
+    number(who, "lr", lr, low=0, low_open=True)
+    number(who, "temperature", temperature, low=0, low_open=True)
     lang = policy.lang
     frozen = reward_model.parameters()
     opt = Adam(policy.parameters(), lr=lr)
