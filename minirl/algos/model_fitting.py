@@ -24,6 +24,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..checks import fraction, generator, nonnegative_int, number, positive_int
 from ..optim import Adam
+from ..rollout import check_finite
 from .world_models import (DynamicsModel, RewardModel, bradley_terry_loss, dynamics_loss,
                            preference_probability, reward_regression_loss)
 
@@ -124,6 +125,8 @@ class _Collector:
                     u = policy.act(np.asarray(obs, dtype=np.float64), self.rng)[0]     # (act_dim,)
                     act = self.scale * np.tanh(u)
                 next_obs, r, terminated, truncated, _ = self.env.step(act.astype(self.env.action_space.dtype))
+                check_finite("observation", next_obs, getattr(self.env.spec, "id", None))
+                check_finite("reward", r, getattr(self.env.spec, "id", None))
                 for key, value in (("obs", obs), ("act", act), ("rew", r), ("next_obs", next_obs), ("episode", ep)):
                     rows[key].append(np.asarray(value, dtype=np.float64))
                 obs, ret, max_steps = next_obs, ret + float(r), max_steps - 1
