@@ -8,4 +8,8 @@ Importing minirl registers its Gymnasium ids under the `minirl/` namespace (see 
 
 __version__ = "0.1.0"
 
+from .threads import set_thread_env  # noqa: E402
+
+set_thread_env()          # one BLAS thread, if NumPy is not loaded yet (see minirl.threads)
+
 from . import envs  # noqa: E402,F401  (registration happens on import)

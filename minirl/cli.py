@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from .threads import limit_blas_threads
+    limit_blas_threads()                      # one BLAS thread here and in every worker (minirl.threads)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

@@ -38,13 +38,15 @@ Both:
 
 from __future__ import annotations
 
+import importlib
 from typing import Callable, NamedTuple, Sequence
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-__all__ = ["VecEnv", "Step", "check_spaces", "SUPPORTED_SPACES", "collect_episodes", "Episode"]
+__all__ = ["VecEnv", "Step", "check_spaces", "SUPPORTED_SPACES", "collect_episodes", "Episode", "resolve_env_id",
+           "check_finite"]
 
 SUPPORTED_SPACES = ("observations: Box with shape (obs_dim,); "
                     "actions: Discrete(n) or Box with shape (act_dim,) and finite bounds")
@@ -78,12 +80,37 @@ def check_spaces(obs_space: gym.Space, act_space: gym.Space, where: str = "envir
 VECTORIZATIONS = ("loop", "sync")
 
 
+def resolve_env_id(env_id: str) -> str:
+    """The registry id of `env_id`; the `module:Env-v0` form (as `gym.make` accepts) imports `module` first.
+
+    `gym.make` honours that form but `gym.spec` does not, so minirl resolves it once here and keeps
+    the full string wherever an environment is made again (evaluation, resume).
+    """
+    if ":" not in env_id:
+        return env_id
+    module, _, name = env_id.partition(":")
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise gym.error.Error(f"{env_id}: cannot import module {module!r} ({exc}); the module:Env-v0 form "
+                              "needs the module that registers Env-v0 to be importable") from None
+    return name
+
+
+def check_finite(what: str, values, env_id) -> None:
+    """Raise FloatingPointError naming the env if an observation or reward from it is NaN or inf."""
+    values = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise FloatingPointError(f"environment {env_id!r} returned a non-finite {what} ({values.tolist()}): "
+                                 "the environment is broken or its state diverged; nothing was learned from it")
+
+
 def _make_vector_env(env, num_envs: int, preset_ids: Sequence[str], vectorization: str):
     """(engine, env id or None): a `SyncVectorEnv` ("sync") or a list of N `gymnasium.Env` ("loop")."""
     kwargs = {"autoreset_mode": AutoresetMode.SAME_STEP}
     if isinstance(env, str):
         try:
-            gym.spec(env)                           # unknown ids fail here, before any env is built
+            gym.spec(resolve_env_id(env))           # unknown ids fail here, before any env is built
         except gym.error.Error as exc:
             hint = f"\nminirl has tuned presets for: {', '.join(preset_ids)}" if preset_ids else ""
             raise type(exc)(f"{exc}{hint}") from exc
@@ -162,10 +189,12 @@ class VecEnv:
         self._ep_length[:] = 0
         if self.vectorization == "sync":
             obs, _ = self.envs.reset(seed=seed)
-            return np.asarray(obs, dtype=np.float64)
-        obs = np.zeros((self.num_envs, self.obs_dim))
-        for i, e in enumerate(self.envs):
-            obs[i] = e.reset(seed=None if seed is None else seed + i)[0]
+            obs = np.asarray(obs, dtype=np.float64)
+        else:
+            obs = np.zeros((self.num_envs, self.obs_dim))
+            for i, e in enumerate(self.envs):
+                obs[i] = e.reset(seed=None if seed is None else seed + i)[0]
+        check_finite("observation", obs, self.env_id)
         return obs
 
     def clip_action(self, actions: np.ndarray) -> np.ndarray:
@@ -179,6 +208,9 @@ class VecEnv:
         env_actions = actions + self.action_start if self.discrete else actions   # NumPy integers
         engine = self._step_loop if self.vectorization == "loop" else self._step_sync
         obs, reward, term, trunc, final = engine(env_actions)
+        if not np.isfinite(obs.sum() + reward.sum()):     # one cheap test per step; details only on failure
+            check_finite("observation", obs, self.env_id)
+            check_finite("reward", reward, self.env_id)
         self._ep_return += reward
         self._ep_length += 1
         next_obs, finished = obs, []

@@ -264,10 +264,10 @@ def test_run_loop_interrupt_then_resume_carries_clock_and_solved(tmp_path):
 
 
 def test_drop_rows_after_checkpoint(tmp_path):
-    from minirl.experiments.train_run import _drop_rows_after
+    from minirl.experiments.run_folder import drop_rows_after
     path = tmp_path / "progress.csv"
     path.write_text("step,return_mean\n100,1.0\n200,2.0\n300,3.0\n40")
-    assert _drop_rows_after(str(path), 200) == 2
+    assert drop_rows_after(str(path), 200) == 2
     assert _lines(path) == ["step,return_mean", "100,1.0", "200,2.0"]
 
 
@@ -282,8 +282,8 @@ def test_coerce_value(text, current, expected):
 
 @pytest.mark.parametrize("text,current", [("abc", 0.1), ("2.5", 4), ("maybe", True)])
 def test_coerce_value_rejects_bad_text(text, current):
-    from minirl.experiments.train_run import RunError, coerce_value
-    with pytest.raises(RunError, match=f"--set x={text!r}"):
+    from minirl.algos.registry import ConfigError, coerce_value
+    with pytest.raises(ConfigError, match=f"cannot read x={text!r}"):
         coerce_value("x", text, current)
 
 
@@ -378,23 +378,49 @@ def test_train_writes_contract_files_and_resume_appends(tmp_path, capsys):
     assert load_checkpoint(run / "checkpoint.npz").step == 768
 
 
-def test_ctrl_c_flushes_log_and_checkpoints_then_resumes(tmp_path, wrap_agent, capsys):
+def test_ctrl_c_mid_update_stops_at_the_next_row_then_resumes_without_a_gap(tmp_path, wrap_agent, capsys):
+    # a real SIGINT arrives while the 4th update runs (after_update of row k runs inside learn_iter,
+    # as the next update starts): the run finishes that update, logs it, checkpoints exactly that
+    # state and stops; step, rows, updates and summary agree, and a resume continues with row 5
+    import os
+    import signal
+
+    def interrupt(agent, k):
+        if k == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+    wrap_agent(interrupt)
+    run = tmp_path / "run"
+    assert _train(run, steps=1280) == 130
+    assert "--resume" in capsys.readouterr().err
+    log = read_csv(run / "progress.csv")
+    np.testing.assert_array_equal(log["step"], [128, 256, 384, 512])
+    np.testing.assert_array_equal(log["updates"], [1, 2, 3, 4])
+    summary = _json(run / "summary.json")
+    assert summary["interrupted"] is True and summary["stop_reason"] == "SIGINT" and summary["final_step"] == 512
+    ck = load_checkpoint(run / "checkpoint.npz")
+    assert ck.step == 512 and int(ck.state["counters.updates"]) == 4
+    wrap_agent(None)
+    assert cli(["train", "--resume", str(run), "--total-steps", "768", "--no-progress"]) == 0
+    log = read_csv(run / "progress.csv")
+    np.testing.assert_array_equal(log["step"], [128, 256, 384, 512, 640, 768])
+    np.testing.assert_array_equal(log["updates"], [1, 2, 3, 4, 5, 6])
+    assert _json(run / "summary.json")["interrupted"] is False
+
+
+def test_an_interrupt_that_cannot_wait_keeps_the_last_checkpoint_and_drops_later_rows(tmp_path, wrap_agent, capsys):
+    # a KeyboardInterrupt inside the agent (as a second Ctrl-C raises it) leaves the agent mid-update:
+    # the checkpoint is not rewritten, and rows logged after it are dropped so that the folder agrees
     def interrupt(agent, k):
         if k == 2:
             raise KeyboardInterrupt
     wrap_agent(interrupt)
     run = tmp_path / "run"
     assert _train(run, steps=1280) == 130
-    assert "--resume" in capsys.readouterr().err
-    log = read_csv(run / "progress.csv")
-    np.testing.assert_array_equal(log["step"], [128, 256, 384])
+    assert "kept the checkpoint at step 0" in capsys.readouterr().err
+    assert len(read_csv(run / "progress.csv")["step"]) == 0
     summary = _json(run / "summary.json")
-    assert summary["interrupted"] is True and summary["final_step"] == 384
-    assert load_checkpoint(run / "checkpoint.npz").step == 384
-    wrap_agent(None)
-    assert cli(["train", "--resume", str(run), "--total-steps", "640", "--no-progress"]) == 0
-    np.testing.assert_array_equal(read_csv(run / "progress.csv")["step"], [128, 256, 384, 512, 640])
-    assert _json(run / "summary.json")["interrupted"] is False
+    assert summary["interrupted"] is True and summary["final_step"] == 0
+    assert load_checkpoint(run / "checkpoint.npz").step == 0
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, wrap_agent, capsys):

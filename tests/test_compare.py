@@ -17,75 +17,103 @@ def _read(path):
 
 
 @pytest.mark.slow
-def test_compare_fast_writes_the_figure_and_tables(tmp_path, capfd):
+def test_compare_fast_writes_the_figure_tables_and_run_folders(tmp_path, capfd):
     out = tmp_path / "cmp"
+    arms = list(experiment.ARMS)
     assert main(["compare", "--fast", "--out", str(out)]) == 0
     captured = capfd.readouterr()              # file-descriptor level: worker processes' output too
     printed = captured.out
     # the learned-model arm warns while its models see few transitions: one summary line, not a stream
     assert "ModelWarning" not in captured.err
-    assert "warnings: " in printed and "model seed" in printed and "min_transitions" in printed
+    assert "warnings: " in printed and "svg seed" in printed and "min_transitions" in printed
     for name in ("compare.png", "curves.csv", "summary.csv"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, f"{name} missing"
         assert str(out / name) in printed, f"the command should say where {name} went"
     assert (out / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for arm in arms:                           # every arm is a `minirl train` run folder
+        for seed in (0, 1):
+            folder = out / "runs" / f"{arm}-s{seed}"
+            for name in ("config.json", "progress.csv", "checkpoint.npz", "summary.json"):
+                assert (folder / name).is_file(), f"{folder}/{name} missing"
 
     summary = _read(out / "summary.csv")
-    assert [r["arm"] for r in summary] == list(experiment.ARMS)
+    assert [r["arm"] for r in summary] == arms
     for r in summary:
         assert int(r["seeds"]) == 2 and int(r["budget_steps"]) == experiment.FAST_STEPS
-        assert -1700 < float(r["final_return_mean"]) < 0, "Pendulum returns lie in [-16.3 * 200, 0]"
-        assert r["label"] in printed
+        assert -1700 < float(r["final_eval_mean"]) < 0, "Pendulum returns lie in [-16.3 * 200, 0]"
+        assert r["label"] in printed and int(r["failed"]) == 0
 
     curves = _read(out / "curves.csv")
-    assert set(curves[0]) == {"arm", "seed", "step", "time_s", "episodes", "return_mean"}
-    for arm in experiment.ARMS:
+    assert set(curves[0]) == {"arm", "seed", "step", "time_s", "episodes", "return_mean", "eval_return_mean",
+                              "eval_return_std"}
+    for arm in arms:
         for seed in ("0", "1"):
             rows = [r for r in curves if r["arm"] == arm and r["seed"] == seed]
             assert rows, f"no curve for {arm} seed {seed}"
-            steps = [int(r["step"]) for r in rows]
+            steps = [int(float(r["step"])) for r in rows]
             assert steps == sorted(steps) and steps[-1] >= experiment.FAST_STEPS
             assert all(float(r["time_s"]) >= 0 for r in rows)
+            evals = [float(r["eval_return_mean"]) for r in rows if r["eval_return_mean"] != "nan"]
+            assert len(evals) >= experiment.FAST_STEPS // experiment.FAST_EVAL_EVERY, \
+                f"{arm} seed {seed}: an evaluation every {experiment.FAST_EVAL_EVERY} steps and at the end"
+    # the same command again: every run is finished, so nothing is trained again
+    before = {p: p.stat().st_mtime_ns for p in (out / "runs").rglob("checkpoint.npz")}
+    assert main(["compare", "--fast", "--out", str(out)]) == 0
+    assert {p: p.stat().st_mtime_ns for p in (out / "runs").rglob("checkpoint.npz")} == before
 
 
-def test_pathwise_arm_on_a_task_without_a_twin_names_the_tasks_with_one(tmp_path, capsys):
-    code = main(["compare", "--task", "CartPole-v1", "--arms", "ppo", "pathwise", "--out", str(tmp_path)])
-    message = capsys.readouterr().out
-    assert code == 2
-    assert "minirl/Pendulum-v1" in message and "minirl/CliffCart-v0" in message and "pathwise" in message
-    assert not any(tmp_path.iterdir()), "nothing should be written when the request is refused"
+@pytest.mark.parametrize("argv,needle", [
+    (["--task", "CartPole-v1", "--arms", "ppo", "shac"], "minirl/CliffCart-v0"),   # no twin: names those with one
+    (["--task", "CartPole-v1", "--arms", "ppo", "svg"], "continuous (Box) actions"),
+    (["--arms", "ppo", "ppo"], "more than once"),
+    (["--threshold", "nan"], "finite"),
+])
+def test_bad_requests_fail_in_one_line_before_any_work(tmp_path, capsys, argv, needle):
+    out = tmp_path / "out"
+    code = main(["compare", *argv, "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and needle in err and len(err.splitlines()) == 1, err
+    assert not out.exists(), "nothing should be written when the request is refused"
+
+
+def test_an_out_that_is_a_file_fails_before_any_work(tmp_path, capsys):
+    target = tmp_path / "file"
+    target.write_text("mine")
+    assert main(["compare", "--fast", "--out", str(target)]) == 2
+    assert "is a file" in capsys.readouterr().err and target.read_text() == "mine"
 
 
 def test_unknown_arm_and_bad_numbers_fail_early():
     with pytest.raises(ValueError, match="choose from"):
-        experiment.check_request("minirl/Pendulum-v1", ["pathwsie"])
+        experiment.check_request("minirl/Pendulum-v1", ["shak"])
     with pytest.raises(ValueError, match="seeds"):
-        experiment.run_comparison("minirl/Pendulum-v1", ["pathwise"], seeds=0)
+        experiment.run_comparison("minirl/Pendulum-v1", ["shac"], seeds=0)
 
 
 def _synthetic():
-    comp = experiment.Comparison("minirl/Pendulum-v1", -400.0, ["ppo", "pathwise"], [0, 1],
-                                 {"ppo": 300, "pathwise": 300})
+    comp = experiment.Comparison("minirl/Pendulum-v1", -400.0, ["ppo", "shac"], [0, 1],
+                                 {"ppo": 300, "shac": 300})
 
-    def rows(returns, dt):
-        return [{"step": 100 * (i + 1), "time_s": dt * (i + 1), "episodes": i + 1, "return_mean": r}
-                for i, r in enumerate(returns)]
+    def rows(evals, dt):
+        return [{"step": 100 * (i + 1), "time_s": dt * (i + 1), "episodes": i + 1, "return_mean": r - 50,
+                 "eval_return_mean": r, "eval_return_std": 10.0} for i, r in enumerate(evals)]
     comp.runs = [experiment.Run("ppo", 0, rows([-1000, -800, -600], 1.0)),
                  experiment.Run("ppo", 1, rows([-900, -500, -450], 1.0)),
-                 experiment.Run("pathwise", 0, rows([-1000, -300, -200], 2.0)),
-                 experiment.Run("pathwise", 1, rows([-700, -500, -390], 2.0))]
+                 experiment.Run("shac", 0, rows([-1000, -300, -200], 2.0)),
+                 experiment.Run("shac", 1, rows([-700, -500, -390], 2.0))]
     return comp
 
 
 def test_summary_by_hand():
     table = {r["arm"]: r for r in experiment.summarize(_synthetic())}
     assert table["ppo"]["reached"] == 0 and np.isnan(table["ppo"]["steps_to_threshold"])
-    assert table["ppo"]["final_return_mean"] == pytest.approx((-600 - 450) / 2)
-    # pathwise: seed 0 reaches -400 at step 200 (t = 4 s), seed 1 at step 300 (t = 6 s); medians 250, 5
-    assert table["pathwise"]["reached"] == 2
-    assert table["pathwise"]["steps_to_threshold"] == pytest.approx(250)
-    assert table["pathwise"]["seconds_to_threshold"] == pytest.approx(5.0)
-    assert table["pathwise"]["final_return_min"] == -390 and table["pathwise"]["final_return_max"] == -200
+    assert table["ppo"]["final_eval_mean"] == pytest.approx((-600 - 450) / 2)
+    assert table["ppo"]["final_train_mean"] == pytest.approx((-650 - 500) / 2)
+    # shac: seed 0 reaches -400 at step 200 (t = 4 s), seed 1 at step 300 (t = 6 s); medians 250, 5
+    assert table["shac"]["reached"] == 2 and table["shac"]["steps_per_seed"] == "200 300"
+    assert table["shac"]["steps_to_threshold"] == pytest.approx(250)
+    assert table["shac"]["seconds_to_threshold"] == pytest.approx(5.0)
+    assert table["shac"]["final_eval_min"] == -390 and table["shac"]["final_eval_max"] == -200
 
 
 def test_figure_has_two_panels_with_one_line_per_arm():

@@ -43,21 +43,22 @@ a = a_max tanh(z / a_max) so that the torque limit does not zero the gradient (a
 from __future__ import annotations
 
 import time
-from collections import deque
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
+from typing import Iterator
 
 import numpy as np
 
 from minirl.autograd import Tensor, no_grad, stack
 from minirl.optim import Adam, clip_grad_norm_
 from minirl.policies import GaussianPolicy, ValueFunction
+from minirl.algos.agent import Agent, ConfigMixin
 
-__all__ = ["PathwiseConfig", "PRESETS", "window_loss", "lambda_returns", "rollout_window",
+__all__ = ["PathwiseConfig", "SHAC", "window_loss", "lambda_returns", "rollout_window",
            "resolve_twin", "fit", "train"]
 
 
 @dataclass
-class PathwiseConfig:
+class PathwiseConfig(ConfigMixin):
     """Every switch of the method, with the value used when none is given.
 
     window: steps per gradient (h). window >= the twin's horizon means full-episode BPTT, no critic.
@@ -78,6 +79,7 @@ class PathwiseConfig:
     squash: bool = True             # a = a_max tanh(z / a_max) instead of the twin's hard clip
 
     def __post_init__(self):
+        self.check_types()
         for name in ("num_envs", "window", "critic_iters", "critic_minibatch"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value <= 0:
@@ -91,18 +93,9 @@ class PathwiseConfig:
                 raise ValueError(f"PathwiseConfig.{name} must be > 0, got {getattr(self, name)!r}")
         if self.action not in ("mean", "rsample"):
             raise ValueError(f"PathwiseConfig.action must be 'mean' or 'rsample', got {self.action!r}")
-        self.hidden = tuple(self.hidden)
 
 
-# Tuned defaults per task. Pendulum: SHAC with 2 rollouts and 16-step windows (many small gradient
-# steps per simulated step); expect the 100-episode mean to pass -400 after about 35-40k simulated
-# steps and -200 after about 45-55k (seeds 0-3), ~600-2000 steps/s on one shared core.
-# CliffCart: full-episode BPTT. It first learns to drive right (return rises to ~10 by ~4k steps),
-# then keeps following the gradient off the cliff: the return falls to ~1.3 by ~7k steps (seed 0).
-PRESETS = {
-    "minirl/Pendulum-v1": PathwiseConfig(num_envs=2, window=16, gamma=0.95, lr=3e-3),
-    "minirl/CliffCart-v0": PathwiseConfig(num_envs=4, window=100),
-}
+# Tuned defaults per task: `minirl.algos.presets` (algo "shac").
 
 
 # ------------------------------------------------------------------------------------ the objective
@@ -183,6 +176,120 @@ def resolve_twin(env):
 
 
 # ------------------------------------------------------------------------------------ training
+def _make_config(twin, config) -> PathwiseConfig:
+    """A PathwiseConfig from None (the task's preset), a dict of overrides of it, or a PathwiseConfig."""
+    from minirl.algos.presets import preset
+    base = preset("shac", twin.gym_id) if getattr(twin, "gym_id", None) else PathwiseConfig()
+    if config is None:
+        return base
+    if isinstance(config, dict):
+        unknown = sorted(set(config) - {f.name for f in fields(PathwiseConfig)})
+        if unknown:
+            raise ValueError(f"pathwise.train: unknown config keys {unknown}; "
+                             f"accepted: {[f.name for f in fields(PathwiseConfig)]}")
+        return base.replace(**config)
+    if not isinstance(config, PathwiseConfig):
+        raise TypeError(f"pathwise.train: config must be None, a dict or a PathwiseConfig, got {type(config).__name__}")
+    return config
+
+
+class SHAC(Agent):
+    """A GaussianPolicy trained by pathwise gradients through a differentiable twin (`minirl train --algo shac`).
+
+    Pseudocode (one iteration of `learn_iter` = one window)::
+
+        at an episode start: s_0 ~ twin.reset(rng, B)
+        simulate T = min(window, steps left in the episode) steps, keeping the graph   (rollout_window)
+        loss = -mean discounted window return - gamma^T V(s_T)                          (window_loss)
+        one Adam step on the actor (gradient norm clipped); critic fitted to TD(lambda) (lambda_returns)
+
+    `global_step` counts every simulated step of every live rollout: simulated steps are env steps.
+    """
+
+    algo = "shac"
+
+    def __init__(self, env, config: PathwiseConfig | dict | None = None, seed: int = 0):
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            raise TypeError(f"seed must be an integer, got {seed!r}")
+        self.twin = resolve_twin(env)
+        self.config = config = _make_config(self.twin, config)
+        self.seed, self.env_id = int(seed), getattr(self.twin, "gym_id", None)
+        self.rng = np.random.default_rng(seed)
+        self.rngs = {"rng": self.rng}
+        self.policy = GaussianPolicy(self.twin.obs_dim, self.twin.act_dim, rng=self.rng, hidden=config.hidden,
+                                     log_std_init=config.log_std_init)
+        self.actor_opt = Adam(self.policy.parameters(), lr=config.lr)
+        self.use_critic = config.window < self.twin.horizon
+        self.critic = ValueFunction(self.twin.obs_dim, rng=self.rng, hidden=config.hidden) if self.use_critic else None
+        self.critic_opt = Adam(self.critic.parameters(), lr=config.critic_lr) if self.use_critic else None
+        self._init_counters()
+        self._episode = None                  # (state, alive, returns, t) of the episode being simulated
+
+    def _parts(self):
+        parts = [("policy.", self.policy), ("actor_optim.", self.actor_opt)]
+        if self.use_critic:
+            parts += [("critic.", self.critic), ("critic_optim.", self.critic_opt)]
+        return parts
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self._episode = None                  # a resumed run starts a fresh episode
+
+    def act(self, obs, deterministic: bool = True) -> np.ndarray:
+        """Actions for observations (B, obs_dim) or (obs_dim,), squashed into the box as in training."""
+        obs = np.asarray(obs, dtype=np.float64)
+        single = obs.ndim == 1
+        with no_grad():
+            o = Tensor(obs.reshape(-1, self.twin.obs_dim))
+            if deterministic:
+                z = self.policy.mean_action(o)
+            else:
+                z = self.policy.dist(o).rsample(self.rng)
+            high = self.twin.action_high
+            a = ((z * (1.0 / high)).tanh() * high).data if self.config.squash else np.clip(z.data, -high, high)
+        return a[0] if single else a
+
+    def learn_iter(self, total_steps: int) -> Iterator[dict]:
+        twin, config, B = self.twin, self.config, self.config.num_envs
+        while self.global_step < total_steps:
+            t0 = time.perf_counter()
+            if self._episode is None:                                        # B rollouts, cut into windows
+                self._episode = (twin.reset(self.rng, B), np.ones(B), np.zeros(B), 0)
+            state, alive, returns, t = self._episode
+            T = min(config.window, twin.horizon - t)
+            state = state.detach()                                           # the gradient stops between windows
+            rewards, masks, states = rollout_window(twin, self.policy, state, alive, T, config, self.rng)
+            bootstrap = None
+            if self.use_critic:
+                bootstrap = self.critic(twin.observe(states[-1])) * masks[-1]   # (B,) V(s_h), 0 if ended
+            loss = window_loss(rewards, masks[:-1], config.gamma, bootstrap)
+            self.actor_opt.zero_grad()
+            if self.use_critic:
+                self.critic_opt.zero_grad()
+            loss.backward()
+            grad_norm = clip_grad_norm_(self.policy.parameters(), config.max_grad_norm)
+            if not np.isfinite(grad_norm):
+                raise FloatingPointError(
+                    f"pathwise: the policy gradient is {grad_norm} after {self.global_step} env steps: backprop "
+                    f"through {T} steps overflowed; use a shorter window (config window={config.window})")
+            self.actor_opt.step()
+            if self.use_critic:
+                _fit_critic(twin, self.critic, self.critic_opt, states, rewards.data, masks, config, self.rng)
+
+            returns = returns + (rewards.data * masks[:-1]).sum(axis=0)      # (B,) true-dynamics returns
+            self.global_step += int(masks[:-1].sum())
+            state, alive, t = states[-1], masks[-1], t + T
+            self._episode = (state, alive, returns, t)
+            if t >= twin.horizon or not alive.any():                        # every rollout has ended
+                for r in returns:
+                    self._record_episode(float(r))
+                self._episode = None
+            self.updates += 1
+            self.train_time += time.perf_counter() - t0
+            yield {"step": self.global_step, "time_s": self.train_time, "episodes": self.episodes,
+                   "return_mean": self._return_mean(), "grad_norm": grad_norm, "window_loss": float(loss.data)}
+
+
 def train(env, *, seed: int, total_steps: int, config=None) -> list[dict]:
     """Train by pathwise gradients through `env`'s twin; return the progress rows (see `fit`)."""
     return fit(env, seed=seed, total_steps=total_steps, config=config)[1]
@@ -201,69 +308,11 @@ def fit(env, *, seed: int, total_steps: int, config=None) -> tuple[GaussianPolic
         finished: step (env steps simulated so far), time_s, episodes, return_mean (mean return of
         the last 100 episodes, on the true dynamics) and grad_norm (before clipping).
     """
-    twin = resolve_twin(env)
-    if not isinstance(total_steps, (int, np.integer)) or total_steps <= 0:
+    if not isinstance(total_steps, (int, np.integer)) or isinstance(total_steps, bool) or total_steps <= 0:
         raise ValueError(f"pathwise.train: total_steps must be a positive integer, got {total_steps!r}")
-    base = PRESETS.get(twin.gym_id, PathwiseConfig())
-    if config is None:
-        config = PathwiseConfig(**asdict(base))                              # a copy: presets stay intact
-    elif isinstance(config, dict):
-        unknown = sorted(set(config) - {f.name for f in fields(PathwiseConfig)})
-        if unknown:
-            raise ValueError(f"pathwise.train: unknown config keys {unknown}; "
-                             f"accepted: {[f.name for f in fields(PathwiseConfig)]}")
-        config = PathwiseConfig(**{**asdict(base), **config})
-    elif not isinstance(config, PathwiseConfig):
-        raise TypeError(f"pathwise.train: config must be None, a dict or a PathwiseConfig, got {type(config).__name__}")
-
-    rng = np.random.default_rng(seed)
-    policy = GaussianPolicy(twin.obs_dim, twin.act_dim, rng=rng, hidden=config.hidden,
-                            log_std_init=config.log_std_init)
-    actor_opt = Adam(policy.parameters(), lr=config.lr)
-    use_critic = config.window < twin.horizon
-    critic = ValueFunction(twin.obs_dim, rng=rng, hidden=config.hidden) if use_critic else None
-    critic_opt = Adam(critic.parameters(), lr=config.critic_lr) if use_critic else None
-
-    B, start = config.num_envs, time.perf_counter()
-    rows, recent = [], deque(maxlen=100)
-    steps = episodes = 0
-    while steps < total_steps:
-        # ---- one episode of B rollouts, cut into windows
-        state = twin.reset(rng, B)                                           # (B, S)
-        alive = np.ones(B)
-        returns = np.zeros(B)
-        t = 0
-        while t < twin.horizon and alive.any() and steps < total_steps:
-            T = min(config.window, twin.horizon - t)
-            state = state.detach()                                           # the gradient stops between windows
-            rewards, masks, states = rollout_window(twin, policy, state, alive, T, config, rng)
-            bootstrap = None
-            if use_critic:
-                bootstrap = critic(twin.observe(states[-1])) * masks[-1]     # (B,) V(s_h), 0 if ended
-            loss = window_loss(rewards, masks[:-1], config.gamma, bootstrap)
-            actor_opt.zero_grad()
-            if use_critic:
-                critic_opt.zero_grad()
-            loss.backward()
-            grad_norm = clip_grad_norm_(policy.parameters(), config.max_grad_norm)
-            if not np.isfinite(grad_norm):
-                raise FloatingPointError(
-                    f"pathwise: the policy gradient is {grad_norm} after {steps} env steps: backprop "
-                    f"through {T} steps overflowed; use a shorter window (config window={config.window})")
-            actor_opt.step()
-            if use_critic:
-                _fit_critic(twin, critic, critic_opt, states, rewards.data, masks, config, rng)
-
-            returns += (rewards.data * masks[:-1]).sum(axis=0)               # (B,) true-dynamics returns
-            steps += int(masks[:-1].sum())
-            state, alive, t = states[-1], masks[-1], t + T
-            if t >= twin.horizon or not alive.any():                        # every rollout has ended
-                episodes += B
-                recent.extend(returns.tolist())
-            if recent:
-                rows.append({"step": steps, "time_s": time.perf_counter() - start, "episodes": episodes,
-                             "return_mean": float(np.mean(recent)), "grad_norm": grad_norm})
-    return policy, rows
+    agent = SHAC(env, config, seed)
+    rows = [row for row in agent.learn_iter(total_steps) if row["episodes"] > 0]
+    return agent.policy, rows
 
 
 def _fit_critic(twin, critic, opt, states, rewards, masks, config, rng) -> None:

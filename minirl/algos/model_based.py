@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import Iterator
 
 import numpy as np
 
@@ -45,18 +46,19 @@ from ..policies import GaussianPolicy
 from .model_fitting import (ModelWarning, Transitions, _action_scale, _Collector, collect, dynamics_error,
                             fit_dynamics, fit_reward_preferences, fit_reward_regression, make_env,
                             preference_accuracy, preference_pairs, scripted_judge)
+from .agent import Agent, ConfigMixin
 from .world_models import DynamicsModel, RewardModel, frozen, imagined_return
 
 __all__ = ["ModelBasedConfig", "Transitions", "collect", "fit_dynamics", "fit_reward_regression",
            "scripted_judge", "preference_pairs", "fit_reward_preferences", "improve_policy", "evaluate",
-           "make_env", "train", "run", "ModelWarning", "ModelBasedAgent", "preference_accuracy",
+           "make_env", "train", "run", "ModelWarning", "ModelBasedAgent", "SVG", "preference_accuracy",
            "dynamics_error"]
 
 REWARD_MODELS = ("regression", "preferences")
 
 
 @dataclasses.dataclass
-class ModelBasedConfig:
+class ModelBasedConfig(ConfigMixin):
     """Every switch of the method, with the defaults tuned for Pendulum-v1.
 
     Data: `initial_random_steps` uniform-random steps first, then per iteration `episodes_per_iter`
@@ -99,6 +101,7 @@ class ModelBasedConfig:
     min_transitions: int = 500
 
     def __post_init__(self):
+        self.check_types()
         if self.reward_model not in REWARD_MODELS:
             raise ValueError(f"ModelBasedConfig: reward_model must be one of {REWARD_MODELS}, got {self.reward_model!r}")
         for name in ("episodes_per_iter", "model_steps", "model_batch", "n_pairs", "segment_len", "horizon",
@@ -208,8 +211,112 @@ class ModelBasedAgent:
                               max_grad_norm=cfg.max_grad_norm)
 
 
+def _make_config(config) -> ModelBasedConfig:
+    if config is None:
+        return ModelBasedConfig()
+    if isinstance(config, ModelBasedConfig):
+        return config
+    if isinstance(config, dict):
+        unknown = sorted(set(config) - {f.name for f in dataclasses.fields(ModelBasedConfig)})
+        if unknown:
+            raise ValueError(f"train: unknown config keys {unknown}; accepted: "
+                             f"{sorted(f.name for f in dataclasses.fields(ModelBasedConfig))}")
+        return ModelBasedConfig(**config)
+    raise TypeError(f"train: config must be a ModelBasedConfig, a dict or None, got {type(config).__name__}")
+
+
+class SVG(Agent):
+    """SVG(H) through learned models of a black-box env, as an agent (`minirl train --algo svg`).
+
+    `learn_iter` yields one row per iteration (fit the models, improve the policy through them,
+    collect with it); the first iteration starts with the random warm-up. `global_step` counts every real env step,
+    the random warm-up included; the learned models' imagined steps are computation, not env steps.
+    The checkpoint holds the real transitions collected so far (the models are refitted on them).
+    """
+
+    algo = "svg"
+    VARIABLE_SHAPE = Agent.VARIABLE_SHAPE + tuple(f"data.{f.name}" for f in dataclasses.fields(Transitions))
+
+    def __init__(self, env, config: ModelBasedConfig | dict | None = None, seed: int = 0):
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            raise TypeError(f"seed must be an integer, got {seed!r}")
+        self.config = cfg = _make_config(config)
+        self.env = make_env(env)
+        self.env_id = env if isinstance(env, str) else getattr(getattr(self.env, "spec", None), "id", None)
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(seed)
+        self.rngs = {"rng": self.rng}
+        self.collector = _Collector(self.env, self.rng, cfg.val_fraction)
+        self.learner = ModelBasedAgent(self.collector.obs_dim, self.collector.act_dim, self.collector.scale,
+                                       cfg, self.rng)
+        self.policy = self.learner.policy
+        self.data = Transitions.empty(self.collector.obs_dim, self.collector.act_dim)
+        self._init_counters()
+
+    def _parts(self):
+        m = self.learner
+        return [("policy.", m.policy), ("dynamics.", m.dynamics), ("reward.", m.reward),
+                ("dyn_optim.", m.dyn_opt), ("rew_optim.", m.rew_opt), ("pol_optim.", m.pol_opt)]
+
+    def _extra_state(self) -> dict:
+        return {f"data.{f.name}": np.asarray(getattr(self.data, f.name)).copy()
+                for f in dataclasses.fields(Transitions)}
+
+    def _load_extra(self, state: dict) -> None:
+        self.data = Transitions(**{f.name: np.asarray(state[f"data.{f.name}"])
+                                   for f in dataclasses.fields(Transitions)})
+
+    def act(self, obs, deterministic: bool = True) -> np.ndarray:
+        """Actions a = scale tanh(u) for observations (B, obs_dim) or (obs_dim,), as in training."""
+        obs = np.asarray(obs, dtype=np.float64)
+        single = obs.ndim == 1
+        u = self.policy.act(obs.reshape(-1, self.collector.obs_dim), self.rng, deterministic=deterministic)
+        a = self.collector.scale * np.tanh(u)
+        return a[0] if single else a
+
+    def _keep(self, new: Transitions) -> Transitions:  # data_fraction < 1: the learner logs only some steps
+        frac = self.config.data_fraction
+        return new if frac >= 1.0 else new.subset(self.rng.random(len(new)) < frac)
+
+    def _collect(self, policy, max_steps: int, n_episodes: int, min_steps: int = 0) -> None:
+        before = len(self.collector.returns)
+        new = self.collector.run(policy, max_steps, n_episodes, min_steps)
+        self.data = self.data.extend(self._keep(new))
+        self.global_step += len(new)
+        for ret in self.collector.returns[before:]:
+            self._record_episode(ret)
+
+    def _row(self, t0: float, extra: dict) -> dict:
+        self.updates += 1
+        self.train_time += time.perf_counter() - t0
+        recent = list(self.recent_returns)
+        return {"step": self.global_step, "time_s": self.train_time, "episodes": self.episodes,
+                "return_mean": self._return_mean(),
+                "return_last10": float(np.mean(recent[-10:])) if recent else float("nan"), **extra}
+
+    def learn_iter(self, total_steps: int) -> Iterator[dict]:
+        cfg = self.config
+        while self.global_step < total_steps:
+            t0 = time.perf_counter()
+            if self.global_step == 0:
+                # 1. warm-up: uniform random actions (whole episodes are kept; a cut episode is still data)
+                self._collect(None, min(cfg.initial_random_steps, total_steps), 10 ** 12)
+                if self.global_step >= total_steps:
+                    yield self._row(t0, {})
+                    break
+            info = self.learner.fit_models(self.data, self.rng)               # 2. fit the models
+            info["imagined_return"] = self.learner.improve(self.data, self.rng)   # 3. improve through them
+            # 4. collect with the improved policy on the TRUE env
+            self._collect(self.policy, total_steps - self.global_step, cfg.episodes_per_iter,
+                          cfg.min_steps_per_iter)
+            yield self._row(t0, info)
+
+    def close(self) -> None:
+        self.env.close()
+
+
 def train(env, *, seed: int, total_steps: int = 20_000, config=None, log=None) -> list[dict]:
-    """The rows of `run` (see there); the entry point `minirl compare` calls."""
+    """The rows of `run` (see there)."""
     return run(env, seed=seed, total_steps=total_steps, config=config, log=log)[0]
 
 
@@ -239,50 +346,12 @@ def run(env, *, seed: int, total_steps: int = 20_000, config=None, log=None) -> 
     more episodes: at 8000 steps its final policies score -146, -177, -150 (seeds 0-2, deterministic,
     10 true episodes), and its 100-episode return_mean first reaches -200 at step 23 200 (seed 0).
     """
-    if not isinstance(total_steps, (int, np.integer)) or total_steps < 1:
+    if not isinstance(total_steps, (int, np.integer)) or isinstance(total_steps, bool) or total_steps < 1:
         raise ValueError(f"train: total_steps must be a positive integer, got {total_steps!r}")
-    if config is None:
-        cfg = ModelBasedConfig()
-    elif isinstance(config, ModelBasedConfig):
-        cfg = config
-    elif isinstance(config, dict):
-        unknown = sorted(set(config) - {f.name for f in dataclasses.fields(ModelBasedConfig)})
-        if unknown:
-            raise ValueError(f"train: unknown config keys {unknown}; accepted: "
-                             f"{sorted(f.name for f in dataclasses.fields(ModelBasedConfig))}")
-        cfg = ModelBasedConfig(**config)
-    else:
-        raise TypeError(f"train: config must be a ModelBasedConfig, a dict or None, got {type(config).__name__}")
-    env = make_env(env)
-    rng = np.random.default_rng(seed)
-    start = time.perf_counter()
-    collector = _Collector(env, rng, cfg.val_fraction)
-    agent = ModelBasedAgent(collector.obs_dim, collector.act_dim, collector.scale, cfg, rng)
+    agent = SVG(env, config, seed)
     rows: list[dict] = []
-
-    def record(extra: dict) -> None:
-        recent = collector.returns[-100:]
-        row = {"step": collector.steps, "time_s": time.perf_counter() - start,
-               "episodes": len(collector.returns),
-               "return_mean": float(np.mean(recent)) if recent else float("nan"),
-               "return_last10": float(np.mean(recent[-10:])) if recent else float("nan"), **extra}
+    for row in agent.learn_iter(total_steps):
         rows.append(row)
         if log is not None:
             log(row)
-
-    def keep(new: Transitions) -> Transitions:       # data_fraction < 1: the learner logs only some steps
-        return new if cfg.data_fraction >= 1.0 else new.subset(rng.random(len(new)) < cfg.data_fraction)
-
-    # 1. warm-up: uniform random actions (whole episodes are kept; a cut episode is still data)
-    data = keep(collector.run(None, min(cfg.initial_random_steps, total_steps), 10 ** 12))
-    record({})
-    while collector.steps < total_steps:
-        # 2. fit the models on everything collected so far
-        info = agent.fit_models(data, rng)
-        # 3. improve the policy through the models, from real start states
-        info["imagined_return"] = agent.improve(data, rng)
-        # 4. collect with the improved policy on the TRUE env
-        data = data.extend(keep(collector.run(agent.policy, total_steps - collector.steps, cfg.episodes_per_iter,
-                                              cfg.min_steps_per_iter)))
-        record(info)
-    return rows, agent
+    return rows, agent.learner

@@ -41,7 +41,8 @@ from ..normalize import RewardScaler
 from ..optim import Adam, clip_grad_norm_
 from ..returns import gae
 from .ppo_loss import explained_variance, ppo_loss
-from .reinforce import AgentBase, ConfigMixin, _require, check_common_fields
+from .actor_critic import ActorCriticAgent
+from .agent import ConfigMixin, check_common_fields, require
 
 __all__ = ["PPOConfig", "PPO", "train"]
 
@@ -89,22 +90,23 @@ class PPOConfig(ConfigMixin):
 
     def __post_init__(self):
         name = type(self).__name__
+        self.check_types()
         check_common_fields(self, name)
         for field in ("num_steps", "update_epochs", "num_minibatches"):
             value = getattr(self, field)
-            _require(isinstance(value, int) and value >= 1, name, field, value, "an integer >= 1")
-        _require(self.batch_size % self.num_minibatches == 0, name, "num_minibatches", self.num_minibatches,
+            require(isinstance(value, int) and value >= 1, name, field, value, "an integer >= 1")
+        require(self.batch_size % self.num_minibatches == 0, name, "num_minibatches", self.num_minibatches,
                  f"a divisor of the batch size num_envs * num_steps = {self.batch_size}")
-        _require(0.0 <= self.gae_lambda <= 1.0, name, "gae_lambda", self.gae_lambda, "a number in [0, 1]")
-        _require(self.clip_coef > 0, name, "clip_coef", self.clip_coef, "a number > 0")
-        _require(self.vf_coef >= 0, name, "vf_coef", self.vf_coef, "a number >= 0")
-        _require(self.target_kl is None or self.target_kl > 0, name, "target_kl", self.target_kl,
+        require(0.0 <= self.gae_lambda <= 1.0, name, "gae_lambda", self.gae_lambda, "a number in [0, 1]")
+        require(self.clip_coef > 0, name, "clip_coef", self.clip_coef, "a number > 0")
+        require(self.vf_coef >= 0, name, "vf_coef", self.vf_coef, "a number >= 0")
+        require(self.target_kl is None or self.target_kl > 0, name, "target_kl", self.target_kl,
                  "None (off) or a number > 0")
-        _require(self.obs_clip > 0 and self.reward_clip > 0, name, "obs_clip/reward_clip",
+        require(self.obs_clip > 0 and self.reward_clip > 0, name, "obs_clip/reward_clip",
                  (self.obs_clip, self.reward_clip), "numbers > 0")
 
 
-class PPO(AgentBase):
+class PPO(ActorCriticAgent):
     """PPO agent: `learn_iter(total_steps)` yields one log row per update."""
 
     algo = "ppo"
@@ -121,15 +123,11 @@ class PPO(AgentBase):
         self.reward_scaler = (RewardScaler(config.num_envs, config.gamma, clip=config.reward_clip)
                               if config.normalize_reward else None)
 
-    def state_dict(self):
-        state = super().state_dict()
+    def _parts(self):
+        parts = super()._parts()
         if self.reward_scaler is not None:
-            state.update(self.reward_scaler.state_dict())
-        return state
-
-    def _load_extra(self, state):
-        if self.reward_scaler is not None:
-            self.reward_scaler.load_state_dict(state)
+            parts.append(("", self.reward_scaler))               # its own keys: ret_rms.*
+        return parts
 
     def _reset_envs(self):
         if self.reward_scaler is not None:

@@ -26,12 +26,10 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-from .ppo import PPOConfig
-from .reinforce import ReinforceConfig
+from .registry import ALGOS, config_class
 
-__all__ = ["preset", "default_total_steps", "PRESETS", "PRESET_ENV_IDS", "ALGOS"]
-
-ALGOS = ("ppo", "reinforce")
+__all__ = ["preset", "has_preset", "default_total_steps", "eval_settings", "reward_threshold", "PRESETS",
+           "PRESET_ENV_IDS", "ALGOS", "EVALUATION", "THRESHOLDS"]
 
 # (algo, env id) -> config overrides, default budget, what to expect
 PRESETS: dict[tuple[str, str], dict] = {
@@ -84,22 +82,53 @@ PRESETS: dict[tuple[str, str], dict] = {
         total_steps=300_000,
         expect="does not learn within 200k steps (about -1,050 at 200k, seed 0; also with 4 envs and "
                "lr 1e-2): Monte-Carlo returns over 200-step episodes are too noisy, use PPO"),
+    ("shac", "minirl/Pendulum-v1"): dict(
+        # SHAC with 2 rollouts and 16-step windows: many small gradient steps per simulated step
+        config=dict(num_envs=2, window=16, gamma=0.95, lr=3e-3),
+        total_steps=50_000,
+        expect="100-episode training mean above -400 after about 35-40k simulated steps"),
+    ("shac", "minirl/CliffCart-v0"): dict(
+        # full-episode BPTT: it first learns to drive right, then follows the gradient off the cliff
+        config=dict(num_envs=4, window=100),
+        total_steps=10_000,
+        expect="return rises to ~10 by ~4k steps, then falls to ~1.3 by ~7k (seed 0): misled by the gradient"),
+    ("svg", "Pendulum-v1"): dict(
+        config=dict(),
+        total_steps=12_000,
+        expect="swings up after 4-6k real steps; about 60 s of CPU for 12k steps"),
 }
 
 # minirl's own ids whose dynamics equal a preset's env (the black-box twins) share its tuned defaults.
 ALIASES = {"minirl/Pendulum-v1": "Pendulum-v1"}
 
+# Thresholds for tasks whose Gymnasium spec states none. Pendulum-v1: -200 is where benchmark tables
+# put a solved swing-up (rl-baselines3-zoo's benchmark lists about -150 to -175 for PPO, SAC and
+# TD3, deterministic evaluation); minirl/Pendulum-v1 registers the same value.
+THRESHOLDS = {"Pendulum-v1": -200.0}
+
+# The evaluation protocol per task (minirl.evaluation): evaluate every `every` env steps on `episodes`
+# deterministic episodes. Frequent where runs are short (Pendulum is decided within a few thousand
+# steps by the pathwise arms), rare where episodes are long and runs take millions of steps.
+EVALUATION = {
+    "CartPole-v1": dict(every=10_000, episodes=10),
+    "Acrobot-v1": dict(every=10_000, episodes=10),
+    "Pendulum-v1": dict(every=1_000, episodes=10),
+    "minirl/CliffCart-v0": dict(every=1_000, episodes=10),
+    "LunarLander-v3": dict(every=25_000, episodes=10),
+    "HalfCheetah-v5": dict(every=50_000, episodes=5),
+}
+DEFAULT_EVALUATION = dict(every=10_000, episodes=10)
+
 PRESET_ENV_IDS = tuple(sorted({env for _, env in PRESETS} | set(ALIASES)))
-_CONFIGS = {"ppo": PPOConfig, "reinforce": ReinforceConfig}
 _GENERIC_CONTINUOUS = {"ppo": dict(num_envs=8, num_steps=256, update_epochs=10, num_minibatches=32,
                                    learning_rate=3e-4, ent_coef=0.0, normalize_obs=True, normalize_reward=True),
                        "reinforce": dict(normalize_obs=True, norm_adv=True)}
-_GENERIC_STEPS = {"ppo": 500_000, "reinforce": 500_000}
+_GENERIC_STEPS = 500_000
 
 
 def _check_algo(algo: str) -> None:
-    if algo not in _CONFIGS:
-        raise ValueError(f"unknown algorithm {algo!r}; accepted: {ALGOS}")
+    if algo not in ALGOS:
+        raise ValueError(f"unknown algorithm {algo!r}; accepted: {tuple(ALGOS)}")
 
 
 def _is_continuous(env_id: str) -> bool:
@@ -116,19 +145,41 @@ def _is_continuous(env_id: str) -> bool:
 
 def _entry(algo: str, env_id: str):
     _check_algo(algo)
-    return PRESETS.get((algo, ALIASES.get(env_id, env_id)))
+    return PRESETS.get((algo, env_id)) or PRESETS.get((algo, ALIASES.get(env_id, env_id)))
+
+
+def has_preset(algo: str, env_id: str) -> bool:
+    return _entry(algo, env_id) is not None
 
 
 def preset(algo: str, env_id: str):
-    """A fresh `PPOConfig` / `ReinforceConfig` with the tuned defaults for env_id (generic if none)."""
+    """A fresh config of `algo` with the tuned defaults for env_id (generic if none)."""
     entry = _entry(algo, env_id)
+    cls = config_class(algo)
     if entry is not None:
-        return _CONFIGS[algo](**entry["config"])
-    overrides = _GENERIC_CONTINUOUS[algo] if env_id and _is_continuous(env_id) else {}
-    return _CONFIGS[algo](**overrides)
+        return cls(**entry["config"])
+    overrides = _GENERIC_CONTINUOUS.get(algo, {}) if env_id and _is_continuous(env_id) else {}
+    return cls(**overrides)
 
 
 def default_total_steps(algo: str, env_id: str) -> int:
     """The training budget the preset was tuned for (a generic budget for other ids)."""
     entry = _entry(algo, env_id)
-    return int(entry["total_steps"]) if entry is not None else _GENERIC_STEPS[algo]
+    return int(entry["total_steps"]) if entry is not None else _GENERIC_STEPS
+
+
+def eval_settings(env_id: str) -> dict:
+    """{"every": env steps between evaluations, "episodes": K} for env_id."""
+    return dict(EVALUATION.get(env_id) or EVALUATION.get(ALIASES.get(env_id, env_id)) or DEFAULT_EVALUATION)
+
+
+def reward_threshold(env_id: str) -> float | None:
+    """The return that counts as solved: the env's `spec.reward_threshold`, else `THRESHOLDS` (None if neither)."""
+    from ..rollout import resolve_env_id
+    try:
+        value = gym.spec(resolve_env_id(env_id)).reward_threshold
+    except Exception:           # unknown id: the agent construction reports it properly
+        value = None
+    if value is None:
+        value = THRESHOLDS.get(env_id)
+    return None if value is None else float(value)

@@ -30,226 +30,28 @@ A time-limit truncation is bootstrapped with V(final observation) when a critic 
 
 Expected results: see `minirl.algos.presets.PRESETS`.
 
-This module also holds what REINFORCE and PPO share: `AgentBase` (environment, networks,
-observation normalisation, `act`, `state_dict`) and `ConfigMixin` (`to_dict` / `from_dict`).
+What REINFORCE and PPO share (environment, networks, observation normalisation, `act`, checkpoints)
+is `minirl.algos.actor_critic.ActorCriticAgent`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import time
-from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Iterator
 
-import gymnasium as gym
 import numpy as np
 
-from ..autograd import Tensor, no_grad
-from ..nn import Linear
-from ..normalize import ObsNormalizer
+from ..autograd import no_grad
 from ..optim import Adam, clip_grad_norm_
-from ..policies import CategoricalPolicy, GaussianPolicy, ValueFunction
 from ..returns import episode_returns, policy_gradient_weights
-from ..rollout import VecEnv, collect_episodes
+from ..rollout import collect_episodes
+from .actor_critic import ActorCriticAgent
+from .agent import ConfigMixin, check_common_fields, require
 
-__all__ = ["ReinforceConfig", "Reinforce", "train", "ConfigMixin", "AgentBase", "BASELINES"]
+__all__ = ["ReinforceConfig", "Reinforce", "train", "BASELINES"]
 
 BASELINES = ("none", "mean", "value", "loo")
-
-
-# ----------------------------------------------------------------------------- shared helpers
-class ConfigMixin:
-    """`to_dict()` (JSON-ready) and `from_dict(d)` (unknown keys are an error) for config dataclasses."""
-
-    def to_dict(self) -> dict:
-        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
-                for f in dataclasses.fields(self)}
-
-    @classmethod
-    def from_dict(cls, d: dict):
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise KeyError(f"{cls.__name__}: unknown key(s) {unknown}; accepted keys: {sorted(names)}")
-        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
-
-    def replace(self, **changes):
-        """A copy with some fields changed (validated again)."""
-        return self.from_dict({**self.to_dict(), **changes})
-
-
-def _require(cond: bool, cls: str, field: str, value, accepted: str) -> None:
-    if not cond:
-        raise ValueError(f"{cls}.{field} = {value!r} is invalid; accepted: {accepted}")
-
-
-def check_common_fields(c, name: str) -> None:
-    """Validation shared by the REINFORCE and PPO configs."""
-    _require(np.isfinite(c.learning_rate) and c.learning_rate > 0, name, "learning_rate", c.learning_rate,
-             "a finite number > 0")
-    _require(0.0 <= c.gamma <= 1.0, name, "gamma", c.gamma, "a number in [0, 1]")
-    _require(isinstance(c.num_envs, int) and c.num_envs >= 1, name, "num_envs", c.num_envs, "an integer >= 1")
-    _require(c.adam_eps > 0, name, "adam_eps", c.adam_eps, "a number > 0")
-    _require(c.ent_coef >= 0, name, "ent_coef", c.ent_coef, "a number >= 0")
-    _require(c.max_grad_norm is None or c.max_grad_norm > 0, name, "max_grad_norm", c.max_grad_norm,
-             "None (no clipping) or a number > 0")
-    _require(len(c.hidden_sizes) >= 1 and all(isinstance(h, int) and h > 0 for h in c.hidden_sizes),
-             name, "hidden_sizes", c.hidden_sizes, "a non-empty tuple of positive integers")
-    _require(c.activation in ("tanh", "relu"), name, "activation", c.activation, "'tanh' or 'relu'")
-    _require(c.dtype in ("float32", "float64"), name, "dtype", c.dtype, "'float32' or 'float64'")
-    _require(c.policy_head_gain > 0 and c.value_head_gain > 0, name, "policy_head_gain/value_head_gain",
-             (c.policy_head_gain, c.value_head_gain), "numbers > 0")
-
-
-def _pytorch_default_init(module, rng: np.random.Generator) -> None:
-    """Replace orthogonal init by U(-1/sqrt(fan_in), 1/sqrt(fan_in)) weights (PyTorch's default)."""
-    for m in module.modules():
-        if isinstance(m, Linear):
-            bound = 1.0 / np.sqrt(m.in_features)
-            m.weight.data = rng.uniform(-bound, bound, m.weight.shape).astype(m.weight.dtype)
-            if m.bias is not None:
-                m.bias.data = rng.uniform(-bound, bound, m.bias.shape).astype(m.bias.dtype)
-
-
-class AgentBase:
-    """Environment, policy and critic, observation normalisation, evaluation `act`, checkpoints.
-
-    Subclasses set `self.optimizer` (and whatever else goes in the checkpoint) and implement `learn_iter`.
-    """
-
-    algo = "base"
-
-    def __init__(self, env: str | Callable[[], gym.Env], config, seed: int):
-        from .presets import PRESET_ENV_IDS          # (imported late: presets imports this module)
-        if not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed must be an integer, got {seed!r}")
-        self.config, self.seed = config, int(seed)
-        self.venv = VecEnv(env, config.num_envs, preset_ids=PRESET_ENV_IDS)
-        self.env_id = self.venv.env_id
-        init_seq, sample_seq, eval_seq = np.random.SeedSequence(self.seed).spawn(3)
-        init_rng = np.random.default_rng(init_seq)
-        self.rng = np.random.default_rng(sample_seq)            # sampling actions, shuffling minibatches
-        self.eval_rng = np.random.default_rng(eval_seq)         # act(deterministic=False): keeps training
-                                                                # reproducible however often act() is called
-        # ---- networks: separate actor and critic, orthogonal init (head gains from the config)
-        c, v = config, self.venv
-        common = dict(rng=init_rng, hidden=tuple(c.hidden_sizes), activation=c.activation, dtype=c.dtype)
-        if v.discrete:
-            self.policy = CategoricalPolicy(v.obs_dim, v.n_actions, head_gain=c.policy_head_gain, **common)
-        else:
-            self.policy = GaussianPolicy(v.obs_dim, v.act_dim, head_gain=c.policy_head_gain,
-                                         log_std_init=c.log_std_init, **common)
-        self.value = ValueFunction(v.obs_dim, head_gain=c.value_head_gain, **common)
-        if not c.ortho_init:
-            _pytorch_default_init(self.policy, init_rng)
-            _pytorch_default_init(self.value, init_rng)
-        self.obs_norm = ObsNormalizer(v.obs_dim, clip=c.obs_clip) if c.normalize_obs else None
-        # ---- counters that live on the agent (learn_iter continues from them)
-        self.global_step = 0
-        self.episodes = 0
-        self.updates = 0
-        self.train_time = 0.0
-        self.recent_returns: deque = deque(maxlen=100)
-        self._obs = None                                         # current observations (N, obs_dim)
-
-    # ------------------------------------------------------------------ helpers
-    def _normalize(self, obs: np.ndarray, update: bool = False) -> np.ndarray:
-        return obs if self.obs_norm is None else self.obs_norm(obs, update=update)
-
-    def _record_episode(self, episode_return: float) -> None:
-        self.recent_returns.append(episode_return)
-        self.episodes += 1
-
-    def _return_mean(self) -> float:
-        return float(np.mean(self.recent_returns)) if self.recent_returns else float("nan")
-
-    def _reset_envs(self) -> np.ndarray:
-        # a fresh agent resets with its seed; a resumed one with a seed derived from its step count
-        return self.venv.reset(seed=self.seed + 1_000_003 * self.updates)
-
-    @staticmethod
-    def _check_finite(loss: Tensor, what: str, info: dict) -> None:
-        if not np.isfinite(loss.data).all():
-            details = ", ".join(f"{k}={v:.4g}" for k, v in info.items())
-            raise FloatingPointError(
-                f"{what} is not finite ({float(loss.data)}; {details}): training diverged. The update was "
-                "not applied; lower the learning rate or check the rewards/observations for inf/NaN.")
-
-    # ------------------------------------------------------------------ evaluation
-    def act(self, obs, deterministic: bool = True) -> np.ndarray:
-        """Environment-ready actions for one observation (obs_dim,) or a batch (B, obs_dim).
-
-        Applies the saved observation normalisation (without updating it); deterministic=True takes
-        the mode (argmax / the Gaussian mean); continuous actions are clipped to the bounds.
-        """
-        obs = np.asarray(obs, dtype=np.float64)
-        single = obs.ndim == 1
-        if obs.shape[-1] != self.venv.obs_dim:
-            raise ValueError(f"act: observation shape {obs.shape} does not end in obs_dim={self.venv.obs_dim}")
-        batch = self._normalize(obs.reshape(-1, self.venv.obs_dim))
-        actions = self.policy.act(batch, self.eval_rng, deterministic=deterministic)
-        if self.venv.discrete:
-            actions = actions + self.venv.action_start
-        else:
-            actions = self.venv.clip_action(actions)
-        return actions[0] if single else actions
-
-    # ------------------------------------------------------------------ checkpoints
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Everything needed to continue training: networks, optimiser, normalisers, counters, rng."""
-        state = {f"policy.{k}": v for k, v in self.policy.state_dict().items()}
-        state.update({f"value.{k}": v for k, v in self.value.state_dict().items()})
-        state.update({f"optim.{k}": np.asarray(v).copy() for k, v in self.optimizer.state_dict().items()})
-        if self.obs_norm is not None:
-            state.update(self.obs_norm.state_dict())
-        state.update({
-            "counters.global_step": np.asarray(self.global_step), "counters.episodes": np.asarray(self.episodes),
-            "counters.updates": np.asarray(self.updates), "counters.train_time": np.asarray(self.train_time),
-            "recent_returns": np.asarray(list(self.recent_returns), dtype=np.float64),
-            "rng_state": np.asarray(json.dumps(self.rng.bit_generator.state)),
-            "eval_rng_state": np.asarray(json.dumps(self.eval_rng.bit_generator.state)),
-            "meta.algo": np.asarray(self.algo), "meta.config": np.asarray(json.dumps(self.config.to_dict())),
-        })
-        return state
-
-    def load_state_dict(self, state: dict) -> None:
-        """Load a `state_dict`; a missing entry, a different algorithm or a mis-shaped array is refused."""
-        own = self.state_dict()
-        missing = sorted(k for k in own if k not in state and not k.startswith("meta."))
-        if missing:
-            raise ValueError(f"checkpoint refused: missing entries {missing[:8]}"
-                             f"{' ...' if len(missing) > 8 else ''} (was it saved by a different algorithm "
-                             f"or with other normalisation settings?)")
-        if "meta.algo" in state and str(state["meta.algo"]) != self.algo:
-            raise ValueError(f"checkpoint refused: it was saved by {str(state['meta.algo'])!r}, this agent is {self.algo!r}")
-        for k, v in own.items():
-            if k.startswith("meta.") or k in ("rng_state", "eval_rng_state", "recent_returns"):
-                continue
-            if np.shape(state[k]) != np.shape(v):
-                raise ValueError(f"checkpoint refused: '{k}' has shape {np.shape(state[k])}, this agent "
-                                 f"expects {np.shape(v)} (different environment, hidden sizes or num_envs?)")
-        self.policy.load_state_dict({k[7:]: state[k] for k in own if k.startswith("policy.")})
-        self.value.load_state_dict({k[6:]: state[k] for k in own if k.startswith("value.")})
-        self.optimizer.load_state_dict({k[6:]: np.asarray(state[k]) for k in own if k.startswith("optim.")})
-        if self.obs_norm is not None:
-            self.obs_norm.load_state_dict(state)
-        self._load_extra(state)
-        self.global_step = int(state["counters.global_step"])
-        self.episodes = int(state["counters.episodes"])
-        self.updates = int(state["counters.updates"])
-        self.train_time = float(state["counters.train_time"])
-        self.recent_returns = deque((float(x) for x in np.asarray(state["recent_returns"])), maxlen=100)
-        self.rng.bit_generator.state = json.loads(str(state["rng_state"]))
-        self.eval_rng.bit_generator.state = json.loads(str(state["eval_rng_state"]))
-        self._obs = None                                 # environments restart from a reset
-
-    def _load_extra(self, state: dict) -> None:
-        pass
-
-    def close(self) -> None:
-        self.venv.close()
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -283,21 +85,22 @@ class ReinforceConfig(ConfigMixin):
 
     def __post_init__(self):
         name = type(self).__name__
+        self.check_types()
         check_common_fields(self, name)
-        _require(np.isfinite(self.value_learning_rate) and self.value_learning_rate > 0, name,
+        require(np.isfinite(self.value_learning_rate) and self.value_learning_rate > 0, name,
                  "value_learning_rate", self.value_learning_rate, "a finite number > 0")
-        _require(isinstance(self.value_iters, int) and self.value_iters >= 1, name, "value_iters",
+        require(isinstance(self.value_iters, int) and self.value_iters >= 1, name, "value_iters",
                  self.value_iters, "an integer >= 1")
-        _require(isinstance(self.episodes_per_env, int) and self.episodes_per_env >= 1, name,
+        require(isinstance(self.episodes_per_env, int) and self.episodes_per_env >= 1, name,
                  "episodes_per_env", self.episodes_per_env, "an integer >= 1")
-        _require(self.baseline in BASELINES, name, "baseline", self.baseline, f"one of {BASELINES}")
-        _require(not (self.baseline == "loo" and self.num_envs * self.episodes_per_env < 2), name,
+        require(self.baseline in BASELINES, name, "baseline", self.baseline, f"one of {BASELINES}")
+        require(not (self.baseline == "loo" and self.num_envs * self.episodes_per_env < 2), name,
                  "baseline", self.baseline, "'loo' needs at least 2 episodes per batch "
                  "(num_envs * episodes_per_env >= 2)")
 
 
 # ----------------------------------------------------------------------------- the algorithm
-class Reinforce(AgentBase):
+class Reinforce(ActorCriticAgent):
     """REINFORCE agent. `learn_iter(total_steps)` yields one log row per update."""
 
     algo = "reinforce"
@@ -312,14 +115,8 @@ class Reinforce(AgentBase):
         self.optimizer = Adam(self.policy.parameters(), lr=config.learning_rate, eps=config.adam_eps)
         self.value_optimizer = Adam(self.value.parameters(), lr=config.value_learning_rate, eps=config.adam_eps)
 
-    def state_dict(self):
-        state = super().state_dict()
-        state.update({f"value_optim.{k}": np.asarray(v).copy() for k, v in self.value_optimizer.state_dict().items()})
-        return state
-
-    def _load_extra(self, state):
-        self.value_optimizer.load_state_dict({k[12:]: np.asarray(v) for k, v in state.items()
-                                              if k.startswith("value_optim.")})
+    def _parts(self):
+        return super()._parts() + [("value_optim.", self.value_optimizer)]
 
     def _sample(self, obs: np.ndarray) -> np.ndarray:
         # the normalisation statistics stay frozen during a batch, so the policy is trained on

@@ -1,18 +1,17 @@
 """`minirl compare`: the main job. Black-box and differentiable arms on one task, side by side.
 
-    minirl compare                          # Pendulum, 4 arms, 3 seeds, 2 worker processes
+    minirl compare                          # Pendulum, 5 arms, 3 seeds, one worker process per core
     minirl compare --fast --out /tmp/cmp    # a smoke run (seconds): the same files, tiny budgets
-    minirl compare --arms ppo pathwise --seeds 5 --total-steps 80000
+    minirl compare --arms ppo shac --seeds 5 --total-steps 80000
 
-Writes into --out: compare.png (curves against env steps and against seconds), curves.csv (every
-logged row: arm, seed, step, time_s, episodes, return_mean) and summary.csv (per arm: final return,
-how many seeds reached the threshold, median steps and seconds to reach it), and prints the table.
+Every arm is a `minirl train` run in `OUT/runs/<arm>-s<seed>`, judged by the same evaluation
+protocol: every `eval_every` env steps, 10 deterministic episodes of the black-box env on fixed
+seeds. Rerunning the same command continues an interrupted comparison; finished runs are kept.
 
-Cost of the default run: about 220 s of CPU in all (measured: 213 s user + 4 s system), so about
-2 minutes on a free 2-core machine; on the shared machine (load ~8) it took 9.3-9.7 minutes.
-What to expect (measured, 3 seeds, threshold -400): pathwise through the twin reaches it in every
-seed after a median of ~39k env steps, PPO in 2 of 3 seeds after ~48k, REINFORCE and the learned-model
-arm (12k steps only) do not; the model arm climbs fastest per env step but costs the most seconds.
+Writes into --out: compare.png (evaluation return against env steps and against seconds),
+curves.csv (every logged row: arm, seed, step, time_s, episodes, return_mean, eval_return_mean,
+eval_return_std), summary.csv (per arm: final evaluation return, seeds that reached the threshold,
+median and per-seed env steps and seconds to reach it) and runs/, and prints the table.
 """
 
 from __future__ import annotations
@@ -20,26 +19,32 @@ from __future__ import annotations
 import csv
 import math
 import os
+import sys
+
+from . import fail
 
 HELP = "black-box versus differentiable arms, side by side (the main job)"
-DESCRIPTION = ("Train REINFORCE and PPO (black box), pathwise through the differentiable twin (SHAC) "
-               "and pathwise through a learned model (SVG) on one task for several seeds; write a "
-               "figure of learning curves against env steps and seconds, and a summary table.")
+DESCRIPTION = ("Train REINFORCE and PPO (black box), SAC (through a learned critic), SHAC (through the "
+               "differentiable twin) and SVG (through a learned model) on one task for several seeds; "
+               "write a figure of evaluation returns against env steps and seconds, and a summary table.")
 
 
 def add_arguments(parser) -> None:
     from minirl.experiments.compare import ARMS
     parser.add_argument("--out", default="runs/compare", help="output directory")
-    parser.add_argument("--task", default="minirl/Pendulum-v1", help="Gymnasium id (pathwise arms need a twin)")
+    parser.add_argument("--task", default="minirl/Pendulum-v1", help="Gymnasium id (the shac arm needs a twin)")
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS), metavar="ARM",
                         help=f"arms to run, from {list(ARMS)}")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per arm (0 .. N-1)")
     parser.add_argument("--total-steps", type=int, default=None,
                         help="env steps per run (default: the task's stated budget per arm)")
     parser.add_argument("--threshold", type=float, default=None,
-                        help="return to reach (default: the task's stated threshold)")
-    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
-                        help="runs in parallel (worker processes)")
+                        help="evaluation return to reach (default: the task's stated threshold)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="runs in parallel on this machine (worker processes; default: one per core)")
+    parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                        help="run on a Ray cluster: an address, 'auto', or nothing to start one here "
+                             "(needs the ray extra)")
     parser.add_argument("--fast", action="store_true", help="tiny budgets and 2 seeds: a smoke test")
 
 
@@ -57,12 +62,18 @@ def _fmt(value, digits: int = 0) -> str:
 
 
 def format_table(summary: list[dict]) -> str:
-    head = f"{'arm':<42}{'final return':>14}{'reached':>9}{'steps to thr.':>15}{'s to thr.':>11}"
+    """The printed table: one line per arm, per-seed steps to the threshold at the end."""
+    threshold = summary[0]["threshold"] if summary else float("nan")
+    head = (f"{'arm':<10}{'gradient from':<44}{'final eval':>16}{'reached':>9}{'steps to ' + f'{threshold:g}':>15}"
+            f"{'s to ' + f'{threshold:g}':>10}  per seed")
     lines = [head, "-" * len(head)]
     for r in summary:
-        final = f"{r['final_return_mean']:.0f}" if not math.isnan(r["final_return_mean"]) else "-"
-        lines.append(f"{r['label']:<42}{final:>14}{r['reached']:>5}/{r['seeds']:<3}"
-                     f"{_fmt(r['steps_to_threshold']):>15}{_fmt(r['seconds_to_threshold'], 1):>11}")
+        final = "-" if math.isnan(r["final_eval_mean"]) else (
+            f"{r['final_eval_mean']:.0f} [{r['final_eval_min']:.0f},{r['final_eval_max']:.0f}]")
+        failed = f" ({r['failed']} failed)" if r["failed"] else ""
+        lines.append(f"{r['label']:<10}{r['gradient']:<44}{final:>16}{r['reached']:>5}/{r['seeds']:<3}"
+                     f"{_fmt(r['steps_to_threshold']):>15}{_fmt(r['seconds_to_threshold'], 1):>10}  "
+                     f"{r['steps_per_seed']}{failed}")
     return "\n".join(lines)
 
 
@@ -70,47 +81,62 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from minirl.experiments import compare as experiment
+    from minirl.experiments.executor import make_executor
+    from minirl.outputs import OutputPathError, check_out_dir
     from minirl.plotting import save_figure
     from minirl.plotting.compare import compare_figure
 
     seeds = 2 if args.fast and args.seeds == 3 else args.seeds
     try:
         experiment.check_request(args.task, args.arms)
-        threshold = args.threshold if args.threshold is not None else experiment.threshold_for(args.task)
-        if seeds <= 0 or args.jobs <= 0 or (args.total_steps is not None and args.total_steps <= 0):
+        if seeds <= 0 or (args.jobs is not None and args.jobs <= 0) or (
+                args.total_steps is not None and args.total_steps <= 0):
             raise ValueError(f"--seeds, --jobs and --total-steps must be positive, got {seeds}, "
                              f"{args.jobs}, {args.total_steps}")
-    except ValueError as exc:
-        print(f"minirl compare: {exc}")
-        return 2
+        if args.threshold is not None and not math.isfinite(args.threshold):
+            raise ValueError(f"--threshold must be a finite number, got {args.threshold}")
+        threshold = args.threshold if args.threshold is not None else experiment.threshold_for(args.task)
+        out = check_out_dir(args.out)
+        executor = make_executor(args.jobs, args.ray)
+    except (ValueError, OutputPathError, ImportError) as exc:
+        return fail("compare", exc)
     budgets = {a: experiment.budget_for(args.task, a, args.total_steps, args.fast) for a in args.arms}
+    where = f"Ray ({args.ray})" if args.ray else f"{executor.jobs} worker process(es)"
     print(f"{args.task}: arms {args.arms}, {seeds} seeds, env steps per run {budgets}, "
-          f"threshold {threshold:g}, {args.jobs} worker(s)")
-    with tqdm(total=len(args.arms) * seeds, desc="runs", unit="run") as bar:
+          f"threshold {threshold:g} (evaluation return), {where}")
+    with tqdm(total=len(args.arms) * seeds, desc="runs", unit="run", file=sys.stderr) as bar:
         def progress(r):
-            last = r.rows[-1]["return_mean"] if r.rows else float("nan")
-            bar.set_postfix_str(f"{r.arm} seed {r.seed}: {last:.0f}")
+            last = experiment._final(r.rows, "eval_return_mean")
+            bar.set_postfix_str(f"{r.arm} seed {r.seed}: " + ("failed" if r.error else f"eval {last:.0f}"))
             bar.update(1)
-        comp = experiment.run_comparison(args.task, args.arms, seeds=seeds, total_steps=args.total_steps,
-                                         fast=args.fast, threshold=threshold, jobs=args.jobs,
-                                         progress=progress)
-
-    os.makedirs(args.out, exist_ok=True)
+        try:
+            comp = experiment.run_comparison(args.task, args.arms, seeds=seeds, total_steps=args.total_steps,
+                                             fast=args.fast, threshold=threshold, out=os.path.join(out, "runs"),
+                                             executor=executor, progress=progress)
+        except ValueError as exc:                         # e.g. runs/ holds runs of other settings
+            return fail("compare", exc)
+    if comp.stopped:
+        from minirl.experiments.signals import EXIT_CODES
+        import signal
+        print(f"{comp.stopped}: stopped; every run stopped at an update with a checkpoint. Run the same command "
+              f"again to continue (finished runs are kept).", file=sys.stderr)
+        return EXIT_CODES[signal.Signals[comp.stopped]]
     summary = experiment.summarize(comp)
-    paths = {"figure": os.path.join(args.out, "compare.png"),
-             "curves": os.path.join(args.out, "curves.csv"),
-             "summary": os.path.join(args.out, "summary.csv")}
+    paths = {"figure": os.path.join(out, "compare.png"), "curves": os.path.join(out, "curves.csv"),
+             "summary": os.path.join(out, "summary.csv"), "runs": os.path.join(out, "runs")}
     _write_csv(paths["curves"], experiment.curve_rows(comp))
     _write_csv(paths["summary"], summary)
     save_figure(compare_figure(comp), paths["figure"])
     print(format_table(summary))
-    print(f"(timings are wall-clock seconds of each run on one core; medians over the seeds that reached "
-          f"{threshold:g})")
+    print(f"(final eval: mean [min, max] over seeds of the last evaluation; steps and seconds: median over the "
+          f"seeds whose evaluation reached {threshold:g}, seconds of training on one core, evaluation excluded)")
     warned = [r for r in comp.runs if r.warnings]
     if warned:
-        first = warned[0].warnings[0]
         print(f"warnings: {sum(len(r.warnings) for r in warned)} from {len(warned)} run(s) "
-              f"({', '.join(sorted({f'{r.arm} seed {r.seed}' for r in warned}))}); the first: {first}")
+              f"({', '.join(sorted({f'{r.arm} seed {r.seed}' for r in warned}))}); the first: {warned[0].warnings[0]}")
+    for r in comp.runs:
+        if r.error:
+            print(f"failed: {r.arm} seed {r.seed}: {' '.join(r.error.split())[:300]}")
     for what, path in paths.items():
         print(f"{what:>8}: {path}")
-    return 0
+    return 1 if any(r.error for r in comp.runs) else 0

@@ -1,15 +1,18 @@
-"""`minirl train`: train REINFORCE or PPO on a Gymnasium environment, from the command line.
+"""`minirl train`: train an agent (REINFORCE, PPO, SAC, SHAC, SVG) on a Gymnasium environment.
 
     minirl train --algo ppo --env CartPole-v1 --seed 0 --out runs/ppo_cartpole_s0
     minirl train --algo ppo --env CartPole-v1 --seed 1 --lr 1e-3 --set clip_coef=0.1 --out runs/x
+    minirl train --algo shac --env minirl/Pendulum-v1 --seed 0 --out runs/shac
     minirl train --resume runs/ppo_cartpole_s0 --total-steps 500000
 
 Every hyperparameter of the algorithm's config can be overridden, either as its own option
 (`--clip-coef 0.1`, `--learning-rate 1e-3`, short `--lr`) or with `--set name=value` (repeatable).
 An env id with a tuned preset gets it; any other id gets the generic defaults (and a note saying so).
-The run folder gets config.json, progress.csv, checkpoint.npz and summary.json (see
-`minirl.experiments.train_run`). Exit code: 0 done, 130 interrupted (Ctrl-C; resume it later),
-3 stopped by a NaN loss, 2 bad arguments.
+Every `--eval-every` env steps the deterministic policy plays `--eval-episodes` evaluation episodes
+(defaults per task: `minirl.algos.presets.EVALUATION`). The run folder gets config.json,
+progress.csv, checkpoint.npz and summary.json (see `minirl.experiments.train_run`); one process at a
+time trains in it. Exit code: 0 done, 2 bad arguments (one line, before any work), 3 stopped by a
+NaN, 130 / 143 stopped by Ctrl-C / SIGTERM (resume it later).
 """
 
 from __future__ import annotations
@@ -18,25 +21,30 @@ import argparse
 import dataclasses
 import sys
 
-HELP = "train REINFORCE or PPO on a Gymnasium environment"
-DESCRIPTION = ("Train REINFORCE or PPO on a Gymnasium environment. Writes DIR/config.json, DIR/progress.csv "
-               "(one row per update), DIR/checkpoint.npz and DIR/summary.json; Ctrl-C saves a checkpoint "
-               "and `--resume DIR` continues. Every config field can be overridden (--set name=value).")
+HELP = "train REINFORCE, PPO, SAC, SHAC or SVG on a Gymnasium environment"
+DESCRIPTION = ("Train an agent on a Gymnasium environment. Writes DIR/config.json, DIR/progress.csv "
+               "(one row per update, with evaluation returns), DIR/checkpoint.npz and DIR/summary.json; "
+               "Ctrl-C or SIGTERM saves a checkpoint and `--resume DIR` continues. Every config field "
+               "can be overridden (--set name=value).")
 
+from ..algos.registry import ALGOS
+from . import fail
 from ..experiments.train_run import RunError
 
 HP_PREFIX = "hp__"
-ALIASES = {"learning_rate": ["--lr"]}    # short spellings of common fields
+LR_ALIAS = HP_PREFIX + "_lr_alias"          # --lr: learning_rate, or lr for configs that call it so
+RUN_OPTIONS = ("total_steps", "stop_return", "seed", "out", "resume", "checkpoint_every", "eval_every",
+               "eval_episodes")
 
 
 def _config_fields() -> dict[str, tuple]:
     """field name -> (type of its default, algos having it); empty if the algorithms are not importable."""
-    from ..experiments import train_run
+    from ..algos.registry import config_class
 
     fields: dict[str, tuple] = {}
-    for algo in sorted(train_run.ALGOS):
+    for algo in ALGOS:
         try:
-            cls = train_run.config_class(algo)
+            cls = config_class(algo)
         except (ImportError, AttributeError):
             continue
         for f in dataclasses.fields(cls):
@@ -46,10 +54,12 @@ def _config_fields() -> dict[str, tuple]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--algo", choices=["reinforce", "ppo"], help="the algorithm (required unless --resume)")
+    parser.add_argument("--algo", choices=list(ALGOS),
+                        help="the algorithm (required unless --resume): " + "; ".join(
+                            f"{name}: {entry[3]}" for name, entry in ALGOS.items()))
     parser.add_argument("--env", dest="env_id", metavar="ENV_ID",
                         help="a Gymnasium id, e.g. CartPole-v1, Pendulum-v1 (required unless --resume)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random number in the run")
+    parser.add_argument("--seed", type=int, default=None, help="seed of every random number in the run (default 0)")
     parser.add_argument("--total-steps", type=int, default=None,
                         help="environment-step budget (default: the preset's)")
     parser.add_argument("--stop-return", type=float, default=None,
@@ -62,6 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, metavar="DIR", help="run folder to create")
     parser.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
                         help="seconds between periodic checkpoints (0: after every update)")
+    parser.add_argument("--eval-every", type=int, default=None, metavar="STEPS",
+                        help="env steps between evaluations (0: none; default: the task's, see presets.EVALUATION)")
+    parser.add_argument("--eval-episodes", type=int, default=None, metavar="K",
+                        help="deterministic evaluation episodes each time (default: the task's)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     group = parser.add_argument_group(
         "hyperparameters", "any field of the algorithm's config (see minirl/algos/); "
@@ -70,13 +84,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         fields = _config_fields()
     except Exception:           # the algorithms failed to import: keep `minirl --help` working
         fields = {}
+    group.add_argument("--lr", dest=LR_ALIAS, default=argparse.SUPPRESS, metavar="V",
+                       help="learning_rate (or lr, for configs that call it so)")
     for name, (_, algos) in sorted(fields.items()):
-        if name == "num_envs":
+        if name in ("num_envs", "lr") or name in RUN_OPTIONS:
             continue
         flags = [f"--{name.replace('_', '-')}"]
         if "_" in name:
             flags.append(f"--{name}")
-        flags += ALIASES.get(name, [])
         try:
             group.add_argument(*flags, dest=HP_PREFIX + name, default=argparse.SUPPRESS, metavar="V",
                                help=f"({', '.join(algos)})")
@@ -84,9 +99,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             continue
 
 
-def parse_overrides(args) -> dict:
-    """Collect hyperparameter overrides from `--name V`, `--num-envs` and `--set name=V`."""
-    overrides = {k[len(HP_PREFIX):]: v for k, v in vars(args).items() if k.startswith(HP_PREFIX)}
+def parse_overrides(args, algo: str | None = None) -> dict:
+    """Collect hyperparameter overrides from `--name V`, `--lr`, `--num-envs` and `--set name=V`."""
+    overrides = {k[len(HP_PREFIX):]: v for k, v in vars(args).items()
+                 if k.startswith(HP_PREFIX) and k != LR_ALIAS}
+    if LR_ALIAS in vars(args):
+        name = "learning_rate"
+        if algo is not None:
+            from ..algos.registry import config_class
+            import dataclasses
+            names = {f.name for f in dataclasses.fields(config_class(algo))}
+            name = "learning_rate" if "learning_rate" in names or "lr" not in names else "lr"
+        overrides[name] = vars(args)[LR_ALIAS]
     if getattr(args, "num_envs", None) is not None:
         overrides["num_envs"] = str(args.num_envs)
     for item in args.overrides or []:
@@ -101,38 +125,35 @@ def parse_overrides(args) -> dict:
 
 
 def run(args) -> int:
-    from ..checkpoint import CheckpointError
     from ..experiments import train_run
 
     try:
-        overrides = parse_overrides(args)
+        overrides = parse_overrides(args, args.algo if args.algo in ALGOS else None)
         common = dict(progress=not args.no_progress, checkpoint_every_s=args.checkpoint_every)
         if args.resume:
-            if overrides or args.algo or args.env_id:
-                raise train_run.RunError("--resume continues a run with its saved config; it accepts only "
-                                         "--total-steps, --stop-return and --checkpoint-every")
+            given = [flag for flag, value in (("--algo", args.algo), ("--env", args.env_id), ("--out", args.out),
+                                              ("--seed", args.seed), ("--eval-every", args.eval_every),
+                                              ("--eval-episodes", args.eval_episodes)) if value is not None]
+            if overrides or given:
+                what = ", ".join(given + (["hyperparameters"] if overrides else []))
+                raise train_run.RunError(f"--resume continues a run with its saved settings, so {what} would be "
+                                         "ignored: drop them (it accepts only --total-steps, --stop-return, "
+                                         "--checkpoint-every), or start a new run with --out")
             return train_run.resume_run(args.resume, total_steps=args.total_steps,
                                         stop_return=args.stop_return, **common)
         missing = [flag for flag, value in (("--algo", args.algo), ("--env", args.env_id),
                                             ("--out", args.out)) if not value]
         if missing:
             raise train_run.RunError(f"missing {', '.join(missing)} (or give --resume DIR)")
-        return train_run.start_run(args.out, args.algo, args.env_id, args.seed,
+        return train_run.start_run(args.out, args.algo, args.env_id, 0 if args.seed is None else args.seed,
                                    total_steps=args.total_steps, stop_return=args.stop_return,
-                                   overrides=overrides, **common)
-    except (train_run.RunError, CheckpointError) as exc:
-        print(f"minirl train: error: {exc}", file=sys.stderr)
-        hint = _env_hint(args, exc)
-        if hint:
-            print(hint, file=sys.stderr)
-        return 2
+                                   overrides=overrides, eval_every=args.eval_every,
+                                   eval_episodes=args.eval_episodes, **common)
+    except train_run.RUN_ERRORS as exc:
+        return fail("train", exc, _env_hint(args, exc))
     except Exception as exc:
         if type(exc).__module__.startswith("gymnasium"):      # e.g. an unknown env id
-            print(f"minirl train: error: {type(exc).__name__}: {exc}", file=sys.stderr)
-            hint = _env_hint(args, exc, always=True)
-            if hint:
-                print(hint, file=sys.stderr)
-            return 2
+            return fail("train", f"{type(exc).__name__}: {exc}", _env_hint(args, exc, always=True))
         raise
 
 

@@ -1,67 +1,83 @@
-"""The side-by-side comparison: black-box arms versus differentiable arms on one task, several seeds.
+"""The side-by-side comparison: black-box and differentiable arms on one task, several seeds.
 
-Every arm trains the same kind of policy (`minirl.policies.GaussianPolicy`) on the same task and
-reports the same rows (step, time_s, episodes, return_mean = mean return of the last 100 episodes on
-the true dynamics). The arms differ only in where their gradient comes from:
+Every arm is a `minirl train` run of one algorithm (`minirl.algos.registry`) on the same task, and
+every arm is judged by the same evaluation protocol (`minirl.evaluation`): K deterministic episodes
+of the *black-box* Gymnasium env on fixed seeds, every `eval_every` env steps. The arms differ only
+in where their gradient comes from:
 
-| arm | gradient | needs |
+| arm | gradient | what it needs besides `env.step` floats |
 |---|---|---|
-| `reinforce` | score function, E[grad log pi(a|s) (G - b)] | only `env.step` floats (black box) |
-| `ppo` | clipped score function with GAE (trust region) | only `env.step` floats (black box) |
-| `pathwise` | backprop through time through the true twin (SHAC) | a differentiable twin |
-| `model` | backprop through a *learned* model of the black box (SVG) | only `env.step` floats |
+| `reinforce` | score function, E[grad log pi(a|s) (G - b)] | nothing (black box) |
+| `ppo` | clipped score function with GAE (trust region) | nothing (black box) |
+| `sac` | backprop through a *learned critic* Q(s, a) fitted to the rewards | nothing: the black box made differentiable by learning Q (the model-free sibling of a learned reward model) |
+| `shac` | backprop through time through the true dynamics | a differentiable twin of the task |
+| `svg` | backprop through a *learned model* of dynamics and reward | nothing: the black box made differentiable by learning a model |
 
-This module returns plain data (`Comparison`, lists of dicts); `minirl.plotting.compare` draws it and
-`minirl compare` writes it. Arms are imported only when they run, so a missing arm fails alone.
+Env steps count every transition an arm consumed: random warm-up, the data its models are fitted on,
+and every simulated step through the twin. Evaluation episodes never count.
+
+Each run is a trial (`minirl.experiments.trials`) in its own folder `OUT/runs/<arm>-s<seed>`, run by an
+executor (`minirl.experiments.executor`: local worker processes, or a Ray cluster), so an interrupted
+comparison resumes where it stopped and a finished run is never repeated. This module returns plain
+data (`Comparison`, rows); `minirl.plotting.compare` draws it and `minirl compare` writes it.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
-import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import os
+import tempfile
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 __all__ = ["Arm", "ARMS", "TASKS", "Run", "Comparison", "check_request", "threshold_for",
-           "budget_for", "run_arm", "run_comparison", "first_hit", "summarize", "curve_rows"]
+           "budget_for", "trials_for", "run_comparison", "first_hit", "summarize", "curve_rows"]
 
 
 @dataclass(frozen=True)
 class Arm:
     label: str
-    module: str                  # has train(env, *, seed, total_steps, config=None) -> list[dict]
-    needs_twin: bool = False
-    preset: str | None = None    # name in minirl.algos.presets (black-box arms), else None
+    gradient: str                # where the gradient comes from (one phrase, for tables)
+    needs_twin: bool = False     # only tasks with a differentiable twin
+    needs_box: bool = False      # only continuous (Box) action spaces
 
 
 ARMS: dict[str, Arm] = {
-    "reinforce": Arm("REINFORCE (black box)", "minirl.algos.reinforce", preset="reinforce"),
-    "ppo": Arm("PPO (black box)", "minirl.algos.ppo", preset="ppo"),
-    "pathwise": Arm("pathwise through the twin (SHAC)", "minirl.algos.pathwise", needs_twin=True),
-    "model": Arm("pathwise through a learned model (SVG)", "minirl.algos.model_based"),
+    "reinforce": Arm("REINFORCE", "score function (black box)"),
+    "ppo": Arm("PPO", "score function + trust region (black box)"),
+    "sac": Arm("SAC", "backprop through a learned critic Q(s,a)", needs_box=True),
+    "shac": Arm("SHAC", "backprop through the differentiable twin", needs_twin=True, needs_box=True),
+    "svg": Arm("SVG", "backprop through a learned model", needs_box=True),
 }
 
-# Tasks with stated settings: the return called "reached" and the default budget per arm (env steps).
-# Pendulum's -400 means most episodes swing up and hold; the env's own threshold (-200) is stricter.
+# Tasks with stated settings: the threshold (on the evaluation return), an easier second line, and
+# the budget per arm (env steps). Pendulum: -200 is where benchmark tables put a solved swing-up
+# (rl-baselines3-zoo lists about -150 to -175 for PPO, SAC, TD3); -400 means "usually swings up".
+# REINFORCE does not learn Pendulum within 200k steps (minirl.algos.presets), so its budget only
+# shows the flat start of that curve at the cost of the others.
 TASKS: dict[str, dict] = {
-    "minirl/Pendulum-v1": dict(threshold=-400.0,
-                               total_steps=dict(reinforce=50_000, ppo=50_000, pathwise=50_000, model=12_000)),
-    "minirl/CliffCart-v0": dict(threshold=70.0,
-                                total_steps=dict(reinforce=60_000, ppo=60_000, pathwise=10_000, model=10_000)),
+    "minirl/Pendulum-v1": dict(threshold=-200.0, easy_threshold=-400.0,
+                               total_steps=dict(reinforce=20_000, ppo=100_000, sac=12_000, shac=20_000,
+                                                svg=8_000)),
+    "minirl/CliffCart-v0": dict(threshold=70.0, easy_threshold=None,
+                                total_steps=dict(reinforce=60_000, ppo=60_000, sac=10_000, shac=10_000,
+                                                 svg=10_000)),
 }
 FAST_STEPS = 2_000
+FAST_EVAL_EVERY = 500
 
 
 @dataclass
 class Run:
     arm: str
     seed: int
-    rows: list[dict]             # step, time_s, episodes, return_mean (rows before the first episode dropped)
-    warnings: list[str] = field(default_factory=list)   # messages of the warnings the run raised (e.g. ModelWarning)
+    rows: list[dict]             # every logged row: step, time_s, episodes, return_mean, eval_return_mean, ...
+    summary: dict | None = None
+    warnings: list[str] = field(default_factory=list)   # warnings the run raised (e.g. ModelWarning)
+    error: str | None = None     # the trial failed (twice): why
+    folder: str | None = None
 
 
 @dataclass
@@ -71,23 +87,40 @@ class Comparison:
     arms: list[str]
     seeds: list[int]
     budgets: dict[str, int]
+    easy_threshold: float | None = None
     runs: list[Run] = field(default_factory=list)
+    stopped: str | None = None   # "SIGINT"/"SIGTERM" if a stop request cut the comparison short
 
-    def curves(self, arm: str, x: str = "step") -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per-seed (x, return_mean) arrays of one arm, x = "step" or "time_s"."""
-        return [(np.array([r[x] for r in run.rows]), np.array([r["return_mean"] for r in run.rows]))
-                for run in self.runs if run.arm == arm and run.rows]
+    def curves(self, arm: str, x: str = "step", metric: str = "eval") -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per-seed (x, y) arrays of one arm; x "step" or "time_s", metric "eval" or "train" (NaN rows dropped)."""
+        column = {"eval": "eval_return_mean", "train": "return_mean"}[metric]
+        out = []
+        for run in self.runs:
+            if run.arm != arm:
+                continue
+            xs = np.array([r[x] for r in run.rows], dtype=float)
+            ys = np.array([r.get(column, math.nan) for r in run.rows], dtype=float)
+            keep = np.isfinite(xs) & np.isfinite(ys)
+            if keep.any():
+                out.append((xs[keep], ys[keep]))
+        return out
 
 
 def check_request(task: str, arms) -> None:
-    """Fail early: unknown arms, or a pathwise arm on a task without a differentiable twin."""
+    """Fail early, one line: unknown or repeated arms, a twin arm on a task without a twin, a
+    continuous-action arm on a discrete task."""
     import gymnasium as gym
+
     import minirl.envs  # noqa: F401  (registers the minirl/ ids)
     from minirl.envs import TWINS
 
+    arms = list(arms)
     unknown = [a for a in arms if a not in ARMS]
     if unknown or not arms:
         raise ValueError(f"unknown arms {unknown or arms}; choose from {sorted(ARMS)}")
+    repeated = sorted({a for a in arms if arms.count(a) > 1})
+    if repeated:
+        raise ValueError(f"arm(s) {repeated} given more than once: each arm runs once per seed (use --seeds for more runs)")
     if task not in gym.registry:
         raise ValueError(f"unknown task {task!r}; tasks with stated settings: {sorted(TASKS)} "
                          f"(any registered Gymnasium id works for the black-box arms)")
@@ -96,14 +129,25 @@ def check_request(task: str, arms) -> None:
         raise ValueError(f"arm(s) {twin_arms} need a differentiable twin, and {task!r} has none; "
                          f"tasks with a twin: {sorted(TWINS)} (or drop the arm: --arms "
                          f"{' '.join(a for a in arms if a not in twin_arms) or 'ppo'})")
+    box_arms = [a for a in arms if ARMS[a].needs_box]
+    if box_arms:
+        env = gym.make(task)
+        try:
+            discrete = not isinstance(env.action_space, gym.spaces.Box)
+            space = env.action_space
+        finally:
+            env.close()
+        if discrete:
+            raise ValueError(f"arm(s) {box_arms} need continuous (Box) actions, and {task!r} has {space}: "
+                             f"drop them (--arms {' '.join(a for a in arms if a not in box_arms) or 'ppo'})")
 
 
 def threshold_for(task: str) -> float:
-    """The stated threshold of a task: from TASKS, else the env's spec.reward_threshold."""
+    """The stated threshold of a task: from TASKS, else the env's (or presets.THRESHOLDS)."""
     if task in TASKS:
         return TASKS[task]["threshold"]
-    import gymnasium as gym
-    value = gym.spec(task).reward_threshold
+    from minirl.algos.presets import reward_threshold
+    value = reward_threshold(task)
     if value is None:
         raise ValueError(f"task {task!r} states no reward_threshold; pass one explicitly (--threshold)")
     return float(value)
@@ -117,104 +161,125 @@ def budget_for(task: str, arm: str, total_steps: int | None, fast: bool) -> int:
     return int(TASKS.get(task, {}).get("total_steps", {}).get(arm, 50_000))
 
 
-def _config_for(arm: Arm, task: str):
-    """Black-box arms on a minirl/ copy of a Gymnasium task use that task's tuned preset."""
-    if arm.preset is None:
-        return None
-    from minirl.algos import presets
-    base = task.split("/", 1)[1] if task.startswith("minirl/") else task
-    key = base if (arm.preset, base) in presets.PRESETS else task
-    return presets.preset(arm.preset, key)
+def trials_for(comp: "Comparison", fast: bool = False) -> list:
+    """One `Trial` per (arm, seed): folder `<arm>-s<seed>`, the task's preset config for the arm."""
+    from .trials import Trial
+    return [Trial(f"{arm}-s{seed}", arm, comp.task, seed, total_steps=comp.budgets[arm],
+                  eval_every=FAST_EVAL_EVERY if fast else None)
+            for arm in comp.arms for seed in comp.seeds]
 
 
-def run_arm(arm_name: str, task: str, seed: int, total_steps: int) -> Run:
-    """Train one arm for one seed; keep only the shared columns (as floats) of rows with a return."""
-    import minirl  # noqa: F401  (worker processes register the ids too)
-    arm = ARMS[arm_name]
-    module = importlib.import_module(arm.module)
-    with warnings.catch_warnings(record=True) as caught:     # collected, and reported once by the caller
-        warnings.simplefilter("always")
-        rows = module.train(task, seed=seed, total_steps=total_steps, config=_config_for(arm, task))
-    keep = []
-    for r in rows:
-        ret = float(r["return_mean"])
-        if math.isfinite(ret):
-            keep.append({"step": int(r["step"]), "time_s": float(r["time_s"]),
-                         "episodes": int(r["episodes"]), "return_mean": ret})
-    return Run(arm_name, seed, keep, [f"{w.category.__name__}: {w.message}" for w in caught])
+def _load_run(arm: str, seed: int, folder: str, result=None, error: str | None = None) -> Run:
+    from ..logger import read_csv
+    from .trials import _read_json
+    path = os.path.join(folder, "progress.csv")
+    rows = []
+    if os.path.exists(path):
+        data = read_csv(path)
+        n = len(data.get("step", []))
+        rows = [{k: float(v[i]) for k, v in data.items()} for i in range(n)]
+    summary = _read_json(os.path.join(folder, "summary.json"))
+    return Run(arm, seed, rows, summary, list(getattr(result, "warnings", []) or []), error, folder)
 
 
-def run_comparison(task: str = "minirl/Pendulum-v1", arms=("reinforce", "ppo", "pathwise", "model"),
+def run_comparison(task: str = "minirl/Pendulum-v1", arms=("reinforce", "ppo", "sac", "shac", "svg"),
                    seeds: int = 3, total_steps: int | None = None, fast: bool = False,
-                   threshold: float | None = None, jobs: int = 1,
-                   progress: Callable[[Run], None] | None = None) -> Comparison:
-    """Run every arm for seeds 0..seeds-1 (in `jobs` worker processes) and collect the rows.
+                   threshold: float | None = None, jobs: int | None = None, out: str | None = None,
+                   executor=None, progress: Callable[[Run], None] | None = None) -> Comparison:
+    """Run every arm for seeds 0..seeds-1 as trials and collect their rows.
 
     Args:
         total_steps: env steps per run; None: the task's stated budget per arm (FAST_STEPS if fast).
-        threshold: the return to reach; None: `threshold_for(task)`.
+        threshold: the evaluation return to reach; None: `threshold_for(task)`.
+        jobs: local worker processes (None: one per core); ignored when `executor` is given.
+        out: folder for the runs (`out/<arm>-s<seed>`); None: a temporary folder, removed afterwards.
+        executor: a `minirl.experiments.executor` backend (None: `LocalExecutor(jobs)`).
         progress: called with each finished Run (e.g. to advance a progress bar).
     """
+    from .executor import LocalExecutor
+    from .trials import check_folder, run_trial
+
     arms = list(arms)
     check_request(task, arms)
-    if not isinstance(seeds, (int, np.integer)) or seeds <= 0:
+    if not isinstance(seeds, (int, np.integer)) or isinstance(seeds, bool) or seeds <= 0:
         raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
     if total_steps is not None and (not isinstance(total_steps, (int, np.integer)) or total_steps <= 0):
         raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
-    if not isinstance(jobs, (int, np.integer)) or jobs <= 0:
-        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
-    result = Comparison(task, threshold_for(task) if threshold is None else float(threshold), arms,
-                        list(range(seeds)), {a: budget_for(task, a, total_steps, fast) for a in arms})
-    work = [(a, task, s, result.budgets[a]) for s in result.seeds for a in arms]
-    finished: dict[tuple, Run] = {}
-    if jobs == 1:
-        for item in work:
-            run = run_arm(*item)
-            finished[(run.arm, run.seed)] = run
+    if threshold is not None and not math.isfinite(threshold):
+        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+    easy = TASKS.get(task, {}).get("easy_threshold")
+    comp = Comparison(task, threshold_for(task) if threshold is None else float(threshold), arms,
+                      list(range(seeds)), {a: budget_for(task, a, total_steps, fast) for a in arms},
+                      easy_threshold=easy if threshold is None else None)
+    trials = trials_for(comp, fast)
+    scratch = tempfile.TemporaryDirectory(prefix="minirl-compare-") if out is None else None
+    root = scratch.name if scratch else out
+    try:
+        for t in trials:                                    # refuse a folder of other settings before any work
+            check_folder(t, os.path.join(root, t.name))
+        executor = executor or LocalExecutor(jobs)
+        by_name = {t.name: t for t in trials}
+        finished: dict[str, Run] = {}
+        for outcome in executor.run(run_trial, {t.name: (t, root) for t in trials}):
+            t = by_name[outcome.key]
+            run = _load_run(t.algo, t.seed, os.path.join(root, t.name), outcome.value,
+                            None if outcome.ok else outcome.error)
+            finished[t.name] = run
             if progress:
                 progress(run)
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(run_arm, *item) for item in work]
-            for fut in as_completed(futures):
-                run = fut.result()
-                finished[(run.arm, run.seed)] = run
-                if progress:
-                    progress(run)
-    result.runs = [finished[(a, s)] for a in arms for s in result.seeds]
-    return result
+        comp.runs = [finished.get(t.name) or Run(t.algo, t.seed, [], error="not run (stopped)") for t in trials]
+        comp.stopped = getattr(executor, "stopped", None)
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
+    return comp
 
 
-def first_hit(rows: list[dict], threshold: float) -> dict | None:
-    """The first row whose return_mean reaches the threshold (None if never)."""
-    return next((r for r in rows if r["return_mean"] >= threshold), None)
+def first_hit(rows: list[dict], threshold: float, column: str = "eval_return_mean") -> dict | None:
+    """The first row whose `column` reaches the threshold (None if never)."""
+    return next((r for r in rows if math.isfinite(r.get(column, math.nan)) and r[column] >= threshold), None)
+
+
+def _final(rows: list[dict], column: str) -> float:
+    values = [r[column] for r in rows if math.isfinite(r.get(column, math.nan))]
+    return values[-1] if values else math.nan
 
 
 def summarize(comp: Comparison) -> list[dict]:
-    """One row per arm: final return (mean and min/max over seeds), steps and seconds to the threshold.
-
-    Steps/seconds to the threshold are medians over the seeds that reached it (`reached` says how
-    many); empty when none did.
-    """
+    """One row per arm: final evaluation return (mean, min, max over seeds), seeds that reached the
+    threshold, and the median and per-seed env steps and seconds to reach it (evaluation return)."""
     table = []
     for arm in comp.arms:
-        runs = [r for r in comp.runs if r.arm == arm and r.rows]
-        finals = np.array([r.rows[-1]["return_mean"] for r in runs])
+        runs = [r for r in comp.runs if r.arm == arm]
+        finals = np.array([_final(r.rows, "eval_return_mean") for r in runs])
+        finals = finals[np.isfinite(finals)]
         hits = [first_hit(r.rows, comp.threshold) for r in runs]
-        hits = [h for h in hits if h is not None]
+        easy = [first_hit(r.rows, comp.easy_threshold) for r in runs] if comp.easy_threshold is not None else []
+        steps = [h["step"] if h else math.nan for h in hits]
+        secs = [h["time_s"] if h else math.nan for h in hits]
+        reached = [s for s in steps if math.isfinite(s)]
         table.append({
-            "arm": arm, "label": ARMS[arm].label, "seeds": len(runs), "budget_steps": comp.budgets[arm],
-            "final_return_mean": float(finals.mean()) if len(finals) else float("nan"),
-            "final_return_min": float(finals.min()) if len(finals) else float("nan"),
-            "final_return_max": float(finals.max()) if len(finals) else float("nan"),
-            "threshold": comp.threshold, "reached": len(hits),
-            "steps_to_threshold": float(np.median([h["step"] for h in hits])) if hits else float("nan"),
-            "seconds_to_threshold": float(np.median([h["time_s"] for h in hits])) if hits else float("nan"),
-            "train_seconds_mean": float(np.mean([r.rows[-1]["time_s"] for r in runs])) if runs else float("nan"),
+            "arm": arm, "label": ARMS[arm].label, "gradient": ARMS[arm].gradient, "seeds": len(runs),
+            "failed": sum(r.error is not None for r in runs), "budget_steps": comp.budgets[arm],
+            "final_eval_mean": float(finals.mean()) if len(finals) else math.nan,
+            "final_eval_min": float(finals.min()) if len(finals) else math.nan,
+            "final_eval_max": float(finals.max()) if len(finals) else math.nan,
+            "final_train_mean": float(np.nanmean([_final(r.rows, "return_mean") for r in runs]))
+            if any(math.isfinite(_final(r.rows, "return_mean")) for r in runs) else math.nan,
+            "threshold": comp.threshold, "reached": len(reached),
+            "steps_to_threshold": float(np.median(reached)) if reached else math.nan,
+            "seconds_to_threshold": float(np.median([s for s in secs if math.isfinite(s)])) if reached else math.nan,
+            "steps_per_seed": " ".join("never" if not math.isfinite(s) else f"{s:.0f}" for s in steps),
+            "easy_threshold": comp.easy_threshold if comp.easy_threshold is not None else math.nan,
+            "steps_to_easy": float(np.median([h["step"] for h in easy if h])) if any(easy) else math.nan,
+            "train_seconds_mean": float(np.mean([r.rows[-1]["time_s"] for r in runs if r.rows]))
+            if any(r.rows for r in runs) else math.nan,
         })
     return table
 
 
 def curve_rows(comp: Comparison) -> list[dict]:
     """Every logged row of every run, tagged with its arm and seed (the long format of curves.csv)."""
-    return [{"arm": run.arm, "seed": run.seed, **row} for run in comp.runs for row in run.rows]
+    columns = ("step", "time_s", "episodes", "return_mean", "eval_return_mean", "eval_return_std")
+    return [{"arm": run.arm, "seed": run.seed, **{k: row.get(k, math.nan) for k in columns}}
+            for run in comp.runs for row in run.rows]

@@ -1,197 +1,78 @@
-"""The run loop behind `minirl train`: train an agent, log every update, checkpoint, summarise.
+"""The driver behind `minirl train`: train an agent, log and evaluate every update, checkpoint, summarise.
 
-A run lives in one folder (`DIR`):
+The files of a run folder and the rules that keep them consistent are in
+`minirl.experiments.run_folder`; the algorithms in `minirl.algos.registry`; the evaluation protocol
+in `minirl.evaluation`. This module runs the loop:
 
-| file | written | holds |
-|---|---|---|
-| `config.json` | at the start | algo, env id, seed, budget, every hyperparameter (`config`), whether a preset was used |
-| `progress.csv` | one row per update, flushed at once | `step,time_s,episodes,return_mean` + the agent's diagnostics |
-| `checkpoint.npz` | at the start, every `checkpoint_every_s` seconds, at the end, on Ctrl-C | the agent's `state_dict()` + metadata (see `minirl.checkpoint`) |
-| `summary.json` | at the end (also after Ctrl-C or a NaN stop) | `solved_step`, `solved_time_s`, `final_return_mean`, `total_time_s`, `steps_per_s`, `interrupted`, ... |
+    for row in agent.learn_iter(total_steps):      # one row per update
+        if an evaluation is due: row += eval_return_mean, eval_return_std     (K deterministic episodes)
+        log the row (flushed); note the first solved step; checkpoint if due
+        stop on a stop request (Ctrl-C, SIGTERM), on --stop-return, or at the budget
+    checkpoint; write summary.json
 
-`return_mean` is the mean return of the last 100 completed training episodes (NaN before the first
-one). The run is *solved* at the first logged update where `return_mean` >= the environment's
-`spec.reward_threshold` with a full window (at least 100 episodes finished); `solved_step` and
-`solved_time_s` record that update (null if never). `--stop-return R` ends the run at the first
-update where a full window averages at least R.
+Columns every progress row has: `step` (env steps consumed), `time_s` (training seconds: wall-clock
+time in this loop, evaluation excluded, carried across resumes), `episodes`, `return_mean` (mean
+return of the last 100 finished *training* episodes; NaN before the first), `eval_return_mean` and
+`eval_return_std` (the evaluation protocol; NaN in rows where none ran). An evaluation runs at the
+first row at or past each multiple of `eval_every` env steps, and at the last row of the budget.
 
-Time (`time_s`) is wall-clock time spent in this loop, carried across resumes: a resumed run starts
-its clock where the checkpoint left it. A resume may raise `--total-steps`; PPO anneals its learning
-rate over the budget, so the schedule is stretched from that point on.
+summary.json: `solved_step` / `solved_time_s` (first row whose `return_mean` over a full 100-episode
+window reaches the threshold), `solved_eval_step` / `solved_eval_time_s` (first evaluation whose mean
+reaches it), `reward_threshold` (the env's, or `minirl.algos.presets.THRESHOLDS`), `final_return_mean`,
+`final_eval_return_mean` / `_std` (the last evaluation), `final_step`, `episodes`, `total_time_s`,
+`eval_time_s`, `steps_per_s`, `stop_reason` ("budget", "stop_return", "SIGINT", "SIGTERM", "nan",
+"error"), `interrupted`, `error`.
 
-What can go wrong, and what is left on disk:
+What is left on disk when things go wrong:
 
-- Ctrl-C (KeyboardInterrupt): the log is flushed, a checkpoint of the current agent is written, the
-  summary says `interrupted: true`; `minirl train --resume DIR` continues. The environments are
-  not part of the checkpoint: a resumed run starts fresh episodes.
-- A NaN in a loss (the agent raises FloatingPointError before applying the update): the run stops
-  with the error in `summary.json` and *no* new checkpoint, so `checkpoint.npz` is the last good one.
+- Ctrl-C or SIGTERM: the run stops at the end of the current update (the agent is consistent between
+  two rows), writes a checkpoint of exactly the state of the last logged row, and the summary says
+  `interrupted: true`. Exit code 130 (SIGINT) or 143 (SIGTERM); `minirl train --resume DIR`
+  continues with the next row. A second signal stops at once: the checkpoint stays the last one
+  written, rows logged after it are dropped, and the summary describes the checkpointed state.
+- A NaN (a loss, a gradient, an observation or a reward): stop with the cause in summary.json, no new
+  checkpoint (the last one is good), exit code 3.
+- Any other exception: summary.json records it (`stop_reason: "error"`), then it propagates.
 - A hard kill (power loss, `kill -9`): every logged row is on disk and the checkpoint is the last
-  complete one (saves are atomic). On resume, rows logged after the checkpoint's step are dropped so
-  that `step` keeps increasing.
+  complete one; a resume drops rows logged after the checkpoint's step.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
 import math
 import os
 import sys
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint, to_jsonable
+from ..algos.registry import ALGOS, ConfigError, agent_class, coerce_value, config_class, make_config
+from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..logger import CSVLogger, read_csv
+from ..outputs import OutputPathError
+from .run_folder import (RunFiles, RunFolderError, RunLock, claim_new_folder, drop_rows_after, read_json,
+                         write_json)
+from .signals import EXIT_CODES, stop_requests
 
-__all__ = ["ALGOS", "WINDOW", "RunError", "config_class", "agent_class", "make_config",
-           "build_agent", "reward_threshold", "start_run", "resume_run", "RunFiles", "coerce_value"]
+__all__ = ["ALGOS", "WINDOW", "RunError", "RUN_ERRORS", "config_class", "agent_class", "make_config",
+           "build_agent", "reward_threshold", "start_run", "resume_run", "load_run", "read_progress",
+           "RunFiles", "coerce_value", "EXIT_OK", "EXIT_NAN", "EXIT_INTERRUPTED"]
 
-# algo name -> (module, agent class, config class)
-ALGOS = {
-    "ppo": ("minirl.algos.ppo", "PPO", "PPOConfig"),
-    "reinforce": ("minirl.algos.reinforce", "Reinforce", "ReinforceConfig"),
-}
-# state_dict entries whose shape legitimately changes during training (not checked on load)
-VARIABLE_SHAPE = ("recent_returns",)
 WINDOW = 100          # episodes in the `return_mean` window (the Gymnasium "solved" convention)
+EVAL_COLUMNS = ("eval_return_mean", "eval_return_std")
 
-# Exit codes of a run (and of `minirl train`).
+# Exit codes of a run (and of `minirl train`); an interrupted run exits with 128 + the signal number.
 EXIT_OK, EXIT_NAN, EXIT_INTERRUPTED = 0, 3, 130
 
 
 class RunError(ValueError):
-    """Bad run arguments (unknown algo, bad override, existing run folder, ...); the message says which."""
+    """Bad run arguments; the message is one line saying which and what to do."""
 
 
-@dataclass(frozen=True)
-class RunFiles:
-    """The paths of a run folder's files."""
-
-    root: str
-
-    @property
-    def config(self) -> str:
-        return os.path.join(self.root, "config.json")
-
-    @property
-    def progress(self) -> str:
-        return os.path.join(self.root, "progress.csv")
-
-    @property
-    def checkpoint(self) -> str:
-        return os.path.join(self.root, "checkpoint.npz")
-
-    @property
-    def summary(self) -> str:
-        return os.path.join(self.root, "summary.json")
-
-
-# ----------------------------------------------------------------------------------------------
-# Algorithms, configs, presets
-# ----------------------------------------------------------------------------------------------
-
-def _algo_entry(algo: str):
-    if algo not in ALGOS:
-        raise RunError(f"unknown algo {algo!r}; choose from {sorted(ALGOS)}")
-    return ALGOS[algo]
-
-
-def agent_class(algo: str):
-    module, cls, _ = _algo_entry(algo)
-    return getattr(importlib.import_module(module), cls)
-
-
-def config_class(algo: str):
-    module, _, cls = _algo_entry(algo)
-    return getattr(importlib.import_module(module), cls)
-
-
-def _config_fields(cfg_cls) -> dict:
-    import dataclasses
-    return {f.name: f for f in dataclasses.fields(cfg_cls)}
-
-
-def coerce_value(name: str, text, current):
-    """Turn an override given as text into the type of the field's current value.
-
-    bool: true/false/yes/no/1/0; int and float: numbers (ints accept "1e6"); tuple/list: comma
-    separated ("64,64"); None (an optional field): JSON, else the text itself.
-    """
-    if not isinstance(text, str):
-        return text
-    t = text.strip()
-    try:
-        if isinstance(current, bool):
-            low = t.lower()
-            if low in ("true", "yes", "1", "on"):
-                return True
-            if low in ("false", "no", "0", "off"):
-                return False
-            raise ValueError("expected true/false")
-        if isinstance(current, int):
-            value = float(t)
-            if not value.is_integer():
-                raise ValueError("expected an integer")
-            return int(value)
-        if isinstance(current, float):
-            return float(t)
-        if isinstance(current, (tuple, list)):
-            parts = [p for p in t.strip("()[]").split(",") if p.strip()]
-            sample = current[0] if len(current) else 0
-            items = [coerce_value(name, p, sample) for p in parts]
-            return type(current)(items)
-        if current is None:
-            if t.lower() in ("none", "null"):
-                return None
-            try:
-                return json.loads(t)
-            except json.JSONDecodeError:
-                return t
-        return t
-    except ValueError as exc:
-        raise RunError(f"cannot read --set {name}={text!r} as {type(current).__name__} ({exc})") from None
-
-
-def make_config(algo: str, env_id: str, overrides: dict | None = None):
-    """The preset config for (algo, env_id) with `overrides` (name -> value or text) applied.
-
-    Returns (config, used_preset). Unknown override names raise RunError naming the valid ones;
-    impossible values raise the config's own validation error.
-    """
-    from ..algos import presets
-
-    cfg_cls = config_class(algo)
-    used_preset = (algo, env_id) in presets.PRESETS
-    config = presets.preset(algo, env_id)
-    overrides = dict(overrides or {})
-    if not overrides:
-        return config, used_preset
-    fields = _config_fields(cfg_cls)
-    unknown = sorted(k for k in overrides if k not in fields)
-    if unknown:
-        raise RunError(f"unknown hyperparameter(s) {unknown} for {algo}; valid names: {sorted(fields)}")
-    current = config.to_dict()
-    values = {}
-    for k, v in overrides.items():
-        optional = "None" in str(fields[k].type)
-        if optional and isinstance(v, str) and v.strip().lower() in ("none", "null", "off"):
-            values[k] = None
-        else:
-            values[k] = coerce_value(k, v, current.get(k))
-    current.update(values)
-    try:
-        return cfg_cls.from_dict(current), used_preset
-    except (TypeError, ValueError, KeyError) as exc:
-        raise RunError(f"bad hyperparameter for {algo}: {exc}") from exc
-
-
-def default_total_steps(algo: str, env_id: str) -> int:
-    from ..algos import presets
-    return int(presets.default_total_steps(algo, env_id))
+# every error a user's input can cause before or while loading a run: one line, exit code 2
+RUN_ERRORS = (RunError, ConfigError, RunFolderError, OutputPathError, CheckpointError)
+CONFIG_FIELDS = {"algo": str, "env_id": str, "seed": int, "total_steps": int, "config": dict}
 
 
 def build_agent(algo: str, env_id: str, config, seed: int):
@@ -214,62 +95,9 @@ def _close(agent) -> None:
 
 
 def reward_threshold(env_id: str) -> float | None:
-    """The env's `spec.reward_threshold` (None if the env has none or is unknown)."""
-    import gymnasium as gym
-    try:
-        value = gym.spec(env_id).reward_threshold
-    except Exception:           # unknown id: the agent construction reports it properly
-        return None
-    return None if value is None else float(value)
+    from ..algos.presets import reward_threshold as threshold
+    return threshold(env_id)
 
-
-# ----------------------------------------------------------------------------------------------
-# Files
-# ----------------------------------------------------------------------------------------------
-
-def _write_json(path: str, obj) -> None:
-    """Write JSON atomically (temp file + os.replace)."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(to_jsonable(obj), f, indent=2, sort_keys=False)
-        f.write("\n")
-    os.replace(tmp, path)
-
-
-def _drop_rows_after(path: str, step: int) -> int:
-    """Keep the header and the rows of `progress.csv` whose step <= `step`; return rows dropped."""
-    if not os.path.exists(path):
-        return 0
-    with open(path, newline="") as f:
-        lines = f.read().splitlines(keepends=True)
-    if not lines:
-        return 0
-    header = lines[0].rstrip("\r\n").split(",")
-    if "step" not in header:
-        return 0
-    j = header.index("step")
-    keep, dropped = [lines[0]], 0
-    for line in lines[1:]:
-        cells = line.rstrip("\r\n").split(",")
-        try:
-            ok = len(cells) == len(header) and float(cells[j]) <= step
-        except ValueError:
-            ok = False
-        if ok:
-            keep.append(line if line.endswith("\n") else line + "\n")
-        else:
-            dropped += 1
-    if dropped:
-        tmp = path + ".tmp"
-        with open(tmp, "w", newline="") as f:
-            f.writelines(keep)
-        os.replace(tmp, path)
-    return dropped
-
-
-# ----------------------------------------------------------------------------------------------
-# The loop
-# ----------------------------------------------------------------------------------------------
 
 def _fmt(x) -> str:
     return "nan" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1f}"
@@ -280,93 +108,122 @@ def _recent_mean(agent) -> float:
     return float(np.mean(returns)) if returns else math.nan
 
 
+def _evaluate(agent, env_id: str, episodes: int) -> tuple[float, float]:
+    from ..evaluation import evaluate_policy
+    returns = evaluate_policy(lambda obs: agent.act(obs, deterministic=True), env_id, episodes)
+    return float(returns.mean()), float(returns.std())
+
+
+# ----------------------------------------------------------------------------------------------
+# The loop
+# ----------------------------------------------------------------------------------------------
+
 def _run_loop(agent, files: RunFiles, info: dict, *, total_steps: int, stop_return: float | None,
               bookkeeping: dict, append: bool, progress: bool, checkpoint_every_s: float,
               callback: Callable | None) -> int:
-    """Iterate `agent.learn_iter`, logging, checkpointing and summarising. Returns an exit code."""
-    threshold = reward_threshold(info["env_id"])
-    time_offset = float(bookkeeping.get("time_s", 0.0))
-    solved_step = bookkeeping.get("solved_step")
-    solved_time_s = bookkeeping.get("solved_time_s")
+    """Iterate `agent.learn_iter`, evaluating, logging, checkpointing and summarising. Returns an exit code."""
+    env_id = info["env_id"]
+    threshold = reward_threshold(env_id)
+    eval_every, eval_episodes = int(info.get("eval_every") or 0), int(info.get("eval_episodes") or 0)
+    book = {"time_s": 0.0, "eval_time_s": 0.0, "solved_step": None, "solved_time_s": None,
+            "solved_eval_step": None, "solved_eval_time_s": None, "next_eval_step": eval_every,
+            "last_eval": None, "row": None, **{k: v for k, v in bookkeeping.items() if v is not None}}
+    time_offset, eval_offset = float(book["time_s"]), float(book["eval_time_s"])
     start_step = int(agent.global_step)
     stop_reason, error, code = "budget", None, EXIT_OK
     t0 = time.perf_counter()
+    eval_spent = 0.0                                   # seconds of evaluation in this session
     last_ckpt = t0
 
     def elapsed() -> float:
-        return time_offset + (time.perf_counter() - t0)
+        return time_offset + (time.perf_counter() - t0) - eval_spent
 
     def checkpoint() -> None:
-        save_checkpoint(files.checkpoint, agent.state_dict(), algo=info["algo"], env_id=info["env_id"],
-                        step=int(agent.global_step), config=info["config"],
-                        extra={"time_s": elapsed(), "solved_step": solved_step,
-                               "solved_time_s": solved_time_s, "seed": info["seed"]})
+        book.update(time_s=elapsed(), eval_time_s=eval_offset + eval_spent, seed=info["seed"])
+        save_checkpoint(files.checkpoint, agent.state_dict(), algo=info["algo"], env_id=env_id,
+                        step=int(agent.global_step), config=info["config"], extra=book)
 
     if not append:
         checkpoint()                                   # a good checkpoint exists from the first second
+    ckpt_book = dict(book)
 
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=total_steps, initial=start_step, unit="step", unit_scale=True,
-                   desc=f"{info['algo']} {info['env_id']} seed {info['seed']}", dynamic_ncols=True,
+                   desc=f"{info['algo']} {env_id} seed {info['seed']}", dynamic_ncols=True,
                    file=sys.stderr, smoothing=0.1)
     logger = CSVLogger(files.progress, append=append)
-    last_row = None
+    hard_stop = False
     try:
-        for row in agent.learn_iter(total_steps):
-            row = dict(row)
-            now = elapsed()
-            row["time_s"] = now                      # the runner's clock, carried across resumes
-            logger.write(row)
-            last_row = row
-            ret = float(row.get("return_mean", math.nan))
-            full = int(row.get("episodes", 0)) >= WINDOW and math.isfinite(ret)
-            if solved_step is None and threshold is not None and full and ret >= threshold:
-                solved_step, solved_time_s = int(row["step"]), now
-            if bar is not None:
-                if int(row["step"]) > bar.total:          # the last update can overshoot the budget
-                    bar.total = int(row["step"])
-                bar.update(int(row["step"]) - bar.n)
-                bar.set_postfix_str(f"return {_fmt(ret)} ({int(row.get('episodes', 0))} ep)", refresh=False)
-            if callback is not None:
-                callback(agent, row)
-            if time.perf_counter() - last_ckpt >= checkpoint_every_s:
-                checkpoint()
-                last_ckpt = time.perf_counter()
-            if stop_return is not None and full and ret >= stop_return:
-                stop_reason = "stop_return"
-                break
-    except KeyboardInterrupt:
-        stop_reason, code = "interrupted", EXIT_INTERRUPTED
+        with stop_requests("stopping after this update, with a checkpoint") as stop:
+            for raw in agent.learn_iter(total_steps):
+                step = int(raw["step"])
+                row = {"step": step, "time_s": elapsed(), "episodes": int(raw.get("episodes", 0)),
+                       "return_mean": float(raw.get("return_mean", math.nan)),
+                       **dict.fromkeys(EVAL_COLUMNS, math.nan)}
+                row.update({k: v for k, v in raw.items() if k not in row})
+                if eval_every > 0 and (step >= book["next_eval_step"] or step >= total_steps):
+                    t_eval = time.perf_counter()
+                    mean, std = _evaluate(agent, env_id, eval_episodes)
+                    eval_spent += time.perf_counter() - t_eval
+                    row["eval_return_mean"], row["eval_return_std"] = mean, std
+                    book["next_eval_step"] = (step // eval_every + 1) * eval_every
+                    book["last_eval"] = [mean, std]
+                    if book["solved_eval_step"] is None and threshold is not None and mean >= threshold:
+                        book["solved_eval_step"], book["solved_eval_time_s"] = step, row["time_s"]
+                logger.write(row)
+                book["row"] = row
+                ret = row["return_mean"]
+                full = row["episodes"] >= WINDOW and math.isfinite(ret)
+                if book["solved_step"] is None and threshold is not None and full and ret >= threshold:
+                    book["solved_step"], book["solved_time_s"] = step, row["time_s"]
+                if bar is not None:
+                    bar.total = max(bar.total, step)            # the last update can overshoot the budget
+                    bar.update(step - bar.n)
+                    last = book["last_eval"]
+                    bar.set_postfix_str(f"return {_fmt(ret)} ({row['episodes']} ep)"
+                                        + (f", eval {_fmt(last[0])}" if last else ""), refresh=False)
+                if callback is not None:
+                    callback(agent, row)
+                if stop.signum is not None:
+                    stop_reason, code = stop.name, EXIT_CODES[stop.signum]
+                    break
+                if time.perf_counter() - last_ckpt >= checkpoint_every_s:
+                    checkpoint()
+                    ckpt_book = dict(book)
+                    last_ckpt = time.perf_counter()
+                if stop_return is not None and full and ret >= stop_return:
+                    stop_reason = "stop_return"
+                    break
+    except KeyboardInterrupt:                          # a second signal, or an interrupt we did not catch
+        stop_reason, code, hard_stop = "SIGINT", EXIT_INTERRUPTED, True
     except FloatingPointError as exc:
         stop_reason, code, error = "nan", EXIT_NAN, f"{type(exc).__name__}: {exc}"
+    except Exception as exc:                           # a bug or a broken env: record it, then let it show
+        stop_reason, error = "error", f"{type(exc).__name__}: {exc}"
+        _write_summary(files, info, book, None, threshold, total_steps, stop_return, stop_reason, error,
+                       time_offset, start_step, elapsed())
+        raise
     finally:
         logger.close()
         if bar is not None:
             bar.close()
 
-    if code != EXIT_NAN:
-        checkpoint()                                   # the end state (also after Ctrl-C)
-    total_time = elapsed()
-    step = int(agent.global_step)
-    summary = {
-        "algo": info["algo"], "env_id": info["env_id"], "seed": info["seed"],
-        "solved_step": solved_step, "solved_time_s": solved_time_s, "reward_threshold": threshold,
-        "final_return_mean": _recent_mean(agent), "final_step": step,
-        "episodes": int(getattr(agent, "episodes", 0)),
-        "total_time_s": total_time, "steps_per_s": step / total_time if total_time > 0 else None,
-        "session_steps_per_s": (step - start_step) / (total_time - time_offset)
-        if total_time > time_offset else None,
-        "stop_reason": stop_reason, "interrupted": stop_reason == "interrupted", "error": error,
-        "total_steps": total_steps, "stop_return": stop_return,
-    }
-    if last_row is not None:
-        summary["last_row"] = last_row
-    _write_json(files.summary, summary)
-    if code == EXIT_INTERRUPTED:
-        print(f"interrupted at step {step}: log flushed, checkpoint written to {files.checkpoint}; "
-              f"continue with `minirl train --resume {files.root}`", file=sys.stderr)
+    if hard_stop:                                      # the agent may be mid-update: keep the last checkpoint
+        book = ckpt_book
+        dropped = drop_rows_after(files.progress, int(book["row"]["step"]) if book["row"] else 0)
+        print(f"stopped at once: kept the checkpoint at step {book['row']['step'] if book['row'] else 0}"
+              f"{f' and dropped {dropped} row(s) logged after it' if dropped else ''}", file=sys.stderr)
+    elif code != EXIT_NAN:
+        checkpoint()                                   # the end state (also after a stop request)
+    consistent = not hard_stop and code != EXIT_NAN   # else the agent may be ahead of its last row
+    _write_summary(files, info, book, agent if consistent else None, threshold, total_steps, stop_return,
+                   stop_reason, error, time_offset, start_step, elapsed() if not hard_stop else book["time_s"])
+    step = int(agent.global_step) if consistent else int(book["row"]["step"]) if book["row"] else 0
+    if code in EXIT_CODES.values():
+        print(f"{stop_reason}: stopped at step {step}; log, checkpoint and summary agree. Continue with "
+              f"`minirl train --resume {files.root}`", file=sys.stderr)
     elif code == EXIT_NAN:
         print(f"training stopped at step {step}: {error}. No checkpoint was written after it: "
               f"{files.checkpoint} holds the last good state. Try a smaller learning rate "
@@ -374,61 +231,128 @@ def _run_loop(agent, files: RunFiles, info: dict, *, total_steps: int, stop_retu
     return code
 
 
+def _write_summary(files, info, book, agent, threshold, total_steps, stop_return, stop_reason, error,
+                   time_offset, start_step, total_time) -> None:
+    """summary.json from the bookkeeping (and the agent's counters, unless it is mid-update: None)."""
+    row = book.get("row") or {}
+    step = int(agent.global_step) if agent is not None else int(row.get("step", 0))
+    last_eval = book.get("last_eval") or [None, None]
+    summary = {
+        "algo": info["algo"], "env_id": info["env_id"], "seed": info["seed"],
+        "solved_step": book["solved_step"], "solved_time_s": book["solved_time_s"],
+        "solved_eval_step": book["solved_eval_step"], "solved_eval_time_s": book["solved_eval_time_s"],
+        "reward_threshold": threshold,
+        "final_return_mean": _recent_mean(agent) if agent is not None else row.get("return_mean"),
+        "final_eval_return_mean": last_eval[0], "final_eval_return_std": last_eval[1],
+        "final_step": step,
+        "episodes": int(getattr(agent, "episodes", 0)) if agent is not None else int(row.get("episodes", 0)),
+        "total_time_s": total_time, "eval_time_s": book.get("eval_time_s"),
+        "steps_per_s": step / total_time if total_time > 0 else None,
+        "session_steps_per_s": (step - start_step) / (total_time - time_offset)
+        if total_time > time_offset else None,
+        "stop_reason": stop_reason, "interrupted": stop_reason in ("SIGINT", "SIGTERM"), "error": error,
+        "total_steps": total_steps, "stop_return": stop_return,
+        "eval_every": info.get("eval_every"), "eval_episodes": info.get("eval_episodes"),
+    }
+    if row:
+        summary["last_row"] = row
+    write_json(files.summary, summary)
+
+
+# ----------------------------------------------------------------------------------------------
+# Start, resume, load
+# ----------------------------------------------------------------------------------------------
+
+def _check_int(name: str, value, minimum: int) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        raise RunError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_number(name: str, value) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
+        raise RunError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
 def start_run(out_dir: str, algo: str, env_id: str, seed: int, *, total_steps: int | None = None,
               stop_return: float | None = None, overrides: dict | None = None, progress: bool = True,
-              checkpoint_every_s: float = 60.0, callback: Callable | None = None) -> int:
-    """Start a new run in `out_dir` (which must not already hold one). Returns an exit code."""
-    files = RunFiles(os.fspath(out_dir))
-    if os.path.exists(files.progress) or os.path.exists(files.checkpoint):
-        raise RunError(f"{out_dir} already holds a run; continue it with --resume {out_dir} "
-                       "or choose another --out")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise RunError(f"seed must be a non-negative integer, got {seed!r}")
+              checkpoint_every_s: float = 60.0, eval_every: int | None = None,
+              eval_episodes: int | None = None, callback: Callable | None = None) -> int:
+    """Start a new run in `out_dir` (new or empty). Returns an exit code; bad input raises one of RUN_ERRORS."""
+    from .. import __version__
+    from ..algos import presets
+
+    seed = _check_int("--seed", seed, 0)
+    stop_return = _check_number("--stop-return", stop_return)
+    checkpoint_every_s = _check_number("--checkpoint-every", checkpoint_every_s)
+    if checkpoint_every_s < 0:
+        raise RunError(f"--checkpoint-every must be >= 0 seconds, got {checkpoint_every_s}")
     config, used_preset = make_config(algo, env_id, overrides)
+    total_steps = _check_int("--total-steps", presets.default_total_steps(algo, env_id)
+                             if total_steps is None else total_steps, 1)
+    evaluation = presets.eval_settings(env_id)
+    eval_every = _check_int("--eval-every", evaluation["every"] if eval_every is None else eval_every, 0)
+    eval_episodes = _check_int("--eval-episodes", evaluation["episodes"] if eval_episodes is None
+                               else eval_episodes, 1)
+    agent = _construct(algo, env_id, config, seed)      # fails early on a bad env or space
+    try:
+        lock = claim_new_folder(out_dir)
+    except BaseException:
+        _close(agent)
+        raise
+    files = RunFiles(os.fspath(out_dir))
     if not used_preset:
         print(f"no {algo} preset for {env_id}: using the generic defaults "
               f"(override them with --set name=value)", file=sys.stderr)
-    if total_steps is None:
-        total_steps = default_total_steps(algo, env_id)
-    if int(total_steps) <= 0:
-        raise RunError(f"--total-steps must be positive, got {total_steps}")
-    agent = _construct(algo, env_id, config, int(seed))     # fails early on a bad env or space
-    os.makedirs(files.root, exist_ok=True)
-    from .. import __version__
-    info = {"algo": algo, "env_id": env_id, "seed": int(seed), "total_steps": int(total_steps),
-            "stop_return": stop_return, "used_preset": bool(used_preset),
-            "config": config.to_dict(), "minirl_version": __version__}
-    _write_json(files.config, info)
+    info = {"algo": algo, "env_id": env_id, "seed": seed, "total_steps": total_steps,
+            "stop_return": stop_return, "eval_every": eval_every, "eval_episodes": eval_episodes,
+            "used_preset": bool(used_preset), "config": config.to_dict(), "minirl_version": __version__}
     try:
-        return _run_loop(agent, files, info, total_steps=int(total_steps), stop_return=stop_return,
+        write_json(files.config, info)
+        return _run_loop(agent, files, info, total_steps=total_steps, stop_return=stop_return,
                          bookkeeping={}, append=False, progress=progress,
                          checkpoint_every_s=checkpoint_every_s, callback=callback)
     finally:
         _close(agent)
+        lock.release()
+
+
+def read_info(run_dir: str) -> dict:
+    """config.json of a run folder, checked field by field (RunFolderError names the file and field)."""
+    files = RunFiles(os.fspath(run_dir))
+    if not os.path.isdir(files.root):
+        raise RunFolderError(f"{run_dir} is not a folder: give the --out folder of a `minirl train` run")
+    info = read_json(files.config, CONFIG_FIELDS)
+    if info["algo"] not in ALGOS:
+        raise RunFolderError(f"{files.config}: field 'algo' = {info['algo']!r} is not one of {sorted(ALGOS)}")
+    return info
 
 
 def load_run(run_dir: str):
     """Rebuild the agent of a run folder from `config.json` and `checkpoint.npz`.
 
-    Returns (agent, info, checkpoint); call `agent.close()` when done (it holds environments). A missing, corrupt or mismatched checkpoint raises
-    `minirl.checkpoint.CheckpointError` with the reason.
+    Returns (agent, info, checkpoint); call `agent.close()` when done (it may hold environments).
+    A missing or bad config.json raises RunFolderError, a missing, corrupt or mismatched checkpoint
+    CheckpointError, each naming the file.
     """
     files = RunFiles(os.fspath(run_dir))
-    if not os.path.exists(files.config):
-        raise RunError(f"{run_dir} is not a run folder (no config.json)")
-    with open(files.config) as f:
-        info = json.load(f)
+    info = read_info(run_dir)
     algo, env_id = info["algo"], info["env_id"]
     saved = dict(info["config"])
-    saved.setdefault("dtype", "float64")           # runs saved before the `dtype` field computed in float64
+    if algo in ("ppo", "reinforce"):
+        saved.setdefault("dtype", "float64")       # runs saved before the `dtype` field computed in float64
     try:
         config = config_class(algo).from_dict(saved)
     except (TypeError, ValueError, KeyError) as exc:
-        raise RunError(f"{files.config}: the saved config is not valid for {algo}: {exc}") from exc
+        raise RunFolderError(f"{files.config}: the saved config is not valid for {algo}: "
+                             f"{str(exc).strip(chr(34))}") from None
     agent = _construct(algo, env_id, config, int(info["seed"]))
     try:
         ckpt = load_checkpoint(files.checkpoint, algo=algo, env_id=env_id, expected=agent.state_dict(),
-                               any_shape=VARIABLE_SHAPE)
+                               any_shape=getattr(agent, "VARIABLE_SHAPE", ("recent_returns",)))
         try:
             agent.load_state_dict(ckpt.state)
         except (KeyError, ValueError) as exc:
@@ -444,25 +368,31 @@ def resume_run(run_dir: str, *, total_steps: int | None = None, stop_return: flo
                callback: Callable | None = None) -> int:
     """Continue the run in `run_dir` from its checkpoint, appending to its progress.csv."""
     files = RunFiles(os.fspath(run_dir))
-    agent, info, ckpt = load_run(run_dir)
+    read_info(run_dir)                                  # a clear error before taking the lock
+    checkpoint_every_s = _check_number("--checkpoint-every", checkpoint_every_s)
+    stop_return = _check_number("--stop-return", stop_return)
     if total_steps is not None:
-        info["total_steps"] = int(total_steps)
-    if stop_return is not None:
-        info["stop_return"] = stop_return
-    _write_json(files.config, info)
-    dropped = _drop_rows_after(files.progress, ckpt.step)
-    if dropped:
-        print(f"resume: dropped {dropped} row(s) of progress.csv logged after the checkpoint "
-              f"(step {ckpt.step})", file=sys.stderr)
-    if int(agent.global_step) >= info["total_steps"]:
-        print(f"resume: the run is already at step {agent.global_step} of {info['total_steps']}; "
-              "pass a larger --total-steps to train further", file=sys.stderr)
-    try:
-        return _run_loop(agent, files, info, total_steps=int(info["total_steps"]),
-                         stop_return=info.get("stop_return"), bookkeeping=ckpt.extra, append=True,
-                         progress=progress, checkpoint_every_s=checkpoint_every_s, callback=callback)
-    finally:
-        _close(agent)
+        _check_int("--total-steps", total_steps, 1)
+    with RunLock(files):
+        agent, info, ckpt = load_run(run_dir)
+        try:
+            if total_steps is not None:
+                info["total_steps"] = int(total_steps)
+            if stop_return is not None:
+                info["stop_return"] = stop_return
+            write_json(files.config, info)
+            dropped = drop_rows_after(files.progress, ckpt.step)
+            if dropped:
+                print(f"resume: dropped {dropped} row(s) of progress.csv logged after the checkpoint "
+                      f"(step {ckpt.step})", file=sys.stderr)
+            if int(agent.global_step) >= info["total_steps"]:
+                print(f"resume: the run is already at step {agent.global_step} of {info['total_steps']}; "
+                      "pass a larger --total-steps to train further", file=sys.stderr)
+            return _run_loop(agent, files, info, total_steps=int(info["total_steps"]),
+                             stop_return=info.get("stop_return"), bookkeeping=ckpt.extra, append=True,
+                             progress=progress, checkpoint_every_s=checkpoint_every_s, callback=callback)
+        finally:
+            _close(agent)
 
 
 def read_progress(run_dir: str) -> dict[str, np.ndarray]:

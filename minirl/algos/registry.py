@@ -1,0 +1,125 @@
+"""The algorithms `minirl train` can run, and configs built from text (the command line, sweep files).
+
+| name | agent | where its gradient comes from |
+|---|---|---|
+| `reinforce` | `minirl.algos.reinforce.Reinforce` | score function, E[grad log pi(a|s) (G - b)]: only `env.step` floats |
+| `ppo` | `minirl.algos.ppo.PPO` | clipped score function with GAE: only `env.step` floats |
+| `sac` | `minirl.algos.sac.SAC` | backprop through a *learned critic* Q(s, a), fitted to `env.step` floats |
+| `shac` | `minirl.algos.pathwise.SHAC` | backprop through time through the task's differentiable twin |
+| `svg` | `minirl.algos.model_based.SVG` | backprop through a *learned model* of the black box (dynamics + reward) |
+
+Modules are imported only when an algorithm is used, so a broken or missing one fails alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+
+__all__ = ["ALGOS", "ConfigError", "agent_class", "config_class", "coerce_value", "make_config"]
+
+# name -> (module, agent class, config class, one line)
+ALGOS: dict[str, tuple[str, str, str, str]] = {
+    "reinforce": ("minirl.algos.reinforce", "Reinforce", "ReinforceConfig",
+                  "REINFORCE: score-function gradient (black box)"),
+    "ppo": ("minirl.algos.ppo", "PPO", "PPOConfig", "PPO: clipped score-function gradient with GAE (black box)"),
+    "sac": ("minirl.algos.sac", "SAC", "SACConfig", "SAC: backprop through a learned critic Q(s, a)"),
+    "shac": ("minirl.algos.pathwise", "SHAC", "PathwiseConfig",
+             "SHAC: backprop through the differentiable twin (pathwise)"),
+    "svg": ("minirl.algos.model_based", "SVG", "ModelBasedConfig",
+            "SVG: backprop through a learned model of the black box"),
+}
+
+
+class ConfigError(ValueError):
+    """An unknown algorithm, an unknown hyperparameter or a value of the wrong type; one line."""
+
+
+def _entry(algo: str):
+    if algo not in ALGOS:
+        raise ConfigError(f"unknown algo {algo!r}; choose from {sorted(ALGOS)}")
+    return ALGOS[algo]
+
+
+def agent_class(algo: str):
+    module, cls, _, _ = _entry(algo)
+    return getattr(importlib.import_module(module), cls)
+
+
+def config_class(algo: str):
+    module, _, cls, _ = _entry(algo)
+    return getattr(importlib.import_module(module), cls)
+
+
+def coerce_value(name: str, text, current):
+    """Turn an override given as text into the type of the field's current value.
+
+    bool: true/false/yes/no/1/0; int and float: numbers (ints accept "1e6"); tuple/list: comma
+    separated ("64,64"); None (an optional field): JSON, else the text itself. Non-text values
+    pass unchanged (the config's own checks judge them).
+    """
+    if not isinstance(text, str):
+        return text
+    t = text.strip()
+    try:
+        if isinstance(current, bool):
+            low = t.lower()
+            if low in ("true", "yes", "1", "on"):
+                return True
+            if low in ("false", "no", "0", "off"):
+                return False
+            raise ValueError("expected true/false")
+        if isinstance(current, int):
+            value = float(t)
+            if not value.is_integer():
+                raise ValueError("expected an integer")
+            return int(value)
+        if isinstance(current, float):
+            return float(t)
+        if isinstance(current, (tuple, list)):
+            parts = [p for p in t.strip("()[]").split(",") if p.strip()]
+            sample = current[0] if len(current) else 0
+            return type(current)(coerce_value(name, p, sample) for p in parts)
+        if current is None:
+            if t.lower() in ("none", "null"):
+                return None
+            try:
+                return json.loads(t)
+            except json.JSONDecodeError:
+                return t
+        return t
+    except (ValueError, OverflowError) as exc:
+        raise ConfigError(f"cannot read {name}={text!r} as {type(current).__name__} ({exc})") from None
+
+
+def make_config(algo: str, env_id: str, overrides: dict | None = None):
+    """The preset config for (algo, env_id) with `overrides` (name -> value or text) applied.
+
+    Returns (config, used_preset). Unknown names, unreadable text and invalid values raise
+    ConfigError with one line naming the field.
+    """
+    from . import presets
+
+    cfg_cls = config_class(algo)
+    used_preset = presets.has_preset(algo, env_id)
+    config = presets.preset(algo, env_id)
+    overrides = dict(overrides or {})
+    if not overrides:
+        return config, used_preset
+    fields = {f.name: f for f in dataclasses.fields(cfg_cls)}
+    unknown = sorted(k for k in overrides if k not in fields)
+    if unknown:
+        raise ConfigError(f"unknown hyperparameter(s) {unknown} for {algo}; valid names: {sorted(fields)}")
+    current = config.to_dict()
+    values = {}
+    for k, v in overrides.items():
+        optional = "None" in str(fields[k].type)
+        if optional and isinstance(v, str) and v.strip().lower() in ("none", "null", "off"):
+            values[k] = None
+        else:
+            values[k] = coerce_value(k, v, current.get(k))
+    try:
+        return cfg_cls.from_dict({**current, **values}), used_preset
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ConfigError(f"bad hyperparameter for {algo}: {str(exc).strip(chr(34))}") from None

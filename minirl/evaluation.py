@@ -1,0 +1,80 @@
+"""The evaluation protocol: K deterministic episodes of the black-box task on fixed seeds.
+
+Training curves (`return_mean`, the mean of the last 100 *training* episodes) lag the policy and mix
+in exploration noise: on Pendulum the window spans 20,000 env steps, and an algorithm's random
+warm-up episodes count in it. So every run also measures its current policy the way benchmark
+tables do (rl-baselines3-zoo, the SAC and SHAC papers):
+
+* every `eval_every` env steps (and at the end of the budget), play `K = eval_episodes` episodes of the
+  *black-box* Gymnasium environment (never a twin or a learned model),
+* with the policy's deterministic action (`agent.act(obs, deterministic=True)`: the mode, or the
+  Gaussian mean, squashed or clipped into the action box as the algorithm acts),
+* on the fixed seeds `EVAL_SEED_BASE + i`, i = 0..K-1: every run, arm and algorithm meets the same K
+  start states, and training never resets with a seed that large (its seeds are the run's seed plus
+  small offsets), so evaluation and training episodes are disjoint.
+
+Evaluation episodes are not training data: they do not count as env steps, and the run driver does
+not count their seconds in `time_s`. The K episodes run side by side (one batched policy call per
+step), so an evaluation costs about as much as one episode's worth of policy calls.
+
+| name | shape | meaning |
+|---|---|---|
+| obs | (k, obs_dim) | observations of the k episodes still running |
+| returns | (K,) | undiscounted return of each evaluation episode |
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import gymnasium as gym
+import numpy as np
+
+__all__ = ["EVAL_SEED_BASE", "evaluate_policy", "make_eval_env"]
+
+EVAL_SEED_BASE = 10 ** 12
+
+
+def make_eval_env(env_id: str, **kwargs) -> gym.Env:
+    """`gym.make(env_id)`; an id of the `module:Env-v0` form imports `module` first (as gym.make does)."""
+    return gym.make(env_id, **kwargs)
+
+
+def evaluate_policy(act: Callable[[np.ndarray], np.ndarray], env_id: str, episodes: int = 10,
+                    seed_base: int = EVAL_SEED_BASE, max_steps: int | None = None) -> np.ndarray:
+    """Returns (episodes,) of `act` on `env_id`, episode i reset with seed `seed_base + i`.
+
+    Args:
+        act: maps observations (k, obs_dim) to environment-ready actions (k,) or (k, act_dim).
+        env_id: the black-box Gymnasium id.
+        episodes: K >= 1.
+        max_steps: stop an episode after this many steps (None: the env's own time limit). An env
+            with neither would never end, so one of the two must exist.
+    """
+    if not isinstance(episodes, (int, np.integer)) or isinstance(episodes, bool) or episodes < 1:
+        raise ValueError(f"evaluate_policy: episodes must be an integer >= 1, got {episodes!r}")
+    envs = [make_eval_env(env_id) for _ in range(int(episodes))]
+    try:
+        limit = max_steps if max_steps is not None else envs[0].spec.max_episode_steps if envs[0].spec else None
+        if limit is None:
+            raise ValueError(f"evaluate_policy: {env_id} has no time limit; pass max_steps")
+        discrete = isinstance(envs[0].action_space, gym.spaces.Discrete)
+        obs = np.stack([np.asarray(e.reset(seed=seed_base + i)[0], dtype=np.float64) for i, e in enumerate(envs)])
+        returns = np.zeros(len(envs))
+        running = np.ones(len(envs), dtype=bool)
+        for _ in range(int(limit)):
+            idx = np.flatnonzero(running)
+            if len(idx) == 0:
+                break
+            actions = np.asarray(act(obs[idx]))                               # (k,) or (k, act_dim)
+            for j, i in enumerate(idx):
+                a = int(actions[j]) if discrete else actions[j]
+                o, r, terminated, truncated, _ = envs[i].step(a)
+                returns[i] += float(r)
+                obs[i] = o
+                if terminated or truncated:
+                    running[i] = False
+        return returns
+    finally:
+        for e in envs:
+            e.close()

@@ -1,0 +1,177 @@
+"""A trial: one `minirl train` run, described by plain data so any backend can run it anywhere.
+
+`minirl sweep` and `minirl compare` both expand their request into trials and give them to an
+executor (`minirl.experiments.executor`). A trial lives in its own run folder, `ROOT/<name>`:
+
+| folder state | what `run_trial` does |
+|---|---|
+| empty or missing | starts the run |
+| finished (summary says the budget or `stop_return` was reached) | nothing: a finished trial never runs again |
+| anything else with a checkpoint (interrupted, killed, NaN, error) | resumes it from its checkpoint |
+| a run with other settings | refuses it (`check_folder`), before anything runs |
+
+No shared filesystem is required. On this machine a trial runs in place (`run_trial(trial, root)`).
+A remote worker (Ray) calls `run_trial_remote(trial, files)`: it writes the folder's current files
+(sent by the driver) into a temporary folder, runs there, and returns every file's bytes; the
+driver writes them back with `write_files`. A remote trial that is cut off loses only the work since
+the files were last sent, and it resumes from the checkpoint that was sent.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import asdict, dataclass, field
+
+from .run_folder import RUN_FILES, RunFiles, RunFolderError
+
+__all__ = ["Trial", "TrialResult", "folder_state", "check_folder", "run_trial", "run_trial_remote",
+           "read_files", "write_files", "trial_record"]
+
+FINISHED = ("budget", "stop_return")
+
+
+@dataclass(frozen=True)
+class Trial:
+    """Everything `minirl train` needs, as plain data (picklable, JSON-able)."""
+
+    name: str                              # folder name below the sweep's root, e.g. "ppo-lr=0.001-s3"
+    algo: str
+    env_id: str
+    seed: int
+    total_steps: int | None = None         # None: the preset's budget
+    overrides: dict = field(default_factory=dict)     # hyperparameter name -> value or text
+    eval_every: int | None = None
+    eval_episodes: int | None = None
+    stop_return: float | None = None
+
+    def expected_info(self) -> dict:
+        """The parts of config.json this trial must match (the resolved config, algo, env, seed, evaluation)."""
+        from ..algos import presets
+        from ..algos.registry import make_config
+        config, _ = make_config(self.algo, self.env_id, self.overrides)
+        evaluation = presets.eval_settings(self.env_id)
+        return {"algo": self.algo, "env_id": self.env_id, "seed": int(self.seed), "config": config.to_dict(),
+                "eval_every": evaluation["every"] if self.eval_every is None else self.eval_every,
+                "eval_episodes": evaluation["episodes"] if self.eval_episodes is None else self.eval_episodes}
+
+
+@dataclass
+class TrialResult:
+    name: str
+    action: str                            # "started", "resumed", "skipped"
+    exit_code: int
+    summary: dict | None
+    warnings: list[str] = field(default_factory=list)
+    files: dict[str, bytes] | None = None  # remote trials: the folder's files
+
+
+def _read_json(path: str) -> dict | None:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def folder_state(folder: str) -> str:
+    """"new", "finished" or "unfinished" (see the module doc)."""
+    files = RunFiles(folder)
+    if not files.is_run():
+        return "new"
+    summary = _read_json(files.summary)
+    if summary and summary.get("stop_reason") in FINISHED:
+        return "finished"
+    return "unfinished"
+
+
+def check_folder(trial: Trial, folder: str) -> None:
+    """Refuse (RunFolderError, one line) a folder holding a run with settings other than the trial's."""
+    if folder_state(folder) == "new":
+        return
+    info = _read_json(RunFiles(folder).config)
+    if info is None:
+        raise RunFolderError(f"{folder} holds a run without a readable config.json: remove it or choose another --out")
+    expected = trial.expected_info()
+    differ = sorted(k for k, v in expected.items() if json.loads(json.dumps(info.get(k))) != json.loads(json.dumps(v)))
+    if differ:
+        raise RunFolderError(f"{folder} holds a run with other settings ({', '.join(differ)} differ): "
+                             "choose another --out, or remove that folder to run it again")
+
+
+def _budget_left(folder: str, trial: Trial) -> bool:
+    summary = _read_json(RunFiles(folder).summary) or {}
+    budget = trial.total_steps if trial.total_steps is not None else summary.get("total_steps")
+    return budget is not None and (summary.get("final_step") or 0) < budget
+
+
+def run_trial(trial: Trial, root: str, progress: bool = False) -> TrialResult:
+    """Start, resume or skip `trial` in the folder ROOT/<name> (see the module doc)."""
+    from .train_run import resume_run, start_run
+
+    folder = os.path.join(root, trial.name)
+    state = folder_state(folder)
+    check_folder(trial, folder)
+    if state == "finished" and not _budget_left(folder, trial):
+        return TrialResult(trial.name, "skipped", 0, _read_json(RunFiles(folder).summary))
+    with warnings.catch_warnings(record=True) as caught:            # collected, reported once by the caller
+        warnings.simplefilter("always")
+        if state == "new":
+            code = start_run(folder, trial.algo, trial.env_id, trial.seed, total_steps=trial.total_steps,
+                             stop_return=trial.stop_return, overrides=trial.overrides, progress=progress,
+                             eval_every=trial.eval_every, eval_episodes=trial.eval_episodes)
+            action = "started"
+        else:
+            code = resume_run(folder, total_steps=trial.total_steps, progress=progress)
+            action = "resumed"
+    return TrialResult(trial.name, action, code, _read_json(RunFiles(folder).summary),
+                       [f"{w.category.__name__}: {w.message}" for w in caught])
+
+
+def read_files(folder: str) -> dict[str, bytes]:
+    """The run files of a folder as name -> bytes (missing files are left out)."""
+    out = {}
+    for name in RUN_FILES:
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                out[name] = f.read()
+    return out
+
+
+def write_files(folder: str, files: dict[str, bytes]) -> None:
+    """Write run files into `folder`, each atomically (temp file + rename)."""
+    os.makedirs(folder, exist_ok=True)
+    for name, data in files.items():
+        if name not in RUN_FILES:
+            raise ValueError(f"write_files: {name!r} is not a run file ({RUN_FILES})")
+        tmp = os.path.join(folder, f".{name}.tmp.{os.getpid()}")
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, os.path.join(folder, name))
+
+
+def run_trial_remote(trial: Trial, files: dict[str, bytes] | None) -> TrialResult:
+    """Run `trial` in a temporary folder seeded with `files`; return the result with every file's bytes."""
+    from ..threads import limit_blas_threads
+    limit_blas_threads()
+    root = tempfile.mkdtemp(prefix="minirl-trial-")
+    try:
+        if files:
+            write_files(os.path.join(root, trial.name), files)
+        result = run_trial(trial, root)
+        result.files = read_files(os.path.join(root, trial.name))
+        return result
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def trial_record(trial: Trial) -> dict:
+    """The trial as JSON-ready data (for sweep manifests)."""
+    record = asdict(trial)
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
+
