@@ -69,12 +69,14 @@ def test_load_errors_are_one_line(tmp_path):
 
 @needs_highway
 def test_collection_is_deterministic_and_regenerates_the_shipped_episodes(tmp_path):
+    from minirl.cli import main
     from minirl.data.driving_collect import collect
 
-    first = collect(25, seed=0)
-    second = collect(25, seed=0)
-    digests = [hashlib.sha256(open(d.save(tmp_path / f"{i}.npz"), "rb").read()).hexdigest()
-               for i, d in enumerate((first, second))]
+    # the command of the README / REGENERATE, with fewer steps, and the library call: the same bytes
+    assert main(["driving", "collect", "--out", str(tmp_path / "cli.npz"), "--steps", "25", "--seed", "0"]) == 0
+    first = dd.load(tmp_path / "cli.npz")
+    second = collect(25, seed=0).save(tmp_path / "lib.npz")
+    digests = [hashlib.sha256(open(p, "rb").read()).hexdigest() for p in (tmp_path / "cli.npz", second)]
     assert digests[0] == digests[1], "the same seed must give the same file"
     shipped = dd.load_shipped()
     n = first.n_episodes

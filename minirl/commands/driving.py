@@ -16,6 +16,7 @@ Writes into --out:
 | world_model.csv     | one-step R^2 of the change per component                         |
 | overopt.csv, toy_overopt.csv | best-of-N gains against KL                              |
 | planner.csv         | each real evaluation episode (if it ran)                         |
+| overopt_sequences.csv | best-of-N action sequences through the world model, paid in the real env (if it ran) |
 | reward.png, world_model.png, overopt.png, planner.png | the figures                |
 """
 
@@ -43,7 +44,7 @@ def add_arguments(parser) -> None:
                        description="Record transitions of highway-fast-v0 with the seeded behaviour policy "
                                    "(careful driver mixed with random actions) into an .npz file.",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--out", dest="collect_out", required=True, help="the .npz file to write")
+    p.add_argument("--out", dest="collect_out", metavar="FILE", required=True, help="the .npz file to write")
     p.add_argument("--steps", type=int, default=4000, help="at least this many transitions (whole episodes)")
     p.add_argument("--seed", type=int, default=0, help="collection seed (episode e is seeded by [seed, e])")
 
@@ -130,6 +131,8 @@ def _experiment(args, out) -> int:
                _write_csv(path("overopt.csv"), result.bon_rows), _write_csv(path("toy_overopt.csv"), result.toy_bon_rows)]
     if result.planner_rows:
         written.append(_write_csv(path("planner.csv"), result.planner_rows))
+    if result.seq_rows:
+        written.append(_write_csv(path("overopt_sequences.csv"), result.seq_rows))
     written += [save_figure(plots.reward_figure(result, config), path("reward.png")),
                 save_figure(plots.world_model_figure(result), path("world_model.png")),
                 save_figure(plots.overopt_figure(result), path("overopt.png")),

@@ -47,17 +47,21 @@ class DrivingConfig:
     planner_candidates: int = 128
     eval_episodes: int = 5               # real episodes per planner arm
     eval_duration: int = 20              # steps (s) per real evaluation episode
+    seq_starts: int = 24                 # real start states of the best-of-N action-sequence curve
+    seq_n: tuple = (1, 4, 16, 64, 256)
+    seq_horizon: int = 5
+    seq_warmup: int = 3                  # careful-driver steps before each start state
 
     @classmethod
     def fast(cls) -> "DrivingConfig":
         return cls(seeds=(0,), pair_counts=(100, 1000), n_test_pairs=1000, reg_steps=300, bt_steps=300,
                    dyn_steps=600, toy_rm_steps=200, bon_n=(1, 4, 16, 64, 256, 1024), eval_episodes=1,
-                   eval_duration=8)
+                   eval_duration=8, seq_starts=2, seq_n=(1, 16, 256))
 
 
 def count_units(config: DrivingConfig, evaluate: bool) -> int:
-    """Progress units: one per seed (models) plus one per real evaluation episode."""
-    return len(config.seeds) + (len(dp.ARMS) * config.eval_episodes if evaluate else 0)
+    """Progress units: one per seed (models) plus one per real evaluation episode and start state."""
+    return len(config.seeds) + (len(dp.ARMS) * config.eval_episodes + 1 if evaluate else 0)
 
 
 @dataclass
@@ -69,6 +73,7 @@ class DrivingResult:
     bon_rows: list = field(default_factory=list)         # seed, inputs, N, kl, gains, crash_rate
     toy_bon_rows: list = field(default_factory=list)     # seed, N, kl, gains
     planner_rows: list = field(default_factory=list)     # arm, seed, return, predicted, steps, crashed
+    seq_rows: list = field(default_factory=list)         # proxy, seed, N, predicted, paid, crashed
     skipped: str | None = None                           # why the planner's real-env step did not run
     n_transitions: int = 0
     n_episodes: int = 0
@@ -161,3 +166,11 @@ def _evaluate_planners(result, models, config, tick):
         rows = dp.evaluate_policy(plan[arm], env, seeds, progress=lambda: tick(arm))
         result.planner_rows += [{"arm": arm, **r} for r in rows]
     env.close()
+    env = make_env()                                                          # full 30-step episodes
+    proxies = {"learned reward": (learned, False), "true reward formula": (dp.true_reward_from_obs, True)}
+    result.seq_rows = dp.best_of_n_sequences(
+        env, [episode_seed(20_000, k) for k in range(config.seq_starts)], models["dynamics"], proxies,
+        config.seq_n, horizon=config.seq_horizon, warmup=config.seq_warmup, warmup_policy=careful_action,
+        rng=np.random.default_rng([20_000, 1]))
+    env.close()
+    tick("best-of-N action sequences")

@@ -23,16 +23,27 @@ the return the env paid, whether it crashed, and the return the planner *predict
 it took (the sum of r(f_phi(o_t, a_t), a_t) for its executed actions): the gap between the two is
 what optimising through the models promised and did not deliver.
 
+**Best-of-N action sequences, paid in the real env** (item 3, off the data). The planner's inner
+step as an over-optimisation curve: from a real start state draw K = max(N) random sequences, score
+each through the world model with a proxy (learned reward or the formula), and for each N take the
+best of the first N. The winner's *predicted* H-step return is what the proxy promises; the real env,
+copied at the start state (`copy.deepcopy`) and stepped with the winner's actions, says what it pays
+and whether it crashes. Unlike best-of-N over recorded segments, the candidates here are imagined:
+the proxy is asked about states it never saw.
+
 Shapes: obs (25,) per real step; imagined batches (K, 25); sequences (K, H) ints.
 """
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ..autograd import no_grad
 
-__all__ = ["true_reward_from_obs", "crash_from_obs", "shooting_plan", "evaluate_policy", "ARMS"]
+__all__ = ["true_reward_from_obs", "crash_from_obs", "shooting_plan", "evaluate_policy", "best_of_n_sequences",
+           "ARMS"]
 
 ARMS = ("planner + learned reward", "planner + true reward formula", "IDLE (env baseline)", "careful driver")
 X_RANGE, Y_RANGE, V_RANGE, LANE_WIDTH, LANES = 200.0, 12.0, 80.0, 4.0, 3
@@ -114,3 +125,57 @@ def evaluate_policy(policy, env, seeds, *, progress=None) -> list[dict]:
         if progress is not None:
             progress()
     return rows
+
+
+def _imagine(obs, seqs, dynamics, reward_fn, crash_ends: bool) -> np.ndarray:
+    """Predicted return of each sequence (K, H) from `obs` through the models, (K,)."""
+    eye = np.eye(5)
+    o = np.repeat(np.asarray(obs, dtype=np.float64).reshape(1, 25), len(seqs), axis=0)
+    total, alive = np.zeros(len(seqs)), np.ones(len(seqs))
+    with no_grad():
+        for t in range(seqs.shape[1]):
+            a = eye[seqs[:, t]]
+            o = _data(dynamics(o, a))
+            total += alive * _data(reward_fn(o, a))
+            if crash_ends:
+                alive = alive * ~crash_from_obs(o)
+    return total
+
+
+def best_of_n_sequences(env, seeds, dynamics, proxies: dict, ns, *, horizon: int, warmup: int, warmup_policy,
+                        rng: np.random.Generator) -> list[dict]:
+    """Best-of-N random action sequences by each proxy, paid in the real env (see the docstring).
+
+    `proxies` maps a name to (reward_fn, crash_ends). For each reset seed the env is driven `warmup`
+    steps by `warmup_policy(obs) -> action`, then the N-curve is measured from that state.
+    Returns rows: proxy, seed, N, predicted, paid (H-step returns), crashed.
+    """
+    ns = sorted(int(n) for n in ns)
+    rows = []
+    for seed in seeds:
+        obs, _ = env.reset(seed=int(seed))
+        for _ in range(warmup):
+            obs, *_ = env.step(int(warmup_policy(obs)))
+        seqs = rng.integers(0, 5, size=(ns[-1], horizon))                     # (K, H), shared by the proxies
+        for name, (reward_fn, crash_ends) in proxies.items():
+            predicted = _imagine(obs, seqs, dynamics, reward_fn, crash_ends)  # (K,)
+            paid = {}
+            for n in ns:
+                w = int(np.argmax(predicted[:n]))                             # best of the first n
+                if w not in paid:
+                    paid[w] = _replay(env, seqs[w])
+                rows.append({"proxy": name, "seed": int(seed), "N": n, "predicted": float(predicted[w]),
+                             "paid": paid[w][0], "crashed": paid[w][1]})
+    return rows
+
+
+def _replay(env, actions) -> tuple[float, bool]:
+    """(return, crashed) of `actions` from the env's current state, on a copy of the env."""
+    sim = copy.deepcopy(env)
+    total = 0.0
+    for a in actions:
+        _, reward, terminated, truncated, _ = sim.step(int(a))
+        total += float(reward)
+        if terminated or truncated:
+            return total, bool(terminated)
+    return total, False

@@ -97,6 +97,24 @@ def summary_tables(result, config) -> list[dict]:
             rows.append(_row(t, f"best-of-{n}, MLP on {inputs}: crash rate of the winner",
                              _mean(result.bon_rows, "crash_rate", inputs=inputs, N=n)))
 
+    seq_n = sorted({r["N"] for r in result.seq_rows})
+    for n in ([seq_n[0], seq_n[len(seq_n) // 2], seq_n[-1]] if seq_n else []):
+        toy_n = min(config.bon_n, key=lambda m: abs(np.log(m) - np.log(n)))
+        for proxy in dict.fromkeys(r["proxy"] for r in result.seq_rows):
+            learned = proxy == "learned reward"
+            sel = dict(proxy=proxy, N=n)
+            rows.append(_row(t, f"best-of-{n} action sequences, {proxy}: predicted {config.seq_horizon}-step return",
+                             _mean(result.seq_rows, "predicted", **sel),
+                             _mean(result.toy_bon_rows, "proxy_gain", N=toy_n) if learned else NAN,
+                             f"through the world model; toy: proxy gain at N={toy_n} (ref. std)" if learned else ""))
+            rows.append(_row(t, f"best-of-{n} action sequences, {proxy}: paid in the real env",
+                             _mean(result.seq_rows, "paid", **sel),
+                             _mean(result.toy_bon_rows, "true_gain", N=toy_n) if learned else NAN,
+                             f"toy: gold gain at N={toy_n} (ref. std)" if learned else ""))
+            rows.append(_row(t, f"best-of-{n} action sequences, {proxy}: crash rate",
+                             float(np.mean([r["crashed"] for r in result.seq_rows if r["proxy"] == proxy
+                                            and r["N"] == n]))))
+
     t = "planner"
     toy_gap = _mean(result.toy_bon_rows, "proxy_gain", N=config.bon_n[-1]) - \
         _mean(result.toy_bon_rows, "true_gain", N=config.bon_n[-1])

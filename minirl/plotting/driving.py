@@ -3,7 +3,8 @@
 * `reward_figure`: pair accuracy overall / no-crash / crash per reward model, and accuracy against
   the number of training pairs beside the toy language (mean over seeds, bootstrap band);
 * `world_model_figure`: one-step R^2 of the change per component (ego / others x position / velocity);
-* `overopt_figure`: best-of-N proxy and true gain against sqrt(KL), driving beside the toy language;
+* `overopt_figure`: best-of-N proxy and true gain against sqrt(KL), driving segments beside the toy
+  language, and (when it ran) best-of-N action sequences through the world model, paid in the real env;
 * `planner_figure`: return paid, predicted and crash rate per planner arm in the real env.
 """
 
@@ -85,25 +86,46 @@ def world_model_figure(result):
 
 
 def overopt_figure(result):
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.4), sharey=True)
+    panels = 3 if result.seq_rows else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.4))
+    ax1, ax2 = axes[0], axes[-1]
+    first = min((r["seed"] for r in result.bon_rows), default=None)
     for inputs, color in (("privileged", "tab:blue"), ("observation", "tab:orange")):
         for key, style in (("proxy_gain", "--"), ("true_gain", "-")):
             for seed in sorted({r["seed"] for r in result.bon_rows}):
                 rows = [r for r in result.bon_rows if r["inputs"] == inputs and r["seed"] == seed]
                 ax1.plot(np.sqrt([r["kl"] for r in rows]), [r[key] for r in rows], style, color=color, alpha=0.8,
-                         label=f"{inputs}: {key.split('_')[0]}" if seed == min(r["seed"] for r in result.bon_rows) else None)
+                         label=f"{inputs}: {key.split('_')[0]}" if seed == first else None)
+    first = min((r["seed"] for r in result.toy_bon_rows), default=None)
     for key, style in (("proxy_gain", "--"), ("true_gain", "-")):
         for seed in sorted({r["seed"] for r in result.toy_bon_rows}):
             rows = [r for r in result.toy_bon_rows if r["seed"] == seed]
             ax2.plot(np.sqrt([r["kl"] for r in rows]), [r[key] for r in rows], style, color="k", alpha=0.8,
-                     label=("proxy" if key == "proxy_gain" else "gold") if seed == min(r["seed"] for r in result.toy_bon_rows) else None)
-    ax1.set_title("driving: best-of-N test segments by a learned reward")
+                     label=("proxy" if key == "proxy_gain" else "gold") if seed == first else None)
+    ax1.set_title("driving: best-of-N recorded segments")
     ax2.set_title("toy language: exact best-of-N (lesson 10)")
     for ax in (ax1, ax2):
         ax.set_xlabel("sqrt(KL(best-of-N || reference))")
+        ax.set_ylabel("gain over the reference (reference std)")
+    if result.seq_rows:
+        ax = axes[1]
+        twin = ax.twinx()
+        ns = sorted({r["N"] for r in result.seq_rows})
+        for proxy, color in (("learned reward", "tab:orange"), ("true reward formula", "tab:green")):
+            mean = lambda key: [np.mean([float(r[key]) for r in result.seq_rows          # noqa: E731
+                                         if r["proxy"] == proxy and r["N"] == n]) for n in ns]
+            ax.plot(ns, mean("predicted"), "--", color=color, label=f"{proxy}: predicted")
+            ax.plot(ns, mean("paid"), "-", color=color, label=f"{proxy}: paid")
+            twin.plot(ns, mean("crashed"), ":", marker="x", color=color, label=f"{proxy}: crash rate")
+        ax.set_xscale("log")
+        ax.set_xlabel("N (random action sequences)")
+        ax.set_ylabel("return over the sequence")
+        twin.set_ylabel("crash rate (dotted)")
+        twin.set_ylim(0, 1)
+        ax.set_title("driving: best-of-N through the world model, paid in the real env", fontsize=9)
+    for ax in axes:
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    ax1.set_ylabel("gain over the reference (reference std)")
+        ax.legend(fontsize=7)
     return fig
 
 
