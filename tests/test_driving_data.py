@@ -67,6 +67,7 @@ def test_load_errors_are_one_line(tmp_path):
         dd.load(bad)
 
 
+@pytest.mark.slow
 @needs_highway
 def test_collection_is_deterministic_and_regenerates_the_shipped_episodes(tmp_path):
     from minirl.cli import main

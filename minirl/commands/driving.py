@@ -1,7 +1,7 @@
 """`minirl driving`: where a model is hard to learn (highway-env) next to the toy language.
 
-    minirl driving --out runs/driving                 # the experiment on the shipped data (about 3 min)
-    minirl driving --out runs/driving --fast          # a quick look (about 40 s)
+    minirl driving --out runs/driving                 # the experiment (about 2 min of CPU time)
+    minirl driving --out runs/driving --fast          # a quick look (about 10 s of CPU time)
     minirl driving collect --out data.npz --steps 4000 --seed 0   # record new transitions ([driving] extra)
 
 The experiment reads the transitions shipped with minirl (`minirl/data/highway_fast_v0.npz`, or
