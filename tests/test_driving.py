@@ -94,3 +94,6 @@ def test_output_path_errors_are_one_line(tmp_path, capsys):
     assert main(["driving", "collect", "--out", str(tmp_path / "data.txt")]) == 2
     err = capsys.readouterr().err.strip()
     assert ".npz" in err and "\n" not in err
+    assert main(["driving", "--data", str(tmp_path / "none.npz"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "minirl driving collect" in err and "\n" not in err
