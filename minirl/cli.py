@@ -20,6 +20,7 @@ COMMANDS = [
     ("compare", "minirl.commands.compare", "black-box versus differentiable arms, side by side"),
     ("estimators", "minirl.commands.estimators", "score-function versus pathwise gradient estimators"),
     ("rlhf", "minirl.commands.rlhf", "toy RLHF with exact answers: frontier, over-optimisation"),
+    ("driving", "minirl.commands.driving", "where a model is hard to learn: highway-env next to the toy language"),
     ("exercises", "minirl.commands.exercises", "generate, reset and check the lesson exercises"),
 ]
 
