@@ -32,6 +32,7 @@ What is not run verbatim, and why (`how_to_run` is the single place that decides
   (``minirl demo`` is ``minirl compare`` with its defaults).
 * ``minirl compare|rlhf|estimators ...``: the same command with ``--fast`` appended;
   ``minirl train ...`` without ``--total-steps``: with ``--total-steps 2048`` appended.
+* ``minirl SUBCOMMAND`` alone, named in prose ("`minirl train` writes ..."): ``--help`` (it exists).
 * ``python benchmarks/...``: ``--help`` only (a run takes minutes and needs the ``bench`` extra).
 * ``pip install -e '.[X]'``: the extra X must exist in pyproject.toml (not installed again here).
 
@@ -47,6 +48,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,6 +172,10 @@ def how_to_run(text: str) -> Plan:
     if words[0] in ("python", "python3") and len(words) > 1 and words[1].startswith("benchmarks/"):
         return Plan(f"python {words[1]} --help", "ok", "--help only")
     cli = words[2:] if words[:3] == ["python", "-m", "minirl"] else words[1:] if words[0] == "minirl" else None
+    if cli is not None and ("--help" in cli or cli[:1] == ["--help"]):
+        return Plan(text, "ok")
+    if cli is not None and len(cli) == 1:
+        return Plan(text + " --help", "ok", "a sub-command named in prose: it exists")
     if cli is not None and cli:
         if cli[0] in FAST_FLAG and "--help" not in cli:
             return Plan(text + " --fast", "ok", "--fast")
@@ -299,10 +305,12 @@ def test_every_documented_command_runs_in_a_fresh_copy(tmp_path):
             continue
         if plan.shell is None:
             continue
+        started = time.perf_counter()
         proc = run_in(copy, plan.shell, activated=plan.expect != "venv")
-        ran.append(plan.shell)
+        ran.append(f"{time.perf_counter() - started:6.1f} s  {plan.shell}")
         problem = check_outcome(command, plan, proc, copy)
         if problem:
             problems.append(problem)
     assert ran, "no documented command was run"
+    print("\n".join(ran))
     assert not problems, f"{len(problems)} documented command(s) do not work as written:\n" + "\n".join(problems)

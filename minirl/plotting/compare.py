@@ -31,7 +31,7 @@ def compare_figure(comp, statistic: str = "iqm"):
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("return (mean of last 100 episodes)")
-    axes[0].legend(fontsize=8, loc="best")
+    axes[0].legend(fontsize=9, loc="best")
     fig.suptitle(f"{comp.task}: black-box versus differentiable arms, {len(comp.seeds)} seeds "
                  f"({statistic} and 95% bootstrap band)")
     return fig
