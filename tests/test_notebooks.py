@@ -177,13 +177,12 @@ def test_notebook_has_a_plan_answers_and_hints(path):
         if "**Predict" in text and "<summary>Answer" not in following:
             problems.append(f"a 'Predict' prompt ({text.split('**Predict')[1][:60]!r}...) has no "
                             "<details><summary>Answer... in the next markdown cell")
-        for block in re.split(r"\n(?=\S)", text):
-            if re.match(r"\**\s*(\*\s*)?Questions", block.lstrip("* ")):
-                numbers = re.findall(r"^\s*(\d+)\. ", block, flags=re.M)
-                for n in numbers:
-                    if f"<summary>Answer to question {n}</summary>" not in following:
-                        problems.append(f"question {n} has no <summary>Answer to question {n}</summary> in "
-                                        "the next markdown cell")
+        heading = re.search(r"^\W*Questions\b.*$", text, flags=re.M)
+        if heading:                                   # numbered questions after a "Questions" line
+            for n in re.findall(r"^\s*(\d+)\. ", text[heading.end():], flags=re.M):
+                if f"<summary>Answer to question {n}</summary>" not in following:
+                    problems.append(f"question {n} has no <summary>Answer to question {n}</summary> in "
+                                    "the next markdown cell")
     text = "\n".join(md)
     for name in _exercise_functions(path):
         for step in ("Hint 1", "Hint 2", "Solution sketch"):
