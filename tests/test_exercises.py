@@ -451,3 +451,35 @@ def test_check_helpers_accept_good_values_and_name_common_slips():
     assert "hint: the 1/2?" in str(info.value)
     with pytest.raises(AssertionError, match="wrong sign"):
         h.assert_close(np.array([-1.0, 2.0]), np.array([1.0, -2.0]))
+
+
+def test_every_run_says_which_implementation_it_tests(tmp_path, fixture_project):
+    """The report header names the code under test, with and without --impl."""
+    learner = tmp_path / "mine"
+    learner.mkdir()
+    (learner / "gradcheck.py").write_text("ANSWER = 42\n", encoding="utf-8")
+    for args, expected in (([], "exercises: testing the reference in minirl/ (to test your code in "
+                                "lessons/, add --impl lessons)"),
+                           ([f"--impl={learner}"], f"exercises: testing your code in {learner}/")):
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=",
+                               *args], cwd=fixture_project, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert expected in proc.stdout, proc.stdout[:2000]
+
+
+@pytest.mark.slow
+@needs_one
+def test_forgetting_impl_ends_with_a_banner_and_a_stub_failure_is_short(tmp_path):
+    lesson = AVAILABLE[0]
+    proc, cases = _run_pytest(tmp_path, str(EXERCISE_TESTS), "-m", lesson.marker)
+    assert cases and all(c["outcome"] == "passed" for c in cases), proc.stdout[-2000:]
+    assert "these exercise tests checked the REFERENCE in minirl/, NOT your code" in proc.stdout
+    assert f"pytest --impl lessons -m {lesson.marker}" in proc.stdout
+    stubs = tmp_path / "stubs"
+    ex.generate(stubs, log=_quiet)
+    proc, cases = _run_pytest(tmp_path, str(EXERCISE_TESTS), f"--impl={stubs}", "-m", lesson.marker)
+    assert "REFERENCE" not in proc.stdout and "exercises: these tests checked your code in" in proc.stdout
+    first = cases[0]["message"].splitlines()
+    assert first[0].startswith(f"NotImplementedError: lesson {lesson.number}: implement ")
+    assert any(line.startswith("  not written yet: ") for line in first)
+    assert "Traceback" not in cases[0]["message"]
