@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 
 import numpy as np
 
@@ -35,11 +36,18 @@ def record_episode(agent, env_id: str, seed: int = 0, max_frames: int = 300, eve
 
     if every < 1 or max_frames < 1:
         raise ValueError(f"record_episode: every and max_frames must be >= 1, got {every} and {max_frames}")
+    # off-screen frames need no display: SDL's dummy video driver (unless one was chosen) keeps pygame
+    # from looking for one and printing "XDG_RUNTIME_DIR is invalid" into the notebook
+    previous = os.environ.get("SDL_VIDEODRIVER")
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     try:
         returns, lengths, frames = evaluate(agent, env_id, 1, seed, deterministic=True, render="rgb_array",
                                             max_frames=max_frames)
     except gym.error.DependencyNotInstalled as exc:
         raise RenderUnavailable(f"rendering {env_id} needs pygame-ce: pip install -e '.[render]' ({exc})") from None
+    finally:
+        if previous is None:
+            os.environ.pop("SDL_VIDEODRIVER", None)
     return frames[::every], float(returns[0]), int(lengths[0])
 
 
