@@ -51,7 +51,8 @@ def _minirl_checked_print_figure(self, *args, **kwargs):
         legend = ax.get_legend()
         bands = [c for c in ax.collections if isinstance(c, _minirl_Poly)]
         if legend is not None and bands:
-            words = " ".join(t.get_text() for t in legend.get_texts()) + " " + ax.get_title()
+            words = " ".join(t.get_text() for t in legend.get_texts()) + " " + ax.get_title() + " " \
+                + legend.get_title().get_text()
             if "band" not in words:
                 _MINIRL_FIGURE_PROBLEMS.append(f"{{where}}: a shaded band whose legend does not say what it is")
     return _minirl_print_figure(self, *args, **kwargs)
