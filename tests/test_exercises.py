@@ -483,3 +483,25 @@ def test_forgetting_impl_ends_with_a_banner_and_a_stub_failure_is_short(tmp_path
     assert first[0].startswith(f"NotImplementedError: lesson {lesson.number}: implement ")
     assert any(line.startswith("  not written yet: ") for line in first)
     assert "Traceback" not in cases[0]["message"]
+
+
+@pytest.mark.slow
+@needs_one
+def test_check_command_passes_a_solved_lesson_and_fails_a_stub(tmp_path):
+    """`minirl exercises check NN`: exit 0 once the lesson is written, 1 on the fresh stub."""
+    lesson = AVAILABLE[0]
+    stubs = tmp_path / "lessons"
+    ex.generate(stubs, [lesson.number], log=_quiet)
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "minirl", "exercises", "check", lesson.number, "--impl", str(stubs)]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode == 1 and f"NotImplementedError: lesson {lesson.number}: implement" in proc.stdout
+    path = stubs / lesson.module
+    path.write_text(_solve(path.read_text(encoding="utf-8"), lesson.source.read_text(encoding="utf-8")),
+                    encoding="utf-8")
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "exercises: these tests checked your code in" in proc.stdout
+    unknown = subprocess.run([sys.executable, "-m", "minirl", "exercises", "check", "99"], cwd=tmp_path,
+                             env=env, capture_output=True, text=True)
+    assert unknown.returncode == 2 and "unknown lesson '99'" in unknown.stderr
