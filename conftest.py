@@ -62,7 +62,7 @@ def pytest_report_header(config):
 
 def pytest_collection_finish(session):
     session.config._minirl_exercise_only = bool(session.items) and all(
-        _EXERCISES in Path(str(item.fspath)).resolve().parents for item in session.items)
+        _EXERCISES in Path(item.path).resolve().parents for item in session.items)
 
 
 def pytest_terminal_summary(terminalreporter, config):
