@@ -139,6 +139,12 @@ def test_model_error_experiment_plumbing_and_figure(tmp_path):
     assert all(np.isfinite([p.true_return, p.imagined_return, p.dyn_error]).all() for p in points)
     path = save_figure(model_error_figure(points), str(tmp_path / "model_error.png"))
     assert (tmp_path / "model_error.png").stat().st_size > 0 and path.endswith(".png")
+    fig = model_error_figure(points, return_label="return of the 30-step plan", error_label="error on the plan's path")
+    top, bottom = fig.axes                                  # one knob: one column of two panels
+    assert top.get_ylabel() == "return of the 30-step plan" and bottom.get_ylabel() == "error on the plan's path"
+    assert all(ax.get_legend().get_title().get_text() == "1 seed (no band)" for ax in (top, bottom))
+    import matplotlib.pyplot as plt
+    plt.close(fig)
     with pytest.raises(ValueError, match="unknown knob 'noise'; choose from"):
         me.run_model_error("noise")
     with pytest.raises(ValueError, match="no differentiable twin for 'Pendulum-v1'"):

@@ -40,21 +40,30 @@ def _band(ax, x, per_value, label, color, marker="o"):
     stats = [bootstrap_ci(v[np.isfinite(v)], statistic="mean") if np.isfinite(v).sum() > 1
              else (np.nanmean(v), np.nanmean(v), np.nanmean(v)) for v in per_value]
     centre, low, high = (np.array(s) for s in zip(*stats))
-    ax.plot(x, centre, marker=marker, color=color, label=band_label(label, "mean", len(per_value[0])))
+    ax.plot(x, centre, marker=marker, color=color, label=label)
     ax.fill_between(x, low, high, color=color, alpha=0.2, linewidth=0)
     for xi, v in zip(x, per_value):
         ax.scatter(np.full(len(v), xi), v, color=color, s=8, alpha=0.5)
 
 
-def model_error_figure(points, title: str = "What a learned model's errors cost (Pendulum)"):
-    """A figure with one column per knob present in `points` (a list of `ModelErrorPoint`)."""
+def model_error_figure(points, title: str = "What a learned model's errors cost (Pendulum)",
+                       return_label: str = "return of the final policy (200 steps)",
+                       error_label: str = "normalised MSE on the policy's path"):
+    """A figure with one column per knob present in `points` (a list of `ModelErrorPoint`).
+
+    `return_label` / `error_label` name the y axes: the defaults fit `run_model_error` (a trained
+    policy scored over 200 steps); the planning probe (`run_planning_gap`) scores an open-loop plan.
+    """
     knobs = []
     for p in points:
         if p.knob not in knobs:
             knobs.append(p.knob)
     if not knobs:
         raise ValueError("model_error_figure: no points to draw")
-    fig, axes = plt.subplots(2, len(knobs), figsize=(4.6 * len(knobs), 6.4), squeeze=False, sharex="col")
+    fig, axes = plt.subplots(2, len(knobs), figsize=(5.2 * len(knobs), 7.0), squeeze=False, sharex="col")
+    seeds = len({p.seed for p in points})
+    # what the lines and bands are, once per legend (its title), so the entries stay short
+    what = band_label("", "mean", seeds).removeprefix(": ")
     for j, knob in enumerate(knobs):
         top, bottom = axes[0, j], axes[1, j]
         x, true = _by_value(points, knob, "true_return")
@@ -67,11 +76,12 @@ def model_error_figure(points, title: str = "What a learned model's errors cost 
             for ax in (top, bottom):
                 ax.set_xscale("log")
         top.set_title(knob)
-        top.set_ylabel("return of the final policy (200 steps)")
-        bottom.set_ylabel("normalised MSE on the policy's path")
+        top.set_ylabel(return_label)
+        bottom.set_ylabel(error_label)
         bottom.set_xlabel(_LABELS.get(knob, knob))
         for ax in (top, bottom):
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
+            ax.legend(fontsize=8, title=what, title_fontsize=8)
     fig.suptitle(title)
+    fig.tight_layout()
     return fig
