@@ -196,7 +196,7 @@ def run_comparison(task: str = "minirl/Pendulum-v1", arms=("reinforce", "ppo", "
         progress: called with each finished Run (e.g. to advance a progress bar).
     """
     from .executor import LocalExecutor
-    from .trials import check_folder, run_trial
+    from .trials import check_folder, run_trials
 
     arms = list(arms)
     check_request(task, arms)
@@ -217,10 +217,8 @@ def run_comparison(task: str = "minirl/Pendulum-v1", arms=("reinforce", "ppo", "
         for t in trials:                                    # refuse a folder of other settings before any work
             check_folder(t, os.path.join(root, t.name))
         executor = executor or LocalExecutor(jobs)
-        by_name = {t.name: t for t in trials}
         finished: dict[str, Run] = {}
-        for outcome in executor.run(run_trial, {t.name: (t, root) for t in trials}):
-            t = by_name[outcome.key]
+        for t, outcome in run_trials(executor, trials, root):      # remote executors: files come back
             run = _load_run(t.algo, t.seed, os.path.join(root, t.name), outcome.value,
                             None if outcome.ok else outcome.error)
             finished[t.name] = run
