@@ -4,11 +4,11 @@
 
 WORK/request.json gives the commands (the README's, verbatim); the environment gives PATH (the
 venv's bin first), PYTHONPATH (tests/, so Ray workers can make the gated env), MINIRL_TEST_GATE,
-HOME and RAY_TMPDIR (both in the test's folders). This script starts a Ray cluster
-with `ray start --head`, runs the README's sweep on it (`--ray auto`) in WORK/ray, runs a fault sweep
-that kills Ray workers mid-trial (WORK/fault), stops the cluster with `ray stop`, then runs one
-trial on a Ray instance started by the sweep itself (`--ray`, WORK/local). Everything it saw goes
-to WORK/result.json; the test judges it. No address but loopback exists in the namespace.
+HOME and RAY_TMPDIR (both in the test's folders). This script starts a Ray cluster with
+`ray start --head`, runs the README's sweep on it (`--ray auto`) in WORK/ray, stops the cluster
+with `ray stop`, then runs a fault sweep on a Ray instance the sweep starts itself (`--ray`) and
+kills its Ray workers mid-trial (WORK/fault). Everything it saw goes to WORK/result.json; the test
+judges it. No address but loopback exists in the namespace.
 """
 
 from __future__ import annotations
@@ -47,24 +47,28 @@ try:
     run("ray_start", request["ray_start"], work)
     if result["ray_start"]["rc"] == 0:
         run("sweep", request["sweep"], work / "ray")
-        gate = Path(os.environ["MINIRL_TEST_GATE"])          # set by the test, so `ray start` passed it on
-        (gate / "closed").write_text("")
-        fault = [sys.executable, "-m", "minirl", "sweep", "--algo", "ppo", "--env", ENV_ID, "--seeds", "0-1",
-                 "--total-steps", "1024", "--eval-every", "0", "--out", str(work / "fault"), "--ray", "auto"]
-        with open(work / "fault.log", "w") as log:
-            proc = subprocess.Popen(fault, stdout=log, stderr=subprocess.STDOUT)
-        kills = []
-        t0 = time.monotonic()
-
-        def decide(pid):
-            kills.append(pid)
-            return "kill" if len(kills) <= 3 else "open"
-        answers = watch_gate(gate, proc, decide)
-        proc.wait()
-        result["fault"] = {"rc": proc.returncode, "answers": [a for _, a in answers],
-                           "seconds": round(time.monotonic() - t0, 1),
-                           "log": (work / "fault.log").read_text()[-4000:]}
-        save()
 finally:
     run("ray_stop", request["ray_stop"], work)
-run("local_instance", request["local_instance"], work / "local")
+
+# faults, on a Ray instance the sweep starts itself (`--ray` without an address); its workers inherit
+# this environment (PYTHONPATH, MINIRL_TEST_GATE) from the sweep
+gate = Path(os.environ["MINIRL_TEST_GATE"])
+(gate / "closed").write_text("")
+fault = [sys.executable, "-m", "minirl", "sweep", "--algo", "ppo", "--env", ENV_ID, "--seeds", "0-1",
+         "--total-steps", "1024", "--eval-every", "0", "--out", str(work / "fault"), "--ray"]
+with open(work / "fault.log", "w") as log:
+    proc = subprocess.Popen(fault, stdout=log, stderr=subprocess.STDOUT)
+kills = []
+t0 = time.monotonic()
+
+
+def decide(pid):
+    kills.append(pid)
+    return "kill" if len(kills) <= 3 else "open"
+
+
+answers = watch_gate(gate, proc, decide)
+proc.wait()
+result["fault"] = {"rc": proc.returncode, "answers": [a for _, a in answers], "seconds": round(time.monotonic() - t0, 1),
+                   "log": (work / "fault.log").read_text()}
+save()
