@@ -372,3 +372,45 @@ def test_killing_the_sweep_leaves_no_worker_behind_and_a_rerun_resumes(tmp_path)
         assert summary["stop_reason"] == "budget" and summary["final_step"] >= 1024
         steps = [int(r["step"]) for r in csv.DictReader(open(folder / "progress.csv"))]
         assert steps == sorted(set(steps)) and steps[-1] == summary["final_step"]
+
+
+class _InProcessRemote:
+    """An executor that says `remote = True` but runs each task here: the remote path without Ray."""
+
+    remote = True
+
+    def __init__(self):
+        self.sent = {}
+
+    def run(self, fn, tasks):
+        from minirl.experiments.executor import Outcome
+        for key, args in tasks.items():
+            self.sent[key] = args
+            yield Outcome(key, True, fn(*args), None, 1)
+
+
+def test_the_remote_path_sends_the_files_and_writes_back_what_comes_back(tmp_path):
+    from minirl.experiments.sweep_run import run_sweep
+    from minirl.experiments.train_run import start_run
+    out = tmp_path / "sw"
+    sweep = sw.sweep_from_flags(algo="ppo", env="CartPole-v1", seeds="0-1", total_steps="1024", eval_every="0")
+    trials = sw.expand(sweep)
+    # seed 1 was interrupted half-way: its files must travel with the task and the run resume from them
+    first = trials[1]
+
+    def stop_half_way(agent, row):
+        if row["step"] >= 512:
+            os.kill(os.getpid(), signal.SIGTERM)
+    assert start_run(str(out / first.name), "ppo", "CartPole-v1", 1, total_steps=1024, eval_every=0,
+                     progress=False, callback=stop_half_way) == 143
+    executor = _InProcessRemote()
+    result = run_sweep(str(out), trials, executor)
+    assert sorted(result.done) == sorted(t.name for t in trials) and not result.failed
+    assert executor.sent[trials[0].name][1] == {}, "a new trial travels without files"
+    sent = executor.sent[first.name][1]
+    assert set(sent) == {"config.json", "progress.csv", "checkpoint.npz", "summary.json"}
+    for t in trials:
+        summary = json.loads((out / t.name / "summary.json").read_text())
+        assert summary["stop_reason"] == "budget" and summary["final_step"] >= 1024
+    steps = [int(r["step"]) for r in csv.DictReader(open(out / first.name / "progress.csv"))]
+    assert steps == [512, 1024], "the interrupted trial resumed after its first update (written back here)"
