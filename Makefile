@@ -4,12 +4,15 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= runs/demo
+# `make site FAST=1` builds the course website with the notebooks in fast mode (MINIRL_FAST=1).
+FAST ?=
+KATEX_VERSION ?= 0.19.1
 # Our matrices are small: BLAS threads only add overhead (and compete with the worker processes).
 export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: demo test lab lessons bench clean
+.PHONY: demo test lab lessons bench clean site site-check
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +26,17 @@ $(VENV)/.installed-dev: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(VENV)/.installed $@
 
+$(VENV)/.installed-docs: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,docs]'
+	touch $(VENV)/.installed $(VENV)/.installed-dev $@
+
+# KaTeX from the npm registry, for typesetting maths in the site without a CDN (not committed).
+build/katex/.katex-$(KATEX_VERSION):
+	npm install --prefix build/katex --no-save --no-audit --no-fund --loglevel=error katex@$(KATEX_VERSION)
+	touch $@
+
 demo: $(VENV)/.installed
 	$(PY) -m minirl demo --out $(OUT)
 
@@ -34,8 +48,15 @@ lab: $(VENV)/.installed-dev
 	$(PY) -m ipykernel install --user --name minirl --display-name "minirl (.venv)"
 	cd notebooks && ../$(VENV)/bin/jupyter lab
 
+# The course website in site/ (docs/site_build.py); then check every page in headless chromium.
+site: $(VENV)/.installed-docs build/katex/.katex-$(KATEX_VERSION)
+	$(PY) docs/site_build.py $(if $(filter 1,$(FAST)),--fast) --katex build/katex/node_modules/katex/dist
+
+site-check: $(VENV)/.installed-docs
+	$(PY) docs/site_check.py site
+
 lessons: $(VENV)/.installed
 	$(PY) -m minirl exercises generate
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache site build

@@ -98,11 +98,30 @@ def _as_array(value) -> np.ndarray:
     return value.data if isinstance(value, Tensor) else np.asarray(value)
 
 
+def _numeric_array(data) -> np.ndarray:
+    """np.asarray(data), refusing anything that is not real numbers (one line naming the value)."""
+    try:
+        arr = np.asarray(data)
+    except (ValueError, TypeError):                          # e.g. a ragged list [[1, 2], [3]]
+        arr = None
+    if arr is None or arr.dtype.kind not in "biuf":
+        kind = "a ragged list" if arr is None else f"dtype {arr.dtype}"
+        raise TypeError(f"Tensor: data must be real numbers (bool, int or float), got {_short(data)} "
+                        f"({kind}); convert it first, e.g. Tensor(np.asarray(x, dtype=np.float64))")
+    return arr
+
+
+def _short(value) -> str:
+    text = repr(value).replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 class Tensor:
     """An n-dimensional array that can record how it was computed.
 
     Args:
-        data: anything `np.asarray` accepts. Python floats become float64.
+        data: numbers: a scalar, a (nested) list or an array of bool, int or float. Python floats
+            become float64. Strings, None, complex numbers and ragged lists are refused.
         requires_grad: if True, `backward` fills `.grad` for this tensor. Only floating-point
             data can require a gradient.
     """
@@ -111,7 +130,7 @@ class Tensor:
     __array_priority__ = 1000  # so `ndarray * Tensor` calls Tensor.__rmul__
 
     def __init__(self, data, requires_grad: bool = False):
-        data = data.data if isinstance(data, Tensor) else np.asarray(data)
+        data = data.data if isinstance(data, Tensor) else _numeric_array(data)
         if requires_grad and not np.issubdtype(data.dtype, np.floating):
             raise TypeError(
                 f"only floating-point tensors can require gradients, got dtype {data.dtype}; "

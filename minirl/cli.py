@@ -21,6 +21,7 @@ COMMANDS = [
     ("sweep", "minirl.commands.sweep", "seeds x a grid of train settings, locally or on a Ray cluster"),
     ("estimators", "minirl.commands.estimators", "score-function versus pathwise gradient estimators"),
     ("rlhf", "minirl.commands.rlhf", "toy RLHF with exact answers: frontier, over-optimisation"),
+    ("driving", "minirl.commands.driving", "where a model is hard to learn: highway-env next to the toy language"),
     ("exercises", "minirl.commands.exercises", "generate, reset and check the lesson exercises"),
 ]
 

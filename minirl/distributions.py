@@ -42,7 +42,24 @@ def _check_non_finite_logits(logits: np.ndarray) -> None:
                          "and learning rate); refusing to sample from them")
     if np.isposinf(logits).any() or np.isneginf(logits).all(axis=-1).any():
         raise ValueError("Categorical: logits give no valid distribution (a logit is +inf, or "
-                         "every logit of a row is -inf); refusing to sample from them")
+                         "every logit of a row is -inf); refusing to sample from them (probabilities "
+                         "go in probs=, not in the positional argument, which is logits)")
+
+
+def _probs_to_logits(probs) -> Tensor:
+    """log(probs / probs.sum(-1)) after checking the probabilities (differentiable if probs is a Tensor)."""
+    p = _as_tensor(probs)
+    if p.ndim == 0:
+        raise ValueError("Categorical: probs need at least one axis (the categories)")
+    data = p.data
+    if not np.isfinite(data).all() or (data < 0).any():
+        raise ValueError("Categorical: probs must be finite numbers >= 0 (got NaN, inf or a negative "
+                         "value); for log-probabilities or scores use logits= (the positional argument)")
+    total = data.sum(axis=-1, keepdims=True)
+    if not (total > 0).all():
+        raise ValueError("Categorical: a row of probs sums to 0; each row needs a positive probability")
+    with np.errstate(divide="ignore"):
+        return p.log() - Tensor(np.log(total))            # (..., K); a probability of 0 -> -inf
 
 
 def _as_tensor(x) -> Tensor:
@@ -56,12 +73,28 @@ def _as_tensor(x) -> Tensor:
 class Categorical:
     """pi(a) = softmax(logits)_a over the last axis.
 
+    Give the distribution ONE way, as in PyTorch's `Categorical(probs=None, logits=None)`:
+
+        Categorical(logits)            # the positional argument is LOGITS (unnormalised log-probabilities)
+        Categorical(logits=logits)     # the same, explicit
+        Categorical(probs=p)           # probabilities (>= 0, normalised along the last axis, as PyTorch does)
+
+    Careful, PyTorch users: PyTorch's first positional argument is `probs`; here it is `logits`
+    (every policy network outputs logits). Probabilities passed positionally would be read as logits
+    and give a different, flatter distribution: pass them as `probs=`.
+
     Args:
-        logits: Tensor (..., K) of unnormalised log-probabilities. NaN is refused.
+        logits: Tensor (..., K) of unnormalised log-probabilities. NaN and +inf are refused; -inf
+            marks a category that is never drawn.
+        probs: Tensor or array (..., K) of probabilities, finite and >= 0 with a positive sum per
+            row; stored as logits = log(probs / sum). A 0 becomes a -inf logit (never drawn).
     """
 
-    def __init__(self, logits):
-        logits = _as_tensor(logits)
+    def __init__(self, logits=None, *, probs=None):
+        if (logits is None) == (probs is None):
+            raise TypeError("Categorical: give exactly one of logits (the positional argument, or logits=) "
+                            f"and probs=, got {'both' if probs is not None else 'neither'}")
+        logits = _as_tensor(logits) if probs is None else _probs_to_logits(probs)
         if logits.ndim == 0:
             raise ValueError("Categorical: logits need at least one axis (the categories)")
         if not np.isfinite(logits.data).all():           # -inf alone is fine: a masked action
@@ -147,8 +180,9 @@ class Normal:
     """Diagonal Gaussian N(mean, diag(exp(log_std))^2); densities sum over the last axis.
 
     Args:
-        mean: Tensor (..., D).
-        log_std: Tensor broadcastable to mean, e.g. (D,) for a state-independent std (PPO).
+        mean: Tensor (..., D), finite.
+        log_std: Tensor broadcastable to mean, e.g. (D,) for a state-independent std (PPO); finite
+            (NaN, +inf and -inf, a zero std, are refused).
     """
 
     def __init__(self, mean, log_std):
@@ -158,8 +192,12 @@ class Normal:
         except ValueError:
             raise ValueError(f"Normal: mean shape {mean.shape} and log_std shape {log_std.shape} "
                              "do not broadcast") from None
-        if np.isnan(mean.data).any() or np.isnan(log_std.data).any():
-            raise ValueError("Normal: mean or log_std contains NaN; refusing to sample from it")
+        for name, value in (("mean", mean), ("log_std", log_std)):
+            if not np.isfinite(value.data).all():
+                bad = value.data[~np.isfinite(value.data)]
+                raise ValueError(f"Normal: {name} holds NaN or inf ({bad.size} value(s), e.g. {bad.flat[0]}); "
+                                 f"a Gaussian needs a finite {name} (did training diverge? check the loss "
+                                 "and learning rate)")
         self.mean, self.log_std = mean, log_std
         self.std = log_std.exp()
 

@@ -2,6 +2,12 @@
 
 Every optimiser updates `param.data` from `param.grad`; parameters whose `.grad` is None are
 skipped. Only `clip_grad_norm_` modifies gradient arrays, in place (each leaf owns its `.grad`).
+
+Each parameter must be listed once. A parameter listed twice (`Adam(actor.parameters() +
+critic.parameters())` when the two share a layer) would be stepped twice per `step()` and counted
+twice in a gradient norm, so the optimisers, `global_grad_norm` and `clip_grad_norm_` refuse it with
+a ValueError naming both positions (PyTorch refuses a parameter in two groups too). `Module.parameters()`
+lists a shared parameter once; to combine lists, dedupe them: `list({id(p): p for p in ps}.values())`.
 """
 
 from __future__ import annotations
@@ -15,6 +21,21 @@ from .autograd import Tensor
 __all__ = ["Optimizer", "SGD", "Adam", "clip_grad_norm_", "global_grad_norm", "LinearSchedule"]
 
 
+def _is_real(x) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+def _check_listed_once(params: list, who: str) -> None:
+    """Raise a one-line ValueError if the same Tensor appears twice in `params`."""
+    first: dict[int, int] = {}
+    for i, p in enumerate(params):
+        j = first.setdefault(id(p), i)
+        if j != i:
+            raise ValueError(f"{who}: parameter {i} is the same Tensor as parameter {j} (listed twice, so it "
+                             f"would count twice): list each parameter once, e.g. "
+                             f"list({{id(p): p for p in params}}.values())")
+
+
 class Optimizer:
     def __init__(self, params: Iterable[Tensor], lr: float):
         self.params = list(params)
@@ -23,8 +44,9 @@ class Optimizer:
         for p in self.params:
             if not isinstance(p, Tensor) or not p.requires_grad:
                 raise TypeError("optimizer parameters must be Tensors with requires_grad=True")
-        if not np.isfinite(lr) or lr < 0:
-            raise ValueError(f"learning rate must be a finite number >= 0, got lr={lr}")
+        _check_listed_once(self.params, type(self).__name__)
+        if not _is_real(lr) or not np.isfinite(lr) or lr < 0:
+            raise ValueError(f"learning rate must be a finite number >= 0, got lr={lr!r}")
         self.lr = float(lr)
         self.step_count = 0
 
@@ -51,8 +73,8 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr: float = 1e-2, momentum: float = 0.0):
         super().__init__(params, lr)
-        if not 0 <= momentum < 1:
-            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
+        if not _is_real(momentum) or not 0 <= momentum < 1:
+            raise ValueError(f"SGD: momentum must be a number in [0, 1), got {momentum!r}")
         self.momentum = float(momentum)
         self.velocity = [np.zeros_like(p.data) for p in self.params]
 
@@ -96,15 +118,15 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8):
         super().__init__(params, lr)
+        if (not isinstance(betas, (tuple, list)) or len(betas) != 2
+                or not all(_is_real(b) and 0 <= b < 1 for b in betas)):
+            raise ValueError(f"Adam: betas must be two numbers in [0, 1), e.g. (0.9, 0.999), got {betas!r}")
         b1, b2 = betas
-        if not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
-        if eps <= 0:
-            raise ValueError(f"Adam: eps must be > 0, got {eps}")
+        if not _is_real(eps) or not 0 < eps < np.inf:
+            raise ValueError(f"Adam: eps must be a finite number > 0, got {eps!r}")
         self.b1, self.b2, self.eps = float(b1), float(b2), float(eps)
         dtypes = {p.data.dtype for p in self.params}
-        distinct = len({id(p) for p in self.params}) == len(self.params)
-        self._flat = len(dtypes) == 1 and distinct             # else: one array per parameter, as in the paper
+        self._flat = len(dtypes) == 1                          # else: one array per parameter, as in the paper
         if not self._flat:
             self.m = [np.zeros_like(p.data) for p in self.params]
             self.v = [np.zeros_like(p.data) for p in self.params]
@@ -187,7 +209,10 @@ class Adam(Optimizer):
 
 
 def global_grad_norm(params: Iterable[Tensor]) -> float:
-    """sqrt(sum over all parameters of ||grad||^2), skipping parameters without a gradient."""
+    """sqrt(sum over all parameters of ||grad||^2), skipping parameters without a gradient.
+    A parameter listed twice is refused (its gradient would count twice)."""
+    params = list(params)
+    _check_listed_once(params, "global_grad_norm")
     grads = [p.grad.ravel() for p in params if p.grad is not None]
     if not grads:
         return 0.0
@@ -207,6 +232,8 @@ def clip_grad_norm_(params: Iterable[Tensor], max_norm: float, error_if_nonfinit
     """
     if not max_norm > 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be > 0, got {max_norm}")
+    params = list(params)
+    _check_listed_once(params, "clip_grad_norm_")
     params = [p for p in params if p.grad is not None]
     norm = global_grad_norm(params)
     if not np.isfinite(norm):

@@ -45,7 +45,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-__all__ = ["VecEnv", "Step", "check_spaces", "SUPPORTED_SPACES", "collect_episodes", "Episode", "resolve_env_id"]
+__all__ = ["VecEnv", "Step", "check_spaces", "SUPPORTED_SPACES", "collect_episodes", "Episode", "resolve_env_id",
+           "check_finite"]
 
 SUPPORTED_SPACES = ("observations: Box with shape (obs_dim,); "
                     "actions: Discrete(n) or Box with shape (act_dim,) and finite bounds")
@@ -96,7 +97,9 @@ def resolve_env_id(env_id: str) -> str:
     return name
 
 
-def _check_finite(what: str, values: np.ndarray, env_id) -> None:
+def check_finite(what: str, values, env_id) -> None:
+    """Raise FloatingPointError naming the env if an observation or reward from it is NaN or inf."""
+    values = np.asarray(values, dtype=np.float64)
     if not np.isfinite(values).all():
         raise FloatingPointError(f"environment {env_id!r} returned a non-finite {what} ({values.tolist()}): "
                                  "the environment is broken or its state diverged; nothing was learned from it")
@@ -191,7 +194,7 @@ class VecEnv:
             obs = np.zeros((self.num_envs, self.obs_dim))
             for i, e in enumerate(self.envs):
                 obs[i] = e.reset(seed=None if seed is None else seed + i)[0]
-        _check_finite("observation", obs, self.env_id)
+        check_finite("observation", obs, self.env_id)
         return obs
 
     def clip_action(self, actions: np.ndarray) -> np.ndarray:
@@ -205,8 +208,9 @@ class VecEnv:
         env_actions = actions + self.action_start if self.discrete else actions   # NumPy integers
         engine = self._step_loop if self.vectorization == "loop" else self._step_sync
         obs, reward, term, trunc, final = engine(env_actions)
-        _check_finite("observation", obs, self.env_id)
-        _check_finite("reward", reward, self.env_id)
+        if not np.isfinite(obs.sum() + reward.sum()):     # one cheap test per step; details only on failure
+            check_finite("observation", obs, self.env_id)
+            check_finite("reward", reward, self.env_id)
         self._ep_return += reward
         self._ep_length += 1
         next_obs, finished = obs, []

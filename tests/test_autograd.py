@@ -516,3 +516,14 @@ def test_gradcheck_catches_a_wrong_rule():
     assert max(gradient_check(wrong_square, [x])) > 0.1
     np.testing.assert_allclose(numerical_gradient(lambda t: t * t, [x], 0), 2 * x, rtol=1e-8)
     assert relative_error(np.array([1.0]), np.array([1.0 + 1e-9])) < 1e-8
+
+
+@pytest.mark.parametrize("data, kind", [("abc", "dtype <U3"), (None, "dtype object"), ([1.0, None], "dtype object"),
+                                        ([[1, 2], [3]], "a ragged list"), (1 + 2j, "dtype complex128"),
+                                        (np.array(["0.5"]), "dtype <U3")])
+def test_tensor_refuses_data_that_is_not_real_numbers_in_one_line(data, kind):
+    """Before (issue 12): Tensor("abc") was accepted and failed later, deep inside an operation."""
+    with pytest.raises(TypeError, match=f"Tensor: data must be real numbers .*\\({kind}\\)") as e:
+        Tensor(data)
+    assert "\n" not in str(e.value)
+    assert Tensor(True).data.dtype == np.bool_ and Tensor([1, 2]).data.dtype == np.int64   # numbers still pass

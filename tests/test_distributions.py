@@ -276,3 +276,40 @@ def test_policy_fast_sampling_equals_the_distribution_path(dtype, discrete):
     np.testing.assert_array_equal(actions, want)
     np.testing.assert_array_equal(logp, want_logp)
     assert logp.dtype == dtype
+
+
+@pytest.mark.parametrize("name, mean, log_std", [("mean", [np.inf, 0.0], [0.0, 0.0]), ("mean", [-np.inf, 0.0], [0.0, 0.0]),
+                                                 ("log_std", [0.0, 0.0], [np.inf, 0.0]), ("log_std", [0.0], [-np.inf])])
+def test_normal_refuses_an_infinite_mean_or_log_std(name, mean, log_std):
+    """Before (issue 12): an infinite mean or log_std was accepted and sampled inf / NaN actions."""
+    with pytest.raises(ValueError, match=f"Normal: {name} holds NaN or inf .*finite {name}") as e:
+        Normal(Tensor(np.array(mean)), Tensor(np.array(log_std)))
+    assert "\n" not in str(e.value)
+
+
+def test_categorical_takes_logits_or_probs_by_keyword():
+    """The positional argument is logits; probs= takes probabilities (normalised, as in PyTorch)."""
+    p = np.array([[0.2, 0.3, 0.5], [0.0, 0.25, 0.75]])
+    by_probs = Categorical(probs=p)
+    np.testing.assert_allclose(by_probs.probs, p, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(Categorical(probs=2 * p).probs, p, rtol=1e-12)          # normalised
+    assert by_probs.logits.data[1, 0] == -np.inf                                       # never drawn
+    np.testing.assert_array_equal(Categorical(logits=np.log(p[0])).probs, Categorical(np.log(p[0])).probs)
+    assert not np.allclose(Categorical(p[0]).probs, p[0])                               # positional = logits
+    # probs= is differentiable: d log pi(a) / d p_a = 1/p_a - 1/sum(p), checked by finite differences
+    errs = gradient_check(lambda q: Categorical(probs=q).log_prob(np.array([1, 2])).sum(),
+                          [np.array([[0.2, 0.3, 0.5], [0.1, 0.25, 0.75]])])
+    assert max(errs) < 1e-7, errs
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({}, "exactly one of logits .* and probs=, got neither"),
+    ({"logits": np.zeros(3), "probs": np.ones(3) / 3}, "exactly one .* got both"),
+    ({"probs": np.array([0.5, -0.1, 0.6])}, "probs must be finite numbers >= 0 .* use logits= \\(the positional"),
+    ({"probs": np.array([0.5, np.nan])}, "probs must be finite"),
+    ({"probs": np.zeros((2, 3))}, "sums to 0"),
+    ({"logits": np.array([np.inf, 0.0])}, "probabilities go in probs=, not in the positional argument, which is logits")])
+def test_categorical_refuses_ambiguous_or_invalid_input_in_one_line(kwargs, match):
+    with pytest.raises((TypeError, ValueError), match=match) as e:
+        Categorical(**kwargs)
+    assert "\n" not in str(e.value)

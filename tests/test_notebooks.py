@@ -3,17 +3,24 @@
 One test per `notebooks/*.ipynb` (found on disk, so new lessons are picked up), run with nbclient in
 the `python3` kernel of this interpreter, working directory `notebooks/`, `MINIRL_FAST=1`, and a
 per-notebook timeout. Select them with `-m notebook`, skip them with `-m "not notebook"`.
+
+Each executed notebook is also written to build/notebooks/fast/ (`docs/notebook_cache.py`), where
+`make site FAST=1` picks it up instead of executing the lesson again.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "docs"))
+import notebook_cache  # noqa: E402  (docs/notebook_cache.py: where the site build finds these outputs)
+
 NOTEBOOK_DIR = REPO / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 TIMEOUT_S = 180          # per notebook; each should take under 60 s in fast mode
@@ -46,17 +53,20 @@ def kernel_env():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_executes_in_fast_mode(path, kernel_env, tmp_path):
     nbformat, nbclient = kernel_env
+    key = notebook_cache.source_key(path, "fast")
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
         nb, timeout=TIMEOUT_S, kernel_name="python3",
         # jupyter_client starts a "python ..." kernelspec with this interpreter (sys.executable)
         resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    start = time.perf_counter()
     try:
         client.execute()
     except nbclient.exceptions.CellExecutionError as exc:
         pytest.fail(f"{path.name} failed in fast mode:\n{str(exc)[-4000:]}", pytrace=False)
     except nbclient.exceptions.CellTimeoutError as exc:
         pytest.fail(f"{path.name}: a cell ran longer than {TIMEOUT_S} s in fast mode: {exc}", pytrace=False)
+    notebook_cache.store(nb, path, "fast", time.perf_counter() - start, key=key)
 
 
 @pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks yet")

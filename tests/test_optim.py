@@ -143,6 +143,16 @@ def test_optimizer_bad_arguments():
         Adam([param([1.0])], eps=0.0)
 
 
+@pytest.mark.parametrize("make, match", [
+    (lambda p: SGD(p, lr="0.1"), r"lr='0.1'"), (lambda p: SGD(p, lr=float("nan")), "lr=nan"),
+    (lambda p: SGD(p, momentum="0.9"), "momentum.*'0.9'"), (lambda p: Adam(p, eps=float("nan")), "eps.*nan"),
+    (lambda p: Adam(p, betas=(0.9,)), r"betas.*\(0.9,\)"), (lambda p: Adam(p, betas=(0.9, "0.99")), "betas")])
+def test_optimizer_hyperparameters_of_the_wrong_type_or_not_finite_fail_in_one_line(make, match):
+    with pytest.raises(ValueError, match=match) as e:
+        make([param([1.0])])
+    assert "\n" not in str(e.value)
+
+
 def _adam_by_the_formula(values, grads, lr, b1=0.9, b2=0.999, eps=1e-8):
     """Adam written out per array, the paper's Algorithm 1, as the reference for the flat buffer."""
     theta = [np.array(v) for v in values]
@@ -224,3 +234,24 @@ def test_clipping_handles_shared_and_read_only_gradients():
     c.grad = np.broadcast_to(np.array(10.0), (2,))               # read-only
     clip_grad_norm_([c], max_norm=1.0)
     np.testing.assert_allclose(np.linalg.norm(c.grad), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1), lambda ps: SGD(ps, lr=0.1, momentum=0.9),
+                                  lambda ps: Adam(ps, lr=0.1),
+                                  lambda ps: Adam(ps + [Tensor(np.ones(1, np.float32), requires_grad=True)])])
+def test_optimisers_refuse_a_parameter_listed_twice(make):
+    """Listed twice, a parameter would be stepped twice per step (issue 12): refused, naming both positions."""
+    a, b = param([1.0]), param([2.0])
+    with pytest.raises(ValueError, match=r"parameter 2 is the same Tensor as parameter 0 .*list each parameter once") as e:
+        make([a, b, a])
+    assert "\n" not in str(e.value)
+
+
+def test_gradient_norm_and_clipping_refuse_a_parameter_listed_twice():
+    a, b = param([0.0]), param([0.0])
+    a.grad, b.grad = np.array([3.0]), np.array([4.0])
+    for fn in (global_grad_norm, lambda ps: clip_grad_norm_(ps, max_norm=1.0)):
+        with pytest.raises(ValueError, match="parameter 2 is the same Tensor as parameter 0"):
+            fn([a, b, a])
+    np.testing.assert_array_equal([a.grad[0], b.grad[0]], [3.0, 4.0])     # refused before touching anything
+    assert clip_grad_norm_(iter([a, b]), max_norm=10.0) == 5.0             # a generator still works

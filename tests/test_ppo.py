@@ -88,7 +88,7 @@ def test_presets_exist_and_validate():
         assert isinstance(preset("ppo", env_id), PPOConfig) and default_total_steps("ppo", env_id) > 0
     assert preset("ppo", "MountainCarContinuous-v0").normalize_obs      # generic continuous default
     with pytest.raises(ValueError, match="algorithm"):
-        preset("sac", "CartPole-v1")
+        preset("dqn", "CartPole-v1")
 
 
 def test_black_box_twin_shares_the_pendulum_preset():
@@ -211,10 +211,10 @@ class _NaNReward(gym.Env):
         return np.zeros(1, dtype=np.float32), float("nan"), True, False, {}
 
 
-def test_nan_loss_stops_before_the_update():
+def test_nan_reward_stops_before_the_update():
     agent = PPO(_NaNReward, PPOConfig(num_envs=1, num_steps=8, num_minibatches=1), seed=0)
     before = {k: v.copy() for k, v in agent.policy.state_dict().items()}
-    with pytest.raises(FloatingPointError, match="not finite"):
+    with pytest.raises(FloatingPointError, match="non-finite reward"):
         list(agent.learn_iter(64))
     for k, v in agent.policy.state_dict().items():
         np.testing.assert_array_equal(v, before[k])

@@ -189,7 +189,7 @@ def test_scripted_judge():
     # Boltzmann judge: P(A) = sigmoid(1 / 2) = 0.622 for a margin of 1 at temperature 2
     y = mb.scripted_judge(np.ones(20000), np.zeros(20000), rng, temperature=2.0)
     assert abs(y.mean() - 1 / (1 + np.exp(-0.5))) < 4 * np.sqrt(0.25 / 20000)
-    with pytest.raises(ValueError, match="temperature must be >= 0"):
+    with pytest.raises(ValueError, match="temperature must be a finite number >= 0, got -1.0"):
         mb.scripted_judge(ra, rb, rng, temperature=-1.0)
 
 

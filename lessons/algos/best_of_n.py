@@ -29,15 +29,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from minirl.checks import generator, positive_int
 from minirl.envs.toylang import TabularPolicy
 
 __all__ = ["best_of_n_log_probs", "best_of_n_kl_bound", "sample_best_of_n"]
 
 
 def _check_n(n) -> int:
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"best-of-N: N must be a positive integer, got {n!r}")
-    return int(n)
+    return positive_int("best-of-N", "N", n)
 
 
 def best_of_n_log_probs(logp_ref, reward, n: int) -> np.ndarray:
@@ -47,6 +46,9 @@ def best_of_n_log_probs(logp_ref, reward, n: int) -> np.ndarray:
     if logp_ref.shape != reward.shape or logp_ref.ndim != 2:
         raise ValueError(f"best_of_n_log_probs: logp_ref {logp_ref.shape} and reward {reward.shape} "
                          "must be equal (P, S) tables")
+    if np.isnan(logp_ref).any() or np.isnan(reward).any() or np.isinf(reward).any():
+        raise ValueError("best_of_n_log_probs: logp_ref holds NaN or reward holds NaN/inf: give finite rewards "
+                         "and log-probabilities (-inf allowed for a response pi_ref never draws)")
     out = np.empty_like(logp_ref)
     for x in range(len(logp_ref)):
         values, group = np.unique(reward[x], return_inverse=True)              # groups in increasing reward
@@ -59,9 +61,10 @@ def best_of_n_log_probs(logp_ref, reward, n: int) -> np.ndarray:
 
 def best_of_n_kl_bound(n) -> np.ndarray:
     """The common analytic value log N - (N - 1)/N (an upper bound on the exact KL)."""
-    n = np.asarray(n, dtype=np.float64)
-    if np.any(n < 1):
-        raise ValueError(f"best-of-N: N must be >= 1, got {n}")
+    arr = np.asarray(n)
+    if arr.dtype.kind not in "iuf" or not np.all(np.isfinite(arr)) or np.any(arr < 1):
+        raise ValueError(f"best-of-N: N must be a finite number >= 1 (or an array of them), got {n!r}")
+    n = arr.astype(np.float64)
     return np.log(n) - (n - 1) / n
 
 
@@ -71,8 +74,14 @@ def sample_best_of_n(policy: TabularPolicy, reward_table, prompts, n: int, rng: 
     Ties go to a uniformly random one of the tied draws, matching `best_of_n_log_probs`.
     """
     n = _check_n(n)
+    generator("sample_best_of_n", rng)
+    if not isinstance(policy, TabularPolicy):
+        raise TypeError(f"sample_best_of_n: policy must be a TabularPolicy, got {type(policy).__name__}")
     lang = policy.lang
     prompts = lang.check_prompts(prompts)
+    if np.shape(reward_table) != (lang.P, lang.num_sequences):
+        raise ValueError(f"sample_best_of_n: reward_table must be a (P, S) = {(lang.P, lang.num_sequences)} "
+                         f"table, got shape {np.shape(reward_table)}")
     B = len(prompts)
     draws = policy.sample(np.repeat(prompts, n), rng).reshape(B, n, lang.L)             # (B, n, L)
     scores = np.asarray(reward_table)[np.repeat(prompts, n),

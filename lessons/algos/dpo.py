@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from minirl.autograd import Tensor, no_grad
+from minirl.checks import generator, number, positive_int
 from minirl.envs.toylang import Preferences, TabularPolicy
 from minirl.envs.toylang_exact import check_beta
 from minirl.optim import Adam
@@ -71,15 +72,33 @@ def train_dpo(policy: TabularPolicy, ref: TabularPolicy, prefs: Preferences, bet
               callback=None, eval_every: int = 50) -> list[float]:
     """Minimise the DPO (or IPO) loss on a preference set with Adam; updates `policy` in place.
 
-    Full batch when `batch_size` is None (the toy sets are small), else minibatches drawn with `rng`.
-    `callback(step, policy)`, if given, is called before training and every `eval_every` steps.
-    Returns the loss per step.
+    Full batch when `batch_size` is None (the toy sets are small), else minibatches of `batch_size`
+    pairs drawn with replacement with `rng`. `callback(step, policy)`, if given, is called before
+    training and every `eval_every` steps. Returns the loss per step. Every argument is checked
+    before any work: steps, batch_size and eval_every are integers >= 1, lr a finite number > 0.
     """
     beta = check_beta(beta)
+    for name, p in (("policy", policy), ("ref", ref)):
+        if not isinstance(p, TabularPolicy):
+            raise TypeError(f"train_dpo: {name} must be a TabularPolicy, got {type(p).__name__}")
     if not isinstance(prefs, Preferences):
         raise TypeError(f"train_dpo needs a Preferences set, got {type(prefs).__name__}")
-    if batch_size is not None and not isinstance(rng, np.random.Generator):
-        raise TypeError("train_dpo: minibatches need an np.random.Generator (rng=...)")
+    steps, eval_every = positive_int("train_dpo", "steps", steps), positive_int("train_dpo", "eval_every", eval_every)
+    number("train_dpo", "lr", lr, low=0, low_open=True)
+    if kind not in KINDS:
+        raise ValueError(f"train_dpo: kind must be one of {KINDS}, got {kind!r}")
+    if batch_size is not None:
+        batch_size = positive_int("train_dpo", "batch_size (None = full batch)", batch_size)
+        generator("train_dpo (minibatches)", rng)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"train_dpo: callback must be callable or None, got {type(callback).__name__}")
+    if policy.logits.shape != ref.logits.shape:
+        raise ValueError(f"train_dpo: policy {policy.logits.shape} and ref {ref.logits.shape} are tables of "
+                         "different languages: give both policies of the same ToyLanguage")
+    for p in (policy, ref):
+        p.lang.check_prompts(prefs.prompts)
+        p.lang.check_sequences(prefs.chosen)
+        p.lang.check_sequences(prefs.rejected)
     with no_grad():
         ref_w = ref.sequence_log_probs(prefs.prompts, prefs.chosen).data         # (B,)
         ref_l = ref.sequence_log_probs(prefs.prompts, prefs.rejected).data       # (B,)

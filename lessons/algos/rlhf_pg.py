@@ -46,6 +46,7 @@ from typing import Callable
 import numpy as np
 
 from minirl.autograd import Tensor, minimum, no_grad
+from minirl.checks import fraction, generator, number, positive_int
 from minirl.envs.toylang import TabularPolicy
 from minirl.optim import Adam
 
@@ -68,8 +69,7 @@ def kl_penalised_rewards(score, logp, ref_logp, kl_coef: float) -> np.ndarray:
     Returns:
         rewards (B, L), a new array.
     """
-    if not kl_coef >= 0:
-        raise ValueError(f"kl_penalised_rewards: kl_coef must be >= 0, got {kl_coef}")
+    kl_coef = number("kl_penalised_rewards", "kl_coef", kl_coef, low=0)
     score, logp, ref_logp = (np.asarray(a, dtype=np.float64) for a in (score, logp, ref_logp))
     if logp.shape != ref_logp.shape or logp.ndim != 2 or score.shape != logp.shape[:1]:
         raise ValueError(f"kl_penalised_rewards: score {score.shape}, logp {logp.shape}, ref_logp "
@@ -106,10 +106,22 @@ def gae(rewards: np.ndarray, values: np.ndarray, lam: float) -> np.ndarray:
     return adv
 
 
-def _check_positive_ints(fn: str, **values) -> None:
-    for name, v in values.items():
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{fn}: {name} must be a positive integer, got {v!r}")
+def _check_common(fn: str, policy, ref, reward_fn, rng, callback, kl_coef, **ints) -> None:
+    """The checks both trainers share, made before any sampling."""
+    for name, p in (("policy", policy), ("ref", ref)):
+        if not isinstance(p, TabularPolicy):
+            raise TypeError(f"{fn}: {name} must be a TabularPolicy, got {type(p).__name__}")
+    if policy.logits.shape != ref.logits.shape:
+        raise ValueError(f"{fn}: policy {policy.logits.shape} and ref {ref.logits.shape} are tables of "
+                         "different languages: give both policies of the same ToyLanguage")
+    if not callable(reward_fn):
+        raise TypeError(f"{fn}: reward_fn must be callable (prompts, seqs) -> scores, got {type(reward_fn).__name__}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"{fn}: callback must be callable or None, got {type(callback).__name__}")
+    generator(fn, rng)
+    number(fn, "kl_coef", kl_coef, low=0)
+    for name, v in ints.items():
+        positive_int(fn, name, v)
 
 
 def _evaluate(callback, history, iteration, policy):
@@ -133,10 +145,11 @@ def ppo_rlhf(policy: TabularPolicy, ref: TabularPolicy, reward_fn: Callable, rng
         callback: called as callback(iteration, policy) before training and every `eval_every`
             iterations; its non-None results are returned as the history list.
     """
-    if not kl_coef >= 0:
-        raise ValueError(f"ppo_rlhf: kl_coef must be >= 0, got {kl_coef}")
-    _check_positive_ints("ppo_rlhf", iterations=iterations, batch_size=batch_size, epochs=epochs,
-                         minibatches=minibatches, eval_every=eval_every)
+    _check_common("ppo_rlhf", policy, ref, reward_fn, rng, callback, kl_coef, iterations=iterations,
+                  batch_size=batch_size, epochs=epochs, minibatches=minibatches, eval_every=eval_every)
+    for name, v in (("lr", lr), ("value_lr", value_lr), ("clip", clip)):
+        number("ppo_rlhf", name, v, low=0, low_open=True)
+    fraction("ppo_rlhf", "gae_lambda", gae_lambda)
     if minibatches > batch_size:
         raise ValueError(f"ppo_rlhf: minibatches ({minibatches}) cannot exceed batch_size ({batch_size})")
     lang = policy.lang
@@ -186,12 +199,11 @@ def rloo_rlhf(policy: TabularPolicy, ref: TabularPolicy, reward_fn: Callable, rn
 
     R_i = r_phi(x, y_i) - kl_coef sum_t (log pi - log pi_ref)(y_i,t); k samples per prompt.
     """
-    if not kl_coef >= 0:
-        raise ValueError(f"rloo_rlhf: kl_coef must be >= 0, got {kl_coef}")
-    if not isinstance(k, (int, np.integer)) or k < 2:
+    _check_common("rloo_rlhf", policy, ref, reward_fn, rng, callback, kl_coef, iterations=iterations,
+                  prompts_per_batch=prompts_per_batch, eval_every=eval_every)
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 2:
         raise ValueError(f"rloo_rlhf: k must be an integer >= 2 (a baseline needs another sample), got {k!r}")
-    _check_positive_ints("rloo_rlhf", iterations=iterations, prompts_per_batch=prompts_per_batch,
-                         eval_every=eval_every)
+    number("rloo_rlhf", "lr", lr, low=0, low_open=True)
     lang = policy.lang
     opt = Adam(policy.parameters(), lr=lr)
     history: list = []

@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..checks import fraction, generator, number, positive_int
 from ..envs.toylang import Preferences, TabularPolicy, sft
 
 __all__ = ["filtered_finetune", "top_fraction_mask", "preferred_finetune"]
@@ -28,9 +29,13 @@ __all__ = ["filtered_finetune", "top_fraction_mask", "preferred_finetune"]
 
 def top_fraction_mask(prompts, scores, keep_fraction: float) -> np.ndarray:
     """Boolean mask (B,) keeping, for each prompt, the ceil(keep_fraction * n_x) best-scored samples."""
-    if not 0 < keep_fraction <= 1:
-        raise ValueError(f"keep_fraction must be in (0, 1], got {keep_fraction}")
+    fraction("top_fraction_mask", "keep_fraction", keep_fraction, zero=False)
     prompts, scores = np.asarray(prompts), np.asarray(scores, dtype=np.float64)
+    if prompts.ndim != 1 or scores.shape != prompts.shape:
+        raise ValueError(f"top_fraction_mask: prompts {prompts.shape} and scores {scores.shape} must both be (B,)")
+    if np.isnan(scores).any():
+        raise ValueError(f"top_fraction_mask: {int(np.isnan(scores).sum())} scores are NaN: the reward "
+                         "function must return numbers for every sample")
     keep = np.zeros(len(scores), dtype=bool)
     for x in np.unique(prompts):
         idx = np.flatnonzero(prompts == x)
@@ -47,6 +52,17 @@ def filtered_finetune(policy: TabularPolicy, reward_fn: Callable, rng: np.random
 
     Returns the rows of callback(round, policy), called before training and after every round.
     """
+    if not isinstance(policy, TabularPolicy):
+        raise TypeError(f"filtered_finetune: policy must be a TabularPolicy, got {type(policy).__name__}")
+    if not callable(reward_fn):
+        raise TypeError(f"filtered_finetune: reward_fn must be callable (prompts, seqs) -> scores, "
+                        f"got {type(reward_fn).__name__}")
+    generator("filtered_finetune", rng)
+    fraction("filtered_finetune", "keep_fraction", keep_fraction, zero=False)
+    for name, v in (("samples", samples), ("rounds", rounds), ("sft_steps", sft_steps)):
+        positive_int("filtered_finetune", name, v)
+    number("filtered_finetune", "lr", lr, low=0, low_open=True)
+    fraction("filtered_finetune", "smoothing", smoothing, one=False)
     lang = policy.lang
     history: list = []
     if callback is not None:
@@ -69,6 +85,10 @@ def preferred_finetune(policy: TabularPolicy, prefs: Preferences, *, steps: int 
     """
     if not isinstance(prefs, Preferences):
         raise TypeError(f"preferred_finetune needs a Preferences set, got {type(prefs).__name__}")
+    positive_int("preferred_finetune", "steps", steps)
+    positive_int("preferred_finetune", "eval_every", eval_every)
+    number("preferred_finetune", "lr", lr, low=0, low_open=True)
+    fraction("preferred_finetune", "smoothing", smoothing, one=False)
     if callback is not None:
         callback(0, policy)
     return sft(policy, prefs.prompts, prefs.chosen, steps=steps, lr=lr, smoothing=smoothing,

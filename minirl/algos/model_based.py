@@ -228,8 +228,8 @@ def _make_config(config) -> ModelBasedConfig:
 class SVG(Agent):
     """SVG(H) through learned models of a black-box env, as an agent (`minirl train --algo svg`).
 
-    `learn_iter` yields one row after the random warm-up and one per iteration (fit the models,
-    improve the policy through them, collect with it). `global_step` counts every real env step,
+    `learn_iter` yields one row per iteration (fit the models, improve the policy through them,
+    collect with it); the first iteration starts with the random warm-up. `global_step` counts every real env step,
     the random warm-up included; the learned models' imagined steps are computation, not env steps.
     The checkpoint holds the real transitions collected so far (the models are refitted on them).
     """
@@ -296,13 +296,14 @@ class SVG(Agent):
 
     def learn_iter(self, total_steps: int) -> Iterator[dict]:
         cfg = self.config
-        if self.global_step == 0:
-            # 1. warm-up: uniform random actions (whole episodes are kept; a cut episode is still data)
-            t0 = time.perf_counter()
-            self._collect(None, min(cfg.initial_random_steps, total_steps), 10 ** 12)
-            yield self._row(t0, {})
         while self.global_step < total_steps:
             t0 = time.perf_counter()
+            if self.global_step == 0:
+                # 1. warm-up: uniform random actions (whole episodes are kept; a cut episode is still data)
+                self._collect(None, min(cfg.initial_random_steps, total_steps), 10 ** 12)
+                if self.global_step >= total_steps:
+                    yield self._row(t0, {})
+                    break
             info = self.learner.fit_models(self.data, self.rng)               # 2. fit the models
             info["imagined_return"] = self.learner.improve(self.data, self.rng)   # 3. improve through them
             # 4. collect with the improved policy on the TRUE env

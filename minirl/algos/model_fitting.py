@@ -22,7 +22,9 @@ import warnings
 import numpy as np
 
 from ..autograd import no_grad
+from ..checks import fraction, generator, nonnegative_int, number, positive_int
 from ..optim import Adam
+from ..rollout import check_finite
 from .world_models import (DynamicsModel, RewardModel, bradley_terry_loss, dynamics_loss,
                            preference_probability, reward_regression_loss)
 
@@ -123,6 +125,8 @@ class _Collector:
                     u = policy.act(np.asarray(obs, dtype=np.float64), self.rng)[0]     # (act_dim,)
                     act = self.scale * np.tanh(u)
                 next_obs, r, terminated, truncated, _ = self.env.step(act.astype(self.env.action_space.dtype))
+                check_finite("observation", next_obs, getattr(self.env.spec, "id", None))
+                check_finite("reward", r, getattr(self.env.spec, "id", None))
                 for key, value in (("obs", obs), ("act", act), ("rew", r), ("next_obs", next_obs), ("episode", ep)):
                     rows[key].append(np.asarray(value, dtype=np.float64))
                 obs, ret, max_steps = next_obs, ret + float(r), max_steps - 1
@@ -150,6 +154,11 @@ def collect(env, policy, rng: np.random.Generator, *, n_steps: int | None = None
     """
     if n_steps is None and n_episodes is None:
         raise ValueError("collect: give n_steps and/or n_episodes")
+    for name, v in (("n_steps", n_steps), ("n_episodes", n_episodes)):
+        if v is not None:
+            positive_int("collect", name, v)
+    fraction("collect", "val_fraction", val_fraction, one=False)
+    generator("collect", rng)
     c = _Collector(make_env(env), rng, val_fraction)
     data = c.run(policy, n_steps if n_steps is not None else 10 ** 12,
                  n_episodes if n_episodes is not None else 10 ** 12)
@@ -164,6 +173,17 @@ def _warn_if_small(what: str, n_train: int, min_transitions: int, error: float, 
                       "through it may exploit its errors: collect more data.", ModelWarning, stacklevel=3)
 
 
+def _check_fit(who: str, rng, steps, batch, lr, optimizer, min_count=None, min_name="min_transitions") -> None:
+    generator(who, rng)
+    nonnegative_int(who, "steps", steps)
+    positive_int(who, "batch", batch)
+    number(who, "lr", lr, low=0, low_open=True)
+    if optimizer is not None and not isinstance(optimizer, Adam):
+        raise TypeError(f"{who}: optimizer must be an Adam or None, got {type(optimizer).__name__}")
+    if min_count is not None:
+        nonnegative_int(who, min_name, min_count)
+
+
 def fit_dynamics(model: DynamicsModel, data: Transitions, rng: np.random.Generator, *, steps: int,
                  batch: int = 256, optimizer: Adam | None = None, lr: float = 1e-3,
                  min_transitions: int = 500) -> dict:
@@ -171,8 +191,9 @@ def fit_dynamics(model: DynamicsModel, data: Transitions, rng: np.random.Generat
 
     `val_error` is the loss (1) on the held-out transitions: the mean squared error in normalised
     units, i.e. about the fraction of the deltas' variance the model leaves unexplained (1.0 = no
-    better than predicting the mean delta). NaN if nothing is held out.
+    better than predicting the mean delta). NaN if nothing is held out; `train_loss` is NaN for steps=0.
     """
+    _check_fit("fit_dynamics", rng, steps, batch, lr, optimizer, min_transitions)
     train, val = data.subset(~data.val), data.subset(data.val)
     if len(train) < 2:
         raise ValueError(f"fit_dynamics: need at least 2 training transitions, got {len(train)}")
@@ -205,6 +226,7 @@ def fit_reward_regression(model: RewardModel, data: Transitions, rng: np.random.
                           batch: int = 256, optimizer: Adam | None = None, lr: float = 1e-3,
                           min_transitions: int = 500) -> dict:
     """Adam on the squared error to the observed rewards; `val_error` = held-out MSE / Var(r)."""
+    _check_fit("fit_reward_regression", rng, steps, batch, lr, optimizer, min_transitions)
     train, val = data.subset(~data.val), data.subset(data.val)
     if len(train) < 2:
         raise ValueError(f"fit_reward_regression: need at least 2 training transitions, got {len(train)}")
@@ -238,8 +260,9 @@ def scripted_judge(return_a, return_b, rng: np.random.Generator, temperature: fl
     Shapes: (N,), (N,) -> (N,) of 0.0 / 1.0.
     """
     diff = np.asarray(return_a, dtype=np.float64) - np.asarray(return_b, dtype=np.float64)
-    if temperature < 0:
-        raise ValueError(f"scripted_judge: temperature must be >= 0, got {temperature}")
+    number("scripted_judge", "temperature", temperature, low=0)
+    if np.isnan(diff).any():
+        raise ValueError("scripted_judge: a segment return is NaN: the judge needs finite returns")
     if temperature == 0:
         coin = rng.random(diff.shape) < 0.5
         return np.where(diff > 0, 1.0, np.where(diff < 0, 0.0, coin.astype(np.float64)))
@@ -253,7 +276,9 @@ def preference_pairs(data: Transitions, n_pairs: int, segment_len: int, rng: np.
     Returns {"obs_a", "act_a", "obs_b", "act_b": (N, L, dim) arrays, "prefs": (N,), "return_a",
     "return_b": (N,) true segment returns (for evaluation only: the model never sees them)}.
     """
-    L = int(segment_len)
+    L = positive_int("preference_pairs", "segment_len", segment_len)
+    positive_int("preference_pairs", "n_pairs", n_pairs)
+    generator("preference_pairs", rng)
     n = len(data)
     if n < L:
         raise ValueError(f"preference_pairs: segments of {L} steps need at least {L} transitions, got {n}")
@@ -275,6 +300,8 @@ def fit_reward_preferences(model: RewardModel, pairs: dict, rng: np.random.Gener
 
     `val_accuracy`: on held-out pairs, how often sigmoid(R(A) - R(B)) > 1/2 agrees with the judge.
     """
+    _check_fit("fit_reward_preferences", rng, steps, batch, lr, optimizer, min_pairs, "min_pairs")
+    fraction("fit_reward_preferences", "val_fraction", val_fraction, one=False)
     N = len(pairs["prefs"])
     n_val = int(round(val_fraction * N))
     order = rng.permutation(N)

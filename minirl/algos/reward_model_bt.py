@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, no_grad
+from ..checks import generator, number, positive_int
 from ..envs.toylang import Preferences, ToyLanguage
 from ..nn import MLP, Module
 from ..optim import Adam
@@ -49,6 +50,9 @@ class RewardModel(Module):
     """r_phi(x, y) = MLP(onehot(x) (outer) onehot(y)), a scalar per (prompt, response)."""
 
     def __init__(self, lang: ToyLanguage, rng: np.random.Generator, hidden: int = 64):
+        if not isinstance(lang, ToyLanguage):
+            raise TypeError(f"RewardModel: lang must be a ToyLanguage, got {type(lang).__name__}")
+        positive_int("RewardModel", "hidden", hidden)
         self.lang = lang
         self.net = MLP([lang.P * lang.L * lang.V, hidden, 1], rng=rng, activation="tanh")
 
@@ -95,8 +99,12 @@ def train_reward_model(lang: ToyLanguage, prefs: Preferences, rng: np.random.Gen
     if not isinstance(prefs, Preferences):
         raise TypeError(f"train_reward_model needs a Preferences set, got {type(prefs).__name__}")
     for name, v in (("steps", steps), ("batch_size", batch_size), ("hidden", hidden)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"train_reward_model: {name} must be a positive integer, got {v!r}")
+        positive_int("train_reward_model", name, v)
+    number("train_reward_model", "lr", lr, low=0, low_open=True)
+    number("train_reward_model", "weight_decay", weight_decay, low=0)
+    generator("train_reward_model", rng)
+    if not isinstance(lang, ToyLanguage):
+        raise TypeError(f"train_reward_model: lang must be a ToyLanguage, got {type(lang).__name__}")
     lang.check_prompts(prefs.prompts)
     lang.check_sequences(prefs.chosen)
     lang.check_sequences(prefs.rejected)

@@ -6,14 +6,28 @@ exact one-hot sample, the backward pass the gradient of the relaxed sample
 softmax((log pi + g)/tau). Feed the one-hot tokens to the reward model and differentiate the
 KL-regularised objective end to end:
 
-    loss = -mean_b r_phi(x_b, onehot(y_b))  +  beta mean_b sum_t KL(pi(. | x_b, y_b,<t) || pi_ref(. | x_b, y_b,<t))
+    J(pi) = E_(y ~ pi)[r_phi(x, y)] - beta KL(pi || pi_ref),
+    KL(pi || pi_ref) = E_(y ~ pi)[ sum_t KL_t ],   KL_t = KL(pi(. | x, y_<t) || pi_ref(. | x, y_<t))
 
-The per-step KL is computed exactly over the V next tokens (its expectation along the sampled path
-is the sequence-level KL). The estimator is biased: the reward's gradient with respect to a token
-reaches the logits of that token's step only, never the choice of the later prefixes, and the
-relaxation gradient is not the true one. It is often much lower-variance than the score function.
+**The reward term is biased.** Its gradient with respect to a token reaches the logits of that
+token's step only, never the choice of the later prefixes, and the relaxation gradient is not the
+true one. It is often much lower-variance than the score function.
 
-Shapes: prompts (B,); per step logits (B, V); tokens (B, L, V); rewards (B,).
+**The KL term is exact in expectation.** Each KL_t is computed exactly over the V next tokens, but
+at a *sampled* prefix y_<t, and the prefix's probability depends on the policy too. The gradient of
+the sequence KL has two parts (the product rule on E_(y ~ pi)[sum_t KL_t(y_<t)]):
+
+    grad KL = E[ sum_t grad KL_t(y_<t) ]                                        (prefix held fixed)
+            + E[ sum_s grad log pi(y_s | x, y_<s) * sum_(t > s) KL_t(y_<t) ]    (the prefix moves)
+
+Differentiating sum_t KL_t alone gives only the first part: on a 3-word, length-3 language with
+standard-normal logits for pi and pi_ref its expected gradient is 11% to 90% (median 40%, 50 draws)
+away from the true one, in relative norm. `kl_surrogate` adds the
+second, score-function part, with the future KL held constant (no gradient through it), so the
+expected gradient of the surrogate is exactly grad KL (tests/test_rlhf_pg.py checks it by
+enumerating every response). The added term has value 0, so the loss still reports the path KL.
+
+Shapes: prompts (B,); per step logits (B, V); tokens (B, L, V); rewards (B,); per-step KL (B, L).
 """
 
 from __future__ import annotations
@@ -22,13 +36,35 @@ from typing import Callable
 
 import numpy as np
 
-from ..autograd import no_grad, stack
+from ..autograd import Tensor, no_grad, stack
+from ..checks import generator, number, positive_int
 from ..distributions import Categorical
 from ..envs.toylang import TabularPolicy
 from ..optim import Adam
 from .reward_model_bt import RewardModel
 
-__all__ = ["st_reward_backprop"]
+__all__ = ["st_reward_backprop", "kl_surrogate"]
+
+
+def kl_surrogate(policy: TabularPolicy, ref: TabularPolicy, prompts, seqs) -> Tensor:
+    """Per-response surrogate of the sequence KL, (B,): value sum_t KL_t, gradient exact in expectation.
+
+        surrogate(y) = sum_t KL_t(y_<t) + sum_s (log pi(y_s | y_<s) - stopgrad(same)) * stopgrad(sum_(t>s) KL_t)
+
+    E_(y ~ pi(.|x))[grad surrogate(y)] = grad KL(pi(.|x) || pi_ref(.|x)) for each prompt x (see the
+    module docstring). Shapes: prompts (B,), seqs (B, L) -> (B,).
+    """
+    lang = policy.lang
+    prompts, seqs = lang.check_prompts(prompts), lang.check_sequences(seqs)
+    pre = lang.prefix_index(seqs)                                              # (B, L) prefix ids
+    logp = policy.logits[prompts[:, None], pre].log_softmax(axis=-1)           # (B, L, V)
+    with no_grad():
+        ref_logp = ref.logits[prompts[:, None], pre].log_softmax(axis=-1).data  # (B, L, V)
+    kl_t = (logp.exp() * (logp - ref_logp)).sum(axis=-1)                        # (B, L) KL_t at y_<t
+    token = logp.gather(seqs[..., None], axis=-1).reshape(seqs.shape)          # (B, L) log pi(y_s | y_<s)
+    later = np.cumsum(kl_t.data[:, ::-1], axis=1)[:, ::-1] - kl_t.data         # (B, L) sum_(t>s) KL_t
+    score = ((token - token.data) * later).sum(axis=-1)                        # (B,) value 0, gradient the 2nd part
+    return kl_t.sum(axis=-1) + score
 
 
 def st_reward_backprop(policy: TabularPolicy, ref: TabularPolicy, reward_model: RewardModel,
@@ -40,8 +76,24 @@ def st_reward_backprop(policy: TabularPolicy, ref: TabularPolicy, reward_model: 
     The reward model's parameters are frozen during training (restored afterwards).
     Returns the rows produced by callback(iteration, policy), as in `rlhf_pg`.
     """
-    if not kl_coef >= 0:
-        raise ValueError(f"st_reward_backprop: kl_coef must be >= 0, got {kl_coef}")
+    who = "st_reward_backprop"
+    for name, p in (("policy", policy), ("ref", ref)):
+        if not isinstance(p, TabularPolicy):
+            raise TypeError(f"{who}: {name} must be a TabularPolicy, got {type(p).__name__}")
+    if policy.logits.shape != ref.logits.shape:
+        raise ValueError(f"{who}: policy {policy.logits.shape} and ref {ref.logits.shape} are tables of "
+                         "different languages: give both policies of the same ToyLanguage")
+    if not isinstance(reward_model, RewardModel):
+        raise TypeError(f"{who}: reward_model must be a RewardModel (differentiable in its tokens), "
+                        f"got {type(reward_model).__name__}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"{who}: callback must be callable or None, got {type(callback).__name__}")
+    generator(who, rng)
+    number(who, "kl_coef", kl_coef, low=0)
+    for name, v in (("iterations", iterations), ("batch_size", batch_size), ("eval_every", eval_every)):
+        positive_int(who, name, v)
+    number(who, "lr", lr, low=0, low_open=True)
+    number(who, "temperature", temperature, low=0, low_open=True)
     lang = policy.lang
     frozen = reward_model.parameters()
     opt = Adam(policy.parameters(), lr=lr)
@@ -60,17 +112,15 @@ def st_reward_backprop(policy: TabularPolicy, ref: TabularPolicy, reward_model: 
         for it in range(1, iterations + 1):
             prompts = rng.integers(0, lang.P, size=batch_size)
             code = np.zeros(batch_size, dtype=np.int64)
-            tokens, kl = [], 0.0
+            tokens, seqs = [], np.zeros((batch_size, lang.L), dtype=np.int64)
             for t in range(lang.L):
                 rows = lang.offsets[t] + code                                  # (B,) prefix ids
-                dist = Categorical(policy.logits[prompts, rows])               # (B, V)
-                with no_grad():
-                    ref_logp = ref.logits[prompts, rows].log_softmax(axis=-1)  # (B, V)
-                onehot = dist.gumbel_softmax_st(rng, temperature)              # (B, V), exact sample
-                kl = kl + (dist.log_probs.exp() * (dist.log_probs - ref_logp)).sum(axis=-1)   # (B,)
+                onehot = Categorical(policy.logits[prompts, rows]).gumbel_softmax_st(rng, temperature)  # (B, V)
                 tokens.append(onehot)
-                code = code * lang.V + onehot.data.argmax(-1)
-            r = reward_model.forward_tokens(prompts, stack(tokens, axis=1))     # (B,)
+                seqs[:, t] = onehot.data.argmax(-1)                            # the exact sample
+                code = code * lang.V + seqs[:, t]
+            r = reward_model.forward_tokens(prompts, stack(tokens, axis=1))     # (B,) biased (straight-through)
+            kl = kl_surrogate(policy, ref, prompts, seqs)                      # (B,) exact in expectation
             loss = -r.mean() + kl_coef * kl.mean()
             opt.zero_grad()
             loss.backward()

@@ -51,6 +51,7 @@ import contextlib
 import numpy as np
 
 from ..autograd import Tensor, concatenate
+from ..checks import number
 from ..nn import MLP, Module
 
 __all__ = ["Normalizer", "dynamics_loss", "reward_regression_loss", "bradley_terry_loss",
@@ -67,6 +68,7 @@ class Normalizer:
     def __init__(self, dim: int, eps: float = 1e-6):
         if not isinstance(dim, (int, np.integer)) or dim <= 0:
             raise ValueError(f"Normalizer: dim must be a positive integer, got {dim!r}")
+        number("Normalizer", "eps", eps, low=0, low_open=True)
         self.dim, self.eps = int(dim), float(eps)
         self.mean = np.zeros(dim)
         self.std = np.ones(dim)
@@ -75,6 +77,9 @@ class Normalizer:
         x = np.asarray(x, dtype=np.float64).reshape(-1, self.dim)
         if len(x) < 2:
             raise ValueError(f"Normalizer.fit needs at least 2 rows of width {self.dim}, got {len(x)}")
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"Normalizer.fit: the data holds {int((~np.isfinite(x)).sum())} NaN or inf values: "
+                             "fit on finite observations and actions")
         self.mean, self.std = x.mean(axis=0), np.maximum(x.std(axis=0), self.eps)
         return self
 
@@ -275,8 +280,8 @@ def imagined_return(policy, dynamics, reward, start_obs, horizon: int, rng: np.r
     """
     if not isinstance(horizon, (int, np.integer)) or horizon < 1:
         raise ValueError(f"imagined_return: horizon must be an integer >= 1, got {horizon!r}")
-    if not 0.0 < gamma <= 1.0:
-        raise ValueError(f"imagined_return: gamma must be in (0, 1], got {gamma}")
+    number("imagined_return", "gamma", gamma, low=0, high=1, low_open=True)
+    number("imagined_return", "action_scale", action_scale, low=0, low_open=True)
     obs = _tensor(start_obs)                                    # (B, D)
     # BEGIN SOLUTION
     total = 0.0

@@ -115,6 +115,12 @@ def run(args) -> int:
                                              executor=executor, progress=progress)
         except ValueError as exc:                         # e.g. runs/ holds runs of other settings
             return fail("compare", exc)
+    if comp.stopped:
+        from minirl.experiments.signals import EXIT_CODES
+        import signal
+        print(f"{comp.stopped}: stopped; every run stopped at an update with a checkpoint. Run the same command "
+              f"again to continue (finished runs are kept).", file=sys.stderr)
+        return EXIT_CODES[signal.Signals[comp.stopped]]
     summary = experiment.summarize(comp)
     paths = {"figure": os.path.join(out, "compare.png"), "curves": os.path.join(out, "curves.csv"),
              "summary": os.path.join(out, "summary.csv"), "runs": os.path.join(out, "runs")}

@@ -1,4 +1,4 @@
-"""`minirl eval DIR`: reload a trained run and measure its deterministic policy.
+"""`minirl eval DIR`: reload a trained run and measure its deterministic policy (any algorithm).
 
     minirl eval runs/ppo_cartpole_s0 --episodes 20
     minirl eval runs/ppo_cartpole_s0 --episodes 1 --render rgb_array --gif cartpole.gif
@@ -40,7 +40,8 @@ def evaluate(agent, env_id: str, episodes: int, seed: int, deterministic: bool =
     """
     import gymnasium as gym
 
-    env = gym.make(env_id, render_mode=render) if render else gym.make(env_id)
+    from ..evaluation import make_eval_env
+    env = make_eval_env(env_id, render_mode=render) if render else make_eval_env(env_id)
     returns, lengths, frames = [], [], []
     try:
         for ep in range(episodes):
@@ -101,33 +102,36 @@ def save_gif(frames, path: str, fps: int = 30) -> str:
 
 
 def run(args) -> int:
-    from ..checkpoint import CheckpointError
-    from ..experiments.train_run import RunError, load_run
+    import gymnasium as gym
+
+    from ..experiments.train_run import RUN_ERRORS, load_run
+    from . import fail
 
     if args.episodes <= 0:
-        print(f"minirl eval: error: --episodes must be positive, got {args.episodes}", file=sys.stderr)
-        return 2
+        return fail("eval", f"--episodes must be positive, got {args.episodes}")
+    if args.seed < 0:
+        return fail("eval", f"--seed must be >= 0 (Gymnasium seeds are non-negative), got {args.seed}")
     if args.gif and not args.render:
         args.render = "rgb_array"
     if args.gif:
         try:
             import PIL  # noqa: F401
         except ImportError:
-            print("minirl eval: error: --gif needs Pillow (pip install pillow)", file=sys.stderr)
-            return 2
+            return fail("eval", "--gif needs Pillow (pip install pillow)")
     try:
         agent, info, ckpt = load_run(args.run_dir)
-    except (RunError, CheckpointError) as exc:
-        print(f"minirl eval: error: {exc}", file=sys.stderr)
-        return 2
-    import gymnasium as gym
+    except RUN_ERRORS as exc:
+        return fail("eval", exc)
+    except gym.error.Error as exc:                   # an env id this process cannot make
+        return fail("eval", f"{args.run_dir} was trained on an environment this process cannot make: "
+                            f"{type(exc).__name__}: {exc}", "install the package that registers it, or use "
+                            "the module:Env-v0 form when training")
     try:
         returns, lengths, frames = evaluate(agent, info["env_id"], args.episodes, args.seed,
                                             deterministic=not args.stochastic, render=args.render,
                                             max_frames=args.max_frames)
     except gym.error.DependencyNotInstalled as exc:
-        print(f"minirl eval: error: rendering {info['env_id']} needs an extra package: {exc}", file=sys.stderr)
-        return 2
+        return fail("eval", f"rendering {info['env_id']} needs an extra package: {exc}")
     finally:
         agent.close()
     mode = "stochastic" if args.stochastic else "deterministic"

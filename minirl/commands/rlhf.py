@@ -5,7 +5,8 @@
     minirl rlhf frontier --fast --seeds 1         # a quick look (smaller budgets)
 
 Each writes a CSV of every point (method, setting, seed, kl, gold_reward, proxy_reward) and PNG
-figures into --out, and prints a summary table.
+figures into --out, and prints a summary table. An --out that cannot be written (a file, a read-only
+folder, a path under a file) is refused in one line before any training.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import sys
 import time
 
 HELP = "toy RLHF with exact answers: frontier, over-optimisation"
@@ -52,13 +54,19 @@ def _progress(total, desc):
 
 
 def run(args) -> int:
+    from ..outputs import OutputPathError, check_out_dir
+
     if getattr(args, "experiment", None) is None:
-        print("usage: minirl rlhf {frontier,overopt} [--out DIR] [--seeds N] [--fast]")
+        print("usage: minirl rlhf {frontier,overopt} [--out DIR] [--seeds N] [--fast]", file=sys.stderr)
         return 2
     if args.seeds < 1:
-        print(f"--seeds must be >= 1, got {args.seeds}")
+        print(f"minirl rlhf: error: --seeds must be >= 1, got {args.seeds}", file=sys.stderr)
         return 2
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        check_out_dir(args.out)                         # before the minutes of work, not after
+    except OutputPathError as exc:
+        print(f"minirl rlhf: error: {exc}", file=sys.stderr)
+        return 2
     seeds = tuple(range(args.seeds))
     start = time.perf_counter()
     if args.experiment == "frontier":

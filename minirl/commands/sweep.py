@@ -12,7 +12,8 @@ ones resume from their checkpoints. A trial that raises or whose worker dies is 
 counted as failed (OUT/failures.json); the sweep goes on. At the end (and with --report) it writes
 OUT/report.csv (per setting: IQM of the final training and evaluation returns with bootstrap
 intervals, steps to the threshold, failures) and OUT/report.png, and prints the table.
-Exit code: 0 all finished, 1 some failed, 2 bad input (one line, before any work), 130 stopped.
+Exit code: 0 all finished, 1 some failed, 2 bad input (one line, before any work), 130 / 143 stopped
+by Ctrl-C / SIGTERM (run it again to continue).
 """
 
 from __future__ import annotations
@@ -181,6 +182,11 @@ def run(args) -> int:
     for name, error in result.failed.items():
         print(f"failed: {name}: {' '.join(str(error).split())[:300]}")
     if result.stopped:
-        print(f"stopped: {len(result.stopped)} trial(s) did not finish; rerun the same command to continue them")
-        return 130
+        import signal
+
+        from minirl.experiments.signals import EXIT_CODES
+        name = getattr(executor, "stopped", None) or "SIGINT"
+        print(f"{name}: {len(result.stopped)} trial(s) did not finish (each running one stopped at an update with a "
+              "checkpoint); run the same command again to continue them", file=sys.stderr)
+        return EXIT_CODES[signal.Signals[name]]
     return 1 if result.failed else code

@@ -31,7 +31,8 @@ class InfiniteKLError(ValueError):
 
 
 def check_beta(beta) -> float:
-    if not np.isscalar(beta) or not np.isfinite(beta) or not beta > 0:
+    if (not isinstance(beta, (int, float, np.integer, np.floating)) or isinstance(beta, (bool, np.bool_))
+            or not np.isfinite(beta) or not beta > 0):
         raise ValueError(f"beta (the KL coefficient) must be a finite number > 0, got {beta!r}")
     return float(beta)
 

@@ -89,6 +89,7 @@ class Comparison:
     budgets: dict[str, int]
     easy_threshold: float | None = None
     runs: list[Run] = field(default_factory=list)
+    stopped: str | None = None   # "SIGINT"/"SIGTERM" if a stop request cut the comparison short
 
     def curves(self, arm: str, x: str = "step", metric: str = "eval") -> list[tuple[np.ndarray, np.ndarray]]:
         """Per-seed (x, y) arrays of one arm; x "step" or "time_s", metric "eval" or "train" (NaN rows dropped)."""
@@ -225,6 +226,7 @@ def run_comparison(task: str = "minirl/Pendulum-v1", arms=("reinforce", "ppo", "
             if progress:
                 progress(run)
         comp.runs = [finished.get(t.name) or Run(t.algo, t.seed, [], error="not run (stopped)") for t in trials]
+        comp.stopped = getattr(executor, "stopped", None)
     finally:
         if scratch is not None:
             scratch.cleanup()

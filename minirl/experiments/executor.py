@@ -138,6 +138,7 @@ class LocalExecutor:
         if not isinstance(retries, int) or retries < 0:
             raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
         self.jobs, self.retries = jobs, retries
+        self.stopped: str | None = None                  # the signal that stopped the last run(), if any
 
     def run(self, fn: Callable, tasks: dict[str, tuple]) -> Iterator[Outcome]:
         """Run fn(*args) for every (key, args) in `tasks`; yield an Outcome per task as it finishes.
@@ -145,6 +146,7 @@ class LocalExecutor:
         `fn` must be importable by name (a module-level function): workers are fresh processes.
         """
         ctx = mp.get_context("spawn")
+        self.stopped = None
         pending = list(tasks)                            # keys in order
         attempts = {k: 0 for k in tasks}
         workers: list[_Worker] = []
@@ -153,7 +155,7 @@ class LocalExecutor:
             try:
                 while pending or any(w.key for w in workers):
                     if stop.signum is not None and not stopping:
-                        stopping = True
+                        stopping, self.stopped = True, stop.name
                         pending.clear()
                         for w in workers:
                             if w.key is not None and w.process.is_alive():

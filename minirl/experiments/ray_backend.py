@@ -84,6 +84,7 @@ class RayExecutor:
         if not isinstance(retries, int) or retries < 0:
             raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
         self.address, self.retries = check_address(address), retries
+        self.stopped: str | None = None                  # the signal that stopped the last run(), if any
         self.num_cpus = num_cpus if num_cpus is not None else default_jobs()
         try:
             import ray
@@ -134,6 +135,7 @@ class RayExecutor:
         from ..threads import THREAD_VARIABLES, blas_thread_limit
         env = {name: str(blas_thread_limit()) for name in THREAD_VARIABLES}
         task = ray.remote(num_cpus=1, max_retries=0, runtime_env={"env_vars": env})(_run_task)
+        self.stopped = None
         pending = list(tasks)
         attempts = {k: 0 for k in tasks}
         running: dict = {}                                   # ObjectRef -> key
@@ -143,7 +145,7 @@ class RayExecutor:
             try:
                 while pending or running:
                     if stop.signum is not None and not stopping:
-                        stopping = True
+                        stopping, self.stopped = True, stop.name
                         pending.clear()
                         for ref in running:
                             ray.cancel(ref)

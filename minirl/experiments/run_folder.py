@@ -73,8 +73,13 @@ class RunFiles:
         return self._path(LOCK_NAME)
 
     def is_run(self) -> bool:
-        """Whether the folder holds (part of) a run: a config.json, progress.csv or checkpoint."""
-        return any(os.path.exists(self._path(n)) for n in RUN_FILES[:3])
+        """Whether the folder holds a run of `minirl train`: a config.json naming algo, env and config."""
+        try:
+            with open(self.config) as f:
+                info = json.load(f)
+        except (OSError, ValueError):
+            return False
+        return isinstance(info, dict) and all(k in info for k in ("algo", "env_id", "config"))
 
 
 class RunLock:
@@ -128,10 +133,13 @@ def claim_new_folder(root: str) -> RunLock:
     """
     check_out_dir(root)
     files = RunFiles(os.fspath(root))
+    had_lock = os.path.exists(files.lock)
     lock = RunLock(files).acquire()
     others = sorted(n for n in os.listdir(files.root) if n != LOCK_NAME)
     if others:
         lock.release()
+        if not had_lock:
+            os.remove(files.lock)               # leave the user's folder as it was
         if files.is_run():
             raise RunFolderError(f"{root} already holds a run: continue it with `minirl train --resume {root}` "
                                  f"or choose another --out")

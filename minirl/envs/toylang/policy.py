@@ -20,6 +20,7 @@ import functools
 import numpy as np
 
 from ...autograd import Tensor
+from ...checks import fraction, nonnegative_int, number, positive_int
 from ...nn import Module
 from ...optim import Adam
 from .language import ToyLanguage, _default_language
@@ -163,12 +164,18 @@ def sft(policy: TabularPolicy, prompts, seqs, steps: int = 300, lr: float = 0.1,
     `callback(step, policy)`, if given, runs every `eval_every` steps and after the last one.
     Returns the loss per step.
     """
-    if not 0 <= smoothing < 1:
-        raise ValueError(f"sft: smoothing must be in [0, 1), got {smoothing}")
+    fraction("sft", "smoothing", smoothing, one=False)
+    nonnegative_int("sft", "steps", steps)
+    positive_int("sft", "eval_every", eval_every)
+    number("sft", "lr", lr, low=0, low_open=True)
     lang = policy.lang
     prompts, seqs = lang.check_prompts(prompts), lang.check_sequences(seqs)
+    if len(prompts) != len(seqs) or len(prompts) == 0:
+        raise ValueError(f"sft: need as many prompts as responses, at least one, got {len(prompts)} and {len(seqs)}")
     pre = lang.prefix_index(seqs)                                            # (B, L)
     w = np.ones(len(prompts)) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (len(prompts),) or not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
+        raise ValueError(f"sft: weights must be {len(prompts)} finite numbers >= 0 with a positive sum")
     w = w / w.sum()
     target = np.full(seqs.shape + (lang.V,), smoothing / lang.V)           # (B, L, V)
     np.put_along_axis(target, seqs[..., None], 1 - smoothing + smoothing / lang.V, axis=-1)

@@ -1,0 +1,92 @@
+"""The driving data: the shipped file reads without highway-env, and regenerating it gives the same data.
+
+highway-fast-v0 steps at about 15-20 per second, so the collection tests use a few dozen real steps:
+two collections of the same seed are the same bytes, and the shipped file's first episodes equal a
+fresh collection with the shipped seed (the behaviour policy and the env are seeded per episode, so
+the first episodes of a long collection are a short collection). They skip with the reason when the
+[driving] extra is missing; CI installs it with the dev extra.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from minirl.data import driving as dd
+from minirl.data.driving_collect import driving_extra_missing
+
+MISSING = driving_extra_missing()
+needs_highway = pytest.mark.skipif(MISSING is not None, reason=f"needs the [driving] extra: {MISSING}")
+
+
+def test_shipped_data_is_small_and_complete():
+    data = dd.load_shipped()
+    assert dd.SHIPPED.stat().st_size < 2_000_000
+    assert len(data) >= 3000 and data.n_episodes >= 100
+    assert data.meta["env_id"] == "highway-fast-v0" and data.meta["seed"] == 0
+    assert f"--steps {data.meta['n_steps']} --seed {data.meta['seed']}" in dd.REGENERATE
+    # episodes are contiguous, numbered 0..E-1, and end with a crash or the time limit
+    assert np.all(np.diff(data.episode) >= 0) and data.episode[-1] == data.n_episodes - 1
+    last = np.r_[data.episode[1:] != data.episode[:-1], True]
+    assert np.all((data.terminated | data.truncated) == last)
+    assert np.all(data.terminated == data.crashed), "highway-fast-v0 terminates exactly on a crash"
+    # the behaviour policy both crashes and drives well
+    crash_rate = data.crashed[last].mean()
+    assert 0.2 < crash_rate < 0.8, crash_rate
+    assert np.all(data.reward <= 1.0) and np.all(data.reward >= 0.0)
+
+
+def test_reading_the_data_does_not_import_highway_env():
+    code = ("import sys; from minirl.data.driving import load_shipped; load_shipped(); "
+            "import minirl.experiments.driving, minirl.commands.driving; "
+            "print('highway_env' in sys.modules, 'pygame' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"], f"highway_env / pygame imported: {out}"
+
+
+def test_save_is_byte_identical_and_load_round_trips(tmp_path):
+    data = dd.load_shipped().episodes([0, 1])
+    a, b = data.save(tmp_path / "a.npz"), data.save(tmp_path / "b.npz")
+    assert open(a, "rb").read() == open(b, "rb").read()
+    again = dd.load(a)
+    for key, value in data.arrays().items():
+        np.testing.assert_array_equal(getattr(again, key), value, err_msg=key)
+    assert again.meta == data.meta
+
+
+def test_load_errors_are_one_line(tmp_path):
+    with pytest.raises(FileNotFoundError, match="minirl driving collect"):
+        dd.load(tmp_path / "missing.npz")
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x=np.zeros(3))
+    with pytest.raises(ValueError, match="lacks fields"):
+        dd.load(bad)
+
+
+@pytest.mark.slow
+@needs_highway
+def test_collection_is_deterministic_and_regenerates_the_shipped_episodes(tmp_path):
+    from minirl.cli import main
+    from minirl.data.driving_collect import collect
+
+    # the command of the README / REGENERATE, with fewer steps, and the library call: the same bytes
+    assert main(["driving", "collect", "--out", str(tmp_path / "cli.npz"), "--steps", "25", "--seed", "0"]) == 0
+    first = dd.load(tmp_path / "cli.npz")
+    second = collect(25, seed=0).save(tmp_path / "lib.npz")
+    digests = [hashlib.sha256(open(p, "rb").read()).hexdigest() for p in (tmp_path / "cli.npz", second)]
+    assert digests[0] == digests[1], "the same seed must give the same file"
+    shipped = dd.load_shipped()
+    n = first.n_episodes
+    head = shipped.episodes(np.arange(n))
+    assert len(head) == len(first), (len(head), len(first))
+    for key in ("action", "episode", "t", "terminated", "truncated", "crashed", "lane", "on_road",
+                "episode_seed", "episode_eps"):
+        np.testing.assert_array_equal(getattr(first, key), getattr(head, key), err_msg=key)
+    for key in ("obs", "next_obs", "reward", "speed", "ego_x", "ego_y", "heading"):
+        np.testing.assert_allclose(getattr(first, key), getattr(head, key), rtol=1e-6, atol=1e-6, err_msg=key)
+    same = ("env_id", "seed", "behaviour", "actions", "config")      # not the package versions
+    assert {k: first.meta[k] for k in same} == {k: shipped.meta[k] for k in same}

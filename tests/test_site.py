@@ -1,0 +1,224 @@
+"""The course website's build (docs/site_build.py) and its browser check (docs/site_check.py).
+
+The real site is built and checked by `make site FAST=1` and `make site-check`, which .ci/run runs
+after `make test` (they reuse the notebooks this suite executes). Here:
+
+* the pieces of the build that need no browser: CDN loaders stripped, links rewritten, executed
+  notebooks reused only while fresh, every lesson's chapter box says how to run it and links files
+  that exist;
+* the checker itself, in headless chromium, on a small hand-made site: a clean site passes, and each
+  kind of defect it must catch (console error, request to another host, broken image, missing
+  figure, raw maths, broken link or anchor, stub page) is reported. Skipped when chromium or
+  playwright (the `docs` extra) is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "docs"))
+import notebook_cache  # noqa: E402
+import site_hooks  # noqa: E402
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+
+
+# ------------------------------------------------------------------------------ no browser needed
+def test_cdn_loaders_are_stripped_and_remaining_remote_loads_found():
+    page = ('<head><!-- Load mathjax --><script src="https://cdnjs.cloudflare.com/mathjax.js"> </script>'
+            '<script type="text/x-mathjax-config">init_mathjax()</script>'
+            '<!-- End of mathjax configuration -->'
+            '<script src="https://cdn.example.org/require.min.js"></script>'
+            '<script type="module">const m = (await import("https://cdnjs.x/mermaid.mjs")).default;</script>'
+            '<script src="assets/site.js"></script></head>'
+            '<body><a href="https://arxiv.org/abs/1707.06347">PPO</a></body>')
+    clean = site_hooks.strip_remote_loaders(page)
+    assert "mathjax" not in clean.lower() and "require.min.js" not in clean and "mermaid" not in clean
+    assert '<script src="assets/site.js"></script>' in clean, "a local script was removed"
+    assert site_hooks.external_loads(clean) == [], "a link to another site is not a load"
+    assert set(site_hooks.external_loads(page)) == {
+        "https://cdnjs.cloudflare.com/mathjax.js", "https://cdn.example.org/require.min.js",
+        "https://cdnjs.x/mermaid.mjs"}
+    assert site_hooks.external_loads('<link rel="stylesheet" href="//fonts.example/css">'
+                                      '<style>@import "https://x.org/a.css"; b{background:url(https://x.org/i.png)}</style>'
+                                      '<img src="http://x.org/i.png">') == [
+        "http://x.org/i.png", "//fonts.example/css", "https://x.org/i.png", "https://x.org/a.css"]
+
+
+@pytest.fixture
+def site_build():
+    pytest.importorskip("nbformat")
+    import site_build
+    return site_build
+
+
+def test_links_of_repository_documents_point_at_site_pages(site_build, tmp_path):
+    site = site_build.Site(tmp_path, "fast")
+    nb = NOTEBOOKS[0].name if NOTEBOOKS else "01_autograd.ipynb"
+    text = ("[contributing](CONTRIBUTING.md) [lesson](notebooks/" + nb + "#set-up) [code](minirl/returns.py) "
+            "[design](../shared/DESIGN.md) [paper](https://arxiv.org/abs/1707.06347) [here](#top) "
+            "![missing](runs/demo/compare.png)")
+    out = site.rewrite_links(text, "README.md", "index.md")
+    assert "[contributing](contributing.md)" in out
+    assert f"[lesson](chapters/{nb}#set-up)" in out
+    assert "[code](files/minirl/returns.md)" in out and "minirl/returns.py" in site.source_files
+    assert "[design]" not in out and "`../shared/DESIGN.md`" in out, "a file outside the site stays text"
+    assert "[paper](https://arxiv.org/abs/1707.06347)" in out and "[here](#top)" in out
+    assert "![missing]" not in out and len(site.warnings) == 2
+    # from a page one folder down, and an image that exists is copied next to the pages
+    out = site.rewrite_links("[b](../CONTRIBUTING.md) ![logo](../docs/assets/site.css)", "benchmarks/README.md",
+                             "sub/page.md")
+    assert "[b](../contributing.md)" in out and "![logo](../repo/docs/assets/site.css)" in out
+    assert (tmp_path / "repo" / "docs" / "assets" / "site.css").is_file()
+
+
+def test_executed_notebook_is_reused_only_while_fresh(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    source = tmp_path / "99_probe.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+    nbformat.write(nb, source)
+    build = tmp_path / "build"
+    assert notebook_cache.load_fresh(source, "fast", build) is None, "nothing stored yet"
+    executed = nbformat.read(source, as_version=4)
+    executed.cells[0].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    path = notebook_cache.store(executed, source, "fast", 1.5, build=build)
+    assert path == build / "fast" / "99_probe.ipynb"
+    again = notebook_cache.load_fresh(source, "fast", build)
+    assert again is not None and again.cells[0].outputs[0].text == "1\n"
+    assert again.metadata[notebook_cache.META_KEY]["seconds"] == 1.5
+    assert notebook_cache.load_fresh(source, "full", build) is None, "fast outputs are not full-mode outputs"
+    nb.cells[0].source = "print(2)"
+    nbformat.write(nb, source)
+    assert notebook_cache.load_fresh(source, "fast", build) is None, "an edited notebook must run again"
+    with pytest.raises(ValueError, match="mode must be one of"):
+        notebook_cache.cache_path(source, "slow")
+
+
+@pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks yet")
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_every_chapter_says_how_to_run_it_and_links_its_exercise(site_build, tmp_path, path):
+    site = site_build.Site(tmp_path, "full")
+    number = site_build.LESSON_RE.match(path.name)[1]
+    box = site.chapter_box(path, number, 12.0, "chapters/" + path.name)
+    assert "make lab" in box and f"notebooks/{path.name}" in box and "full mode" in box
+    exercise, tests, module = site.lesson_files(number)
+    from minirl.exercises import LESSONS
+    if any(int(les.number) == int(number) for les in LESSONS):
+        assert exercise and (REPO / exercise).is_file(), f"lesson {number}: exercise file {exercise} missing"
+        assert tests, f"lesson {number}: no tests/exercises/test_lesson{number}_*.py"
+        for target in [exercise, *tests]:
+            assert f"../{site_build.html_of(site_build.source_page(target))}" in box, f"no link to {target}"
+        assert f"--impl lessons -m lesson{number}" in box
+        anchor = site.api_anchor(module)
+        assert f"../{site_build.html_of(anchor)})" in box and ".md#" not in box, f"no link to {module}"
+    else:
+        assert "no exercise file" in box
+
+
+def test_a_chapter_without_exercise_says_so(site_build, tmp_path):
+    site = site_build.Site(tmp_path, "fast")
+    box = site.chapter_box(tmp_path / "99_probe.ipynb", "99", 3.0, "chapters/99_probe.ipynb")
+    assert "fast mode" in box and "make lab" in box and "no exercise file" in box
+    assert "[how the exercises work](../exercises.html)" in box
+
+
+def test_page_urls(site_build):
+    assert site_build.html_of("api/algos.md#minirl.algos.dpo") == "api/algos.html#minirl.algos.dpo"
+    assert site_build.html_of("chapters/01_autograd.ipynb") == "chapters/01_autograd.html"
+    assert site_build.source_page("lessons/algos/dpo.py") == "files/lessons/algos/dpo.md"
+
+
+def test_site_build_refuses_to_replace_repository_files(site_build, capsys):
+    assert site_build.main(["--out", str(REPO / "notebooks")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("minirl site: error: --out") and "\n" not in err
+
+
+# ------------------------------------------------------------------------------ the browser check
+@pytest.fixture(scope="module")
+def checker():
+    pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install -e '.[docs]')")
+    import site_check
+    if site_check.find_chromium() is None:
+        pytest.skip("chromium not installed (apt-get install -y chromium)")
+    return site_check
+
+
+_HEAD = '<!doctype html><html><head><meta charset="utf-8"><title>t</title></head><body><article>'
+_TEXT = "<p>" + "A paragraph long enough to count as a real page of the course. " * 5 + "</p>"
+_PNG = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGA"
+        "hKmMIQAAAABJRU5ErkJggg==")
+
+
+def _write_site(root: Path, pages: dict[str, str], chapters: dict[str, int]) -> Path:
+    for name, body in pages.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(_HEAD + body + "</article></body></html>", encoding="utf-8")
+    manifest = {"mode": "fast", "chapters": {p: {"notebook": p, "title": p, "figures": n, "seconds": 1.0}
+                                             for p, n in chapters.items()}}
+    (root / "site-manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return root
+
+
+def test_checker_passes_a_clean_site(checker, tmp_path):
+    root = _write_site(tmp_path / "site", {
+        "index.html": _TEXT + '<a href="chapters/01.html#fig">chapter</a> <a href="https://example.org">out</a>',
+        "chapters/01.html": _TEXT + '<p>Run it: make lab</p><div class="jupyter-wrapper">'
+                            f'<img id="fig" src="{_PNG}"><img src="{_PNG}"></div><a href="../index.html">home</a>',
+    }, {"chapters/01.html": 2})
+    result = checker.check_site(root, tmp_path / "shots", log=lambda *a: None)
+    assert result["problems"] == []
+    assert (result["pages"], result["figures"], result["unique_links"]) == (2, 2, 2)
+    shots = tmp_path / "shots"
+    assert sorted(p.name for p in shots.iterdir()) == ["chapters__01.png", "index.png", "report.json"]
+    report = json.loads((shots / "report.json").read_text())
+    assert report["chapters/01.html"]["figures"] == 2 and report["index.html"]["problems"] == []
+
+
+def test_checker_reports_every_kind_of_defect(checker, tmp_path):
+    root = _write_site(tmp_path / "site", {
+        "index.html": _TEXT + '<script>console.error("boom")</script>'
+                      '<a href="missing.html">gone</a> <a href="chapters/01.html#nowhere">anchor</a>',
+        "remote.html": _TEXT + '<img src="http://figures.invalid/figure.png">',
+        "maths.html": _TEXT + "<p>The return $G_t = r_t + \\gamma G_{t+1}$ is not typeset.</p>",
+        "stub.html": "<p>TODO</p>",
+        "chapters/01.html": _TEXT + '<p>make lab</p><div class="jupyter-wrapper">'
+                            f'<img src="{_PNG}"><img src="broken.png"></div>',
+        "chapters/02.html": _TEXT + '<div class="jupyter-wrapper"><p>no figure</p></div>',
+    }, {"chapters/01.html": 2, "chapters/02.html": 1, "chapters/03.html": 1})
+    problems = "\n".join(checker.check_site(root, tmp_path / "shots", log=lambda *a: None)["problems"])
+    expected = [
+        "index.html: console error: boom",
+        "index.html: broken link http://127.0.0.1:",                       # missing.html: HTTP 404
+        "no element with id 'nowhere' on that page",
+        "remote.html: loads http://figures.invalid/figure.png from another host",  # static scan
+        "remote.html: request to another host blocked: http://figures.invalid/figure.png",
+        "remote.html: image not shown (0x0)",
+        "maths.html: has maths but no KaTeX element was rendered",
+        "maths.html: 1 maths delimiters left as text",
+        "stub.html: only 4 characters of text (a stub?)",
+        "chapters/01.html: image not shown (0x0)",
+        "chapters/01.html: 1 PNG figures shown, its notebook holds 2",
+        "chapters/02.html: 0 PNG figures shown, its notebook holds 1",
+        "chapters/02.html: does not say how to run the lesson (`make lab`)",
+        "chapters/03.html: chapter in site-manifest.json but not in the site",
+    ]
+    for text in expected:
+        assert text in problems, f"the check did not report {text!r}; it reported:\n{problems}"
+
+
+def test_checker_needs_a_built_site(checker, tmp_path):
+    with pytest.raises(FileNotFoundError, match="make site"):
+        checker.check_site(tmp_path, tmp_path / "shots", log=lambda *a: None)
+
+
+def test_site_check_command_says_what_is_missing(checker, tmp_path, capsys):
+    assert checker.main([str(tmp_path), "--shots", str(tmp_path / "shots")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("minirl site-check: error:") and "\n" not in err and "make site" in err
