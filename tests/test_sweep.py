@@ -414,3 +414,23 @@ def test_the_remote_path_sends_the_files_and_writes_back_what_comes_back(tmp_pat
         assert summary["stop_reason"] == "budget" and summary["final_step"] >= 1024
     steps = [int(r["step"]) for r in csv.DictReader(open(out / first.name / "progress.csv"))]
     assert steps == [512, 1024], "the interrupted trial resumed after its first update (written back here)"
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_sweep_stops_every_trial_with_a_checkpoint(tmp_path):
+    out = tmp_path / "sw"
+    gate, proc, _, _ = _gated_sweep(tmp_path, out, "--jobs", "2")
+    deadline = time.monotonic() + 120
+    while len(list(gate.glob("at-*"))) < 2:
+        assert proc.poll() is None and time.monotonic() < deadline, _log(tmp_path)[-2000:]
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)                   # the sweep forwards it to its busy workers
+    time.sleep(0.5)
+    (gate / "closed").unlink()
+    assert proc.wait(timeout=120) == 143, _log(tmp_path)[-2000:]
+    for seed in (0, 1):
+        summary = json.loads((out / f"ppo-sweep_gate_GatedCartPole-v0/s{seed}" / "summary.json").read_text())
+        assert summary["stop_reason"] == "SIGTERM" and summary["interrupted"], summary
+    assert "SIGTERM: 2 trial(s) did not finish" in _log(tmp_path)
+    row, = csv.DictReader(open(out / "report.csv"))
+    assert (row["finished"], row["failed"], row["pending"]) == ("0", "0", "2")
