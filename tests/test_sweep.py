@@ -434,3 +434,14 @@ def test_sigterm_to_the_sweep_stops_every_trial_with_a_checkpoint(tmp_path):
     assert "SIGTERM: 2 trial(s) did not finish" in _log(tmp_path)
     row, = csv.DictReader(open(out / "report.csv"))
     assert (row["finished"], row["failed"], row["pending"]) == ("0", "0", "2")
+
+
+def test_compare_takes_the_remote_path_too(tmp_path):
+    from minirl.experiments.compare import run_comparison
+    executor = _InProcessRemote()
+    comp = run_comparison("minirl/Pendulum-v1", ["ppo"], seeds=1, total_steps=1024, fast=True,
+                          out=str(tmp_path / "runs"), executor=executor)
+    (run,) = comp.runs
+    assert run.error is None and run.rows and run.rows[-1]["step"] >= 1024
+    assert executor.sent["ppo-s0"][1] == {}, "the remote path sends the folder's files (none yet)"
+    assert (tmp_path / "runs" / "ppo-s0" / "checkpoint.npz").is_file(), "written back by the driver"
