@@ -12,7 +12,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: demo test lab lessons bench clean site site-check
+.PHONY: demo test setup lab lessons bench clean site site-check
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,10 +43,18 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q
 
-lab: $(VENV)/.installed-dev
-	$(PY) -m pip install --quiet jupyterlab
-	$(PY) -m ipykernel install --user --name minirl --display-name "minirl (.venv)"
-	cd notebooks && ../$(VENV)/bin/jupyter lab
+# JupyterLab and the notebooks' kernel ("python3", what every notebook declares) live in .venv;
+# JUPYTER_PATH puts .venv's kernel first, so a "python3" kernel installed elsewhere cannot shadow it.
+$(VENV)/.installed-lab: pyproject.toml $(VENV)/.installed-dev
+	$(PY) -m pip install --quiet -e '.[dev,lab]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)"
+	touch $@
+
+setup: $(VENV)/.installed-dev
+	@echo "minirl is installed in $(VENV). Now run:  source $(VENV)/bin/activate"
+
+lab: $(VENV)/.installed-lab
+	cd notebooks && JUPYTER_PATH=$(abspath $(VENV))/share/jupyter ../$(VENV)/bin/jupyter lab
 
 # The course website in site/ (docs/site_build.py); then check every page in headless chromium.
 site: $(VENV)/.installed-docs build/katex/.katex-$(KATEX_VERSION)

@@ -1,4 +1,4 @@
-"""`minirl exercises generate|status`: write, reset and check the learner's lesson stubs.
+"""`minirl exercises check|status|generate`: check, list, write and reset the learner's lesson stubs.
 
 A thin wrapper over `minirl.exercises` (also runnable as `python -m minirl.exercises`).
 """
@@ -8,8 +8,9 @@ from __future__ import annotations
 from minirl import exercises as _exercises
 
 HELP = "generate, reset and check the lesson exercises"
-DESCRIPTION = ("Write the lesson stubs into lessons/ (`generate`, never overwriting your work without "
-               "--force), or run each lesson's exercise tests against your code (`status`).")
+DESCRIPTION = ("Run a lesson's exercise tests on your code in lessons/ (`check 03`), list every lesson's "
+               "state (`status`), or write the lesson stubs (`generate`, never overwriting your work "
+               "without --force).")
 
 
 def add_arguments(parser) -> None:

@@ -40,7 +40,7 @@ def compare_figure(comp, statistic: str = "iqm", metric: str = "eval"):
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(YLABELS[metric])
-    axes[0].legend(fontsize=8, loc="best")
+    axes[0].legend(fontsize=9, loc="best")
     fig.suptitle(f"{comp.task}: black-box versus differentiable arms, {len(comp.seeds)} seeds "
                  f"({statistic.upper() if statistic == 'iqm' else statistic} over seeds, 95% bootstrap band)")
     return fig

@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 
 from ..stats import align_curves, bootstrap_ci  # noqa: E402
 
-__all__ = ["plot_band", "learning_curves_figure", "save_figure"]
+__all__ = ["plot_band", "band_label", "learning_curves_figure", "save_figure"]
 
 
 def plot_band(ax, curves: Sequence[tuple], label: str, statistic: str = "iqm", color=None,
@@ -29,10 +29,19 @@ def plot_band(ax, curves: Sequence[tuple], label: str, statistic: str = "iqm", c
     """
     grid, runs = align_curves(curves, grid=grid)
     centre, low, high = bootstrap_ci(runs, statistic=statistic, confidence=confidence)
-    (line,) = ax.plot(grid, centre, label=f"{label} ({statistic}, n={runs.shape[0]})", color=color)
+    (line,) = ax.plot(grid, centre, label=band_label(label, statistic, runs.shape[0], confidence),
+                      color=color)
     if runs.shape[0] > 1:
         ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     return grid, centre
+
+
+def band_label(label: str, statistic: str, n: int, confidence: float = 0.95, unit: str = "seeds") -> str:
+    """What a line and its band are, for the legend: "PPO: IQM over 5 seeds, 95% bootstrap band"."""
+    if n == 1:
+        return f"{label}: 1 {unit[:-1] if unit.endswith('s') else unit} (no band)"
+    name = {"iqm": "IQM", "mean": "mean", "median": "median"}.get(statistic, statistic)
+    return f"{label}: {name} over {n} {unit}, {confidence:.0%} bootstrap band"
 
 
 def learning_curves_figure(methods: Mapping[str, Sequence[tuple]], xlabel: str = "environment steps",

@@ -55,7 +55,7 @@ def sample_count_figure(sweep):
     plot_sweep(a2, sweep, "mse", logx=True)
     a2.set_ylabel("mean squared error against the exact gradient")
     a2.set_title(f"x ~ N(1, 1), f = (x - k)^2, exact gradient {sweep.exact[0]:g}", fontsize=9)
-    a1.legend(fontsize=7)
+    a1.legend(fontsize=8)
     return fig
 
 
@@ -68,7 +68,7 @@ def parameter_figure(quadratic, cosine):
     a2.set_title("f = cos(kx): pathwise ~ k^2/2 overtakes score ~ 1/2", fontsize=9)
     for ax in (a1, a2):
         ax.set_ylabel("per-sample variance of dJ/dmu")
-    a1.legend(fontsize=7)
+    a1.legend(fontsize=8)
     return fig
 
 
@@ -78,7 +78,7 @@ def dimension_figure(sweep):
     plot_sweep(ax, sweep, "variance", logx=True)
     ax.set_ylabel("per-sample variance of one coordinate of dJ/dmu")
     ax.set_title("score-function variance grows with D, pathwise stays at 4", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     return fig
 
 
@@ -99,7 +99,7 @@ def temperature_figure(sweep):
     ax.set_ylabel(f"summed over logits, N = {sweep.n_samples} samples")
     ax.set_title("categorical: low tau = low bias, high variance", fontsize=9)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     return fig
 
 
@@ -110,8 +110,12 @@ def failures_figure(cases, horizon=None):
     the logistic map versus horizon if `horizon` (a Sweep) is given.
     """
     n = len(cases) + (horizon is not None)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 4))
-    axes = np.atleast_1d(axes)
+    rows = (n + 1) // 2                                      # two panels a row: readable in a notebook
+    fig, axes = plt.subplots(rows, 2 if n > 1 else 1, figsize=(10, 3.8 * rows), squeeze=False)
+    axes = axes.ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    axes = axes[:n]
     for ax, case in zip(axes, cases):
         names = list(case.estimates)
         data = [case.estimates[k] for k in names]
@@ -123,13 +127,14 @@ def failures_figure(cases, horizon=None):
             ax.plot(i, g.mean(), "D", color=COLORS.get(names[i - 1]), ms=5)
         ax.axhline(case.exact, color="red", linewidth=1, label=f"exact {case.exact:.3g}")
         ax.set_ylim(min(lo, case.exact) - 0.1 * abs(hi - lo + 1e-9), max(hi, case.exact) + 0.1 * abs(hi - lo + 1e-9))
-        ax.set_title(case.description, fontsize=8)
-        ax.set_ylabel(f"{case.n_samples}-sample estimate of dJ/dmu (box 5-95%, diamond mean)", fontsize=7)
-        ax.legend(fontsize=7)
+        ax.set_title(case.description, fontsize=9)
+        ax.set_ylabel(f"{case.n_samples}-sample estimate of dJ/dmu")
+        ax.legend(fontsize=8)
     if horizon is not None:
         ax = axes[-1]
         plot_sweep(ax, horizon, "variance")
         ax.set_ylabel("per-sample variance of dJ/dmu")
-        ax.set_title("logistic map r = 3.9: backprop variance explodes with horizon", fontsize=8)
-        ax.legend(fontsize=7)
+        ax.set_title("logistic map r = 3.9: backprop variance explodes with horizon", fontsize=9)
+        ax.legend(fontsize=8)
+    fig.suptitle("boxes: 5-95% of the batch estimates, black bar: median, diamond: mean", fontsize=9)
     return fig

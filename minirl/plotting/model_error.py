@@ -15,6 +15,7 @@ if "matplotlib.pyplot" not in __import__("sys").modules:
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .curves import band_label  # noqa: E402
 from ..stats import bootstrap_ci  # noqa: E402
 
 __all__ = ["model_error_figure"]
@@ -39,7 +40,7 @@ def _band(ax, x, per_value, label, color, marker="o"):
     stats = [bootstrap_ci(v[np.isfinite(v)], statistic="mean") if np.isfinite(v).sum() > 1
              else (np.nanmean(v), np.nanmean(v), np.nanmean(v)) for v in per_value]
     centre, low, high = (np.array(s) for s in zip(*stats))
-    ax.plot(x, centre, marker=marker, color=color, label=f"{label} (mean, n={len(per_value[0])})")
+    ax.plot(x, centre, marker=marker, color=color, label=band_label(label, "mean", len(per_value[0])))
     ax.fill_between(x, low, high, color=color, alpha=0.2, linewidth=0)
     for xi, v in zip(x, per_value):
         ax.scatter(np.full(len(v), xi), v, color=color, s=8, alpha=0.5)
@@ -71,6 +72,6 @@ def model_error_figure(points, title: str = "What a learned model's errors cost 
         bottom.set_xlabel(_LABELS.get(knob, knob))
         for ax in (top, bottom):
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=8)
     fig.suptitle(title)
     return fig

@@ -64,7 +64,7 @@ def frontier_figure(result, title: str = "Gold reward against exact KL(pi || pi_
     ax.set_title(title)
     ax.set_xlim(left=-0.1, right=min(10.0, max(8.0, result.optimal_kl.max() * 0.8)))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=8, loc="lower right")
     return fig
 
 
@@ -85,13 +85,15 @@ def overopt_figure(result, methods=("best-of-N", "RL (exact pi*)", "RL (RLOO)"))
     per reward-model data size, with the fitted functional form (dotted)."""
     fits = {(f["method"], f["n_pairs"]): f for f in result.fits}
     sizes = sorted({r["n_pairs"] for r in result.rows})
-    fig, axes = plt.subplots(1, len(methods), figsize=(5.0 * len(methods), 4.2), sharey=True)
+    fig, axes = plt.subplots(1, len(methods), figsize=(min(11.0, 3.7 * len(methods)), 4.2), sharey=True)
+    n_seeds = 0
     for ax, method in zip(np.atleast_1d(axes), methods):
         for i, n in enumerate(sizes):
             gold = result.curves(method, n, "gold_reward")
             proxy = result.curves(method, n, "proxy_reward")
             if not gold:
                 continue
+            n_seeds = max(n_seeds, len(gold))
             grid = _band(ax, gold, f"C{i}", f"gold, RM on {n} pairs")
             _band(ax, proxy, f"C{i}", f"proxy, RM on {n} pairs", linestyle="--")
             f = fits.get((method, n))
@@ -105,7 +107,8 @@ def overopt_figure(result, methods=("best-of-N", "RL (exact pi*)", "RL (RLOO)"))
         ax.set_xlabel("d = sqrt(KL(pi || pi_ref))")
         ax.grid(alpha=0.3)
     np.atleast_1d(axes)[0].set_ylabel("reward gain over pi_ref")
-    np.atleast_1d(axes)[0].legend(fontsize=7)
+    np.atleast_1d(axes)[0].legend(fontsize=8, title_fontsize=8,
+                                  title=f"mean over {n_seeds} seeds, 95% bootstrap band")
     return fig
 
 

@@ -67,6 +67,13 @@ def test_mul_backward(lesson):
 
 def test_mul_backward_with_broadcasting(lesson):
     m = lesson("autograd")
+    # mul's backward reduces a broadcast input's gradient with YOUR _unbroadcast: check that first, so
+    # a wrong _unbroadcast is blamed, not mul
+    probe = m._unbroadcast(np.arange(12.0).reshape(4, 3), (3,))
+    if np.shape(probe) != (3,) or not np.allclose(probe, [18.0, 22.0, 26.0]):
+        raise AssertionError(f"this test needs your _unbroadcast, which is wrong: _unbroadcast(arange(12)"
+                             f".reshape(4, 3), (3,)) gave {probe!r}, expected [18, 22, 26]. Make "
+                             "test_unbroadcast_sums_over_broadcast_axes pass first")
     rng = np.random.default_rng(1)
     a, b, g = leaf(m, rng.standard_normal((4, 3))), leaf(m, rng.standard_normal(3)), rng.standard_normal((4, 3))
     (a * b).backward(g)
@@ -195,5 +202,6 @@ def test_a_small_network_matches_finite_differences(lesson):
             numeric[i] = (loss(*map(m.Tensor, plus)).item() - loss(*map(m.Tensor, minus)).item()) / (2 * h)
         assert_close(grad_of(t, name), numeric, name=f"network (gradient of {name})",
                      rtol=1e-6, atol=1e-8,
-                     hint="each rule passed its own test? then look at how gradients from two uses of the "
-                          "same tensor add up, and at broadcasting of the bias b")
+                     hint="this test combines every rule of lesson 01 (and _unbroadcast, for the bias b): "
+                          "make the single-rule tests pass first; if they all pass, look at how the "
+                          "gradients from two uses of the same tensor add up")

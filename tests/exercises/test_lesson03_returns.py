@@ -93,19 +93,52 @@ def test_gae_hand_computed(lesson):
 
 def test_gae_lambda_one_is_monte_carlo(lesson):
     m = lesson("returns")
+    # lambda = 1: A_t = G_t - V(s_t), with G_t the bootstrapped return of test_reward_to_go_hand_computed
+    # (inside each episode NEXT_VALUES[t] = VALUES[t + 1], so the deltas telescope):
+    #   G = [[2, 4], [2, 6], [7, 1.5], [8, 1]]  minus  V = [[1, 2]] * 4
+    adv, _ = m.gae(REWARDS, VALUES, NEXT_VALUES, TERMINATED, TRUNCATED, 0.5, 1.0)
+    adv = check_array(adv, shape=(4, 2), dtype_kind="f", name="gae (advantages)")
+    assert_close(adv, [[1.0, 2.0], [1.0, 4.0], [6.0, -0.5], [7.0, -1.0]], name="gae(lambda=1)",
+                 hint="with lambda = 1 the advantage is the bootstrapped return minus V(s_t): "
+                      "A_t = delta_t + gamma A_{t+1} inside an episode")
+    # lambda = 0: A_t = delta_t, the one-step TD error (listed in test_gae_hand_computed)
+    adv0, _ = m.gae(REWARDS, VALUES, NEXT_VALUES, TERMINATED, TRUNCATED, 0.5, 0.0)
+    assert_close(adv0, [[0.5, 0.0], [1.0, 4.0], [2.5, 0.0], [7.0, -1.0]], name="gae(lambda=0)",
+                 hint="with lambda = 0 the advantage is the one-step TD error "
+                      "delta_t = r_t + gamma (1 - terminated_t) V(s'_t) - V(s_t)")
+
+
+def _direct_gae(r, v, nv, term, trunc, gamma, lam):
+    """GAE by its definition, A_t = sum_k (gamma lam)^k delta_{t+k} up to the episode's end (no recursion)."""
+    delta = r + gamma * (~term) * nv - v
+    done = term | trunc
+    out = np.zeros_like(r)
+    T = r.shape[0]
+    for t in range(T):
+        for n in range(r.shape[1]):
+            k = 0
+            while t + k < T:
+                out[t, n] += (gamma * lam) ** k * delta[t + k, n]
+                if done[t + k, n]:
+                    break
+                k += 1
+    return out
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.7, 1.0])
+def test_gae_on_random_rollouts(lesson, lam):
+    m = lesson("returns")
     rng = np.random.default_rng(0)
-    r, v, nv = rng.standard_normal((3, 6, 3))
-    term = rng.random((6, 3)) < 0.2
-    trunc = (rng.random((6, 3)) < 0.2) & ~term
-    inside = ~(term | trunc)[:-1]                       # inside an episode V(s'_t) is V(s_{t+1})
-    nv[:-1] = np.where(inside, v[1:], nv[:-1])
-    adv, _ = m.gae(r, v, nv, term, trunc, 0.9, 1.0)
-    g = m.discounted_returns(r, term, trunc, 0.9, nv)
-    assert_close(adv, g - v, name="gae(lambda=1)",
-                 hint="with lambda = 1 the advantage is the bootstrapped return minus V(s_t)")
-    adv0, _ = m.gae(r, v, nv, term, trunc, 0.9, 0.0)
-    assert_close(adv0, r + 0.9 * (~term) * nv - v, name="gae(lambda=0)",
-                 hint="with lambda = 0 the advantage is the one-step TD error delta_t")
+    r, v, nv = rng.standard_normal((3, 8, 3))
+    term = rng.random((8, 3)) < 0.2
+    trunc = (rng.random((8, 3)) < 0.2) & ~term
+    adv, ret = m.gae(r, v, nv, term, trunc, 0.9, lam)
+    expected = _direct_gae(r, v, nv, term, trunc, 0.9, lam)
+    assert_close(check_array(adv, shape=(8, 3), dtype_kind="f", name="gae (advantages)"), expected,
+                 name=f"gae(lambda={lam}) on a random rollout",
+                 hint="A_t = delta_t + gamma lambda (1 - done_t) A_{t+1}, from the last step backwards; "
+                      "done = terminated or truncated, but only terminated zeroes V(s'_t) in delta_t")
+    assert_close(ret, expected + v, name="gae returns", hint="returns are the critic targets A + V(s_t)")
 
 
 def test_baselines_hand_computed(lesson):
