@@ -5,7 +5,8 @@
 WORK/request.json gives the commands (the README's, verbatim); the environment gives PATH (the
 venv's bin first), PYTHONPATH (tests/, so Ray workers can make the gated env), MINIRL_TEST_GATE,
 HOME and RAY_TMPDIR (both in the test's folders). This script starts a Ray cluster with
-`ray start --head`, runs the README's sweep on it (`--ray auto`) in WORK/ray, stops the cluster
+`ray start --head` and a second node on the same host (`ray start --address=127.0.0.1:6379`), runs
+the README's sweep on it (`--ray auto`) in WORK/ray, stops the cluster
 with `ray stop`, then runs a fault sweep on a Ray instance the sweep starts itself (`--ray`) and
 kills its Ray workers mid-trial (WORK/fault). Everything it saw goes to WORK/result.json; the test
 judges it. No address but loopback exists in the namespace.
@@ -46,6 +47,7 @@ save()
 try:
     run("ray_start", request["ray_start"], work)
     if result["ray_start"]["rc"] == 0:
+        run("ray_node", request["ray_node"], work)
         run("sweep", request["sweep"], work / "ray")
 finally:
     run("ray_stop", request["ray_stop"], work)

@@ -5,7 +5,8 @@ external address; no test may send traffic beyond loopback. So the Ray side runs
 `unshare -n sh -c 'ip link set lo up && ...'` (root, as CI runs), driven by tests/ray_netns_sweep.py;
 this process never imports Ray. The test checks that
 
-* the README's cluster commands work verbatim: `ray start --head`, the sweep with `--ray auto`, `ray stop`;
+* the README's cluster commands work verbatim: `ray start --head`, `ray start --address=HEAD:6379`
+  (HEAD = 127.0.0.1: a second node on this host), the sweep with `--ray auto`, `ray stop`;
 * that sweep's trials are bit-identical to the same sweep on the local backend (every progress.csv
   column but the timings, which end in `_s`; the summaries without their times);
 * `--ray` without an address starts a Ray instance of its own (and stops it), and on it a Ray worker
@@ -38,13 +39,19 @@ README = HERE.parent / "README.md"
 SWEEP = ("minirl sweep --algo ppo --env CartPole-v1 --seeds 0-3 --grid clip_coef=0.1,0.2 "
          "--total-steps 5000 --eval-every 1000 --out runs/sweep")
 RAY_START, RAY_STOP = "ray start --head", "ray stop"
+RAY_NODE = "ray start --address=HEAD:6379"       # run with HEAD = 127.0.0.1: a second node on this host
 RAY_SWEEP = SWEEP + " --ray auto"
 
 
-def test_readme_holds_these_commands():
+def test_readme_holds_these_commands_and_this_test_runs_every_ray_command_of_the_documents():
     text = README.read_text()
-    for command in (SWEEP, RAY_START, RAY_SWEEP, RAY_STOP, "ray start --address=HEAD:6379"):
+    for command in (SWEEP, RAY_START, RAY_NODE, RAY_SWEEP, RAY_STOP):
         assert command in text, f"README.md should show `{command}` (this test runs it)"
+    from test_documented_commands import extract_commands, how_to_run
+    documented = {c.text: c.where for c in extract_commands() if how_to_run(c.text).expect == "ray"}
+    missing = {t: w for t, w in documented.items() if t not in (RAY_START, RAY_NODE, RAY_SWEEP, RAY_STOP)}
+    assert not missing, f"Ray commands in the documents that no test runs: {missing}"
+    assert set(documented) == {RAY_START, RAY_NODE, RAY_SWEEP, RAY_STOP}
 
 
 def _can_unshare() -> str | None:
@@ -99,7 +106,8 @@ def test_ray_backend_in_a_loopback_namespace(tmp_path, monkeypatch):
 
     work = tmp_path / "ray"
     work.mkdir()
-    (work / "request.json").write_text(json.dumps({"ray_start": RAY_START, "sweep": RAY_SWEEP, "ray_stop": RAY_STOP}))
+    (work / "request.json").write_text(json.dumps({"ray_start": RAY_START, "ray_node": RAY_NODE.replace("HEAD", "127.0.0.1"),
+                                                   "sweep": RAY_SWEEP, "ray_stop": RAY_STOP}))
     ray_tmp = tempfile.mkdtemp(prefix="mr-")          # short: Ray's socket paths must stay under 108 bytes
     (work / "gate").mkdir()
     (work / "home").mkdir()
@@ -116,9 +124,9 @@ def test_ray_backend_in_a_loopback_namespace(tmp_path, monkeypatch):
         netns = result["netns"]
         assert done.returncode == 0, done.stderr[-3000:]
         assert netns != os.readlink("/proc/self/ns/net"), "the Ray side must run in its own network namespace"
-        for step in ("ray_start", "sweep", "ray_stop"):
+        for step in ("ray_start", "ray_node", "sweep", "ray_stop"):
             assert step in result and result[step]["rc"] == 0, f"{step}: {json.dumps(result.get(step), indent=1)[-3000:]}"
-        assert "the Ray cluster at auto (2 CPUs)" in result["sweep"]["out"]
+        assert "the Ray cluster at auto (4 CPUs)" in result["sweep"]["out"], "two nodes of 2 CPUs each"
 
         # bit-identical trials, whichever backend ran them
         local_root, ray_root = tmp_path / "local" / "runs" / "sweep", work / "ray" / "runs" / "sweep"
