@@ -52,8 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    import warnings
+
     from .threads import limit_blas_threads
     limit_blas_threads()                      # one BLAS thread here and in every worker (minirl.threads)
+    # a warning on the command line is one line (the category and the message), not two with source code
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"{category.__name__}: {message}\n"
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

@@ -169,6 +169,8 @@ def how_to_run(text: str) -> Plan:
             return Plan(f"make -n {target}", "ok", "dry run")
         if target == "demo":
             return Plan("make -n demo && minirl demo --help", "ok", "dry run; its job is `minirl compare`")
+        if target in ("site", "site-check"):      # .ci/run runs `make site FAST=1` and `make site-check` for real
+            return Plan(f"make -n {' '.join(words[1:])}", "ok", "dry run; .ci/run builds the fast site and checks it")
         return Plan(text, "ok")
     if words[0] == "pip":
         extras = re.findall(r"\.\[([\w,-]+)\]", text)
