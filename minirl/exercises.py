@@ -101,6 +101,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson("08", "algos/rlhf_pg.py", "notebooks/08_rlhf.ipynb"),
     Lesson("09", "algos/dpo.py", "notebooks/09_dpo_frontier.ipynb"),
     Lesson("10", "algos/best_of_n.py", "notebooks/10_overoptimisation.ipynb"),
+    Lesson("12", "algos/sac_loss.py", "notebooks/12_sac.ipynb"),
 )
 
 
