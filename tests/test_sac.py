@@ -208,6 +208,15 @@ def test_impossible_config_fails_at_construction_naming_the_field(field, value):
     assert f"SACConfig.{field} = " in message and "\n" not in message and "accepted" in message
 
 
+def test_presets_validate_and_the_black_box_twin_shares_pendulum_s():
+    from minirl.algos.presets import default_total_steps, has_preset, preset
+    for env_id in ("Pendulum-v1", "minirl/Pendulum-v1", "minirl/CliffCart-v0", "HalfCheetah-v5"):
+        assert has_preset("sac", env_id) and isinstance(preset("sac", env_id), SACConfig)
+    assert preset("sac", "minirl/Pendulum-v1") == preset("sac", "Pendulum-v1")
+    assert default_total_steps("sac", "minirl/Pendulum-v1") == default_total_steps("sac", "Pendulum-v1")
+    assert SAC("Pendulum-v1", seed=0).config == preset("sac", "Pendulum-v1")      # config None: the preset
+
+
 def test_discrete_action_space_is_refused_in_one_line():
     with pytest.raises(ValueError, match=r"continuous \(Box\) action space") as info:
         SAC("CartPole-v1", TINY)
@@ -236,3 +245,26 @@ def test_pendulum_swings_up_on_the_evaluation_return():
     returns = evaluate_policy(lambda o: agent.act(o), "Pendulum-v1", 10)
     agent.close()
     assert returns.mean() > -400, returns
+
+
+# ------------------------------------------------------------------ through the command line
+
+def test_minirl_train_sac_writes_a_run_that_eval_and_resume_accept(tmp_path, capsys):
+    import json
+
+    from minirl.cli import main as cli
+    from minirl.logger import read_csv
+
+    run = tmp_path / "run"
+    small = ["--set", "hidden_sizes=16,16", "--set", "batch_size=32", "--set", "log_every=100", "--no-progress"]
+    assert cli(["train", "--algo", "sac", "--env", "Pendulum-v1", "--seed", "0", "--total-steps", "300",
+                "--eval-every", "200", "--eval-episodes", "2", "--out", str(run), *small]) == 0
+    log = read_csv(run / "progress.csv")
+    assert list(log["step"]) == [100, 200, 300] and np.all(np.isfinite(log["alpha"]))
+    assert np.isnan(log["eval_return_mean"][0]) and np.isfinite(log["eval_return_mean"][1:]).all()
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["final_step"] == 300 and summary["reward_threshold"] == -200.0
+    assert json.loads((run / "config.json").read_text())["config"]["learning_starts"] == 100   # the preset's
+    assert cli(["eval", str(run), "--episodes", "1"]) == 0
+    assert cli(["train", "--resume", str(run), "--total-steps", "400", "--no-progress"]) == 0
+    assert list(read_csv(run / "progress.csv")["step"]) == [100, 200, 300, 400]

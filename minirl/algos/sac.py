@@ -70,8 +70,8 @@ __all__ = ["SACConfig", "SAC", "train"]
 
 @dataclass
 class SACConfig(ConfigMixin):
-    """Every SAC hyperparameter and implementation detail, each a named switch (defaults: the paper's
-    and stable-baselines3's, except `learning_starts`)."""
+    """Every SAC hyperparameter and implementation detail, each a named switch (defaults: the paper's,
+    as stable-baselines3 sets them; the presets in `minirl.algos.presets` change some per task)."""
 
     learning_rate: float = 3e-4          # Adam step size of the actor (and of critics/temperature if theirs are None)
     critic_lr: float | None = None       # the critics' step size (None: learning_rate)
@@ -81,7 +81,7 @@ class SACConfig(ConfigMixin):
     tau: float = 0.005                   # Polyak averaging of the target critics
     batch_size: int = 256                # transitions per gradient step
     buffer_size: int = 1_000_000         # replay capacity (the oldest transitions are overwritten)
-    learning_starts: int = 1_000         # env steps of uniform random actions, before the first update
+    learning_starts: int = 100           # env steps of uniform random actions; updates start after them
     num_envs: int = 1                    # N parallel environments (each vector step adds N transitions)
     train_freq: int = 1                  # vector steps between two rounds of updates
     gradient_steps: int = 1              # gradient steps per round (updates-to-data ratio = this / (N train_freq))
