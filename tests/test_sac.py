@@ -214,7 +214,9 @@ def test_presets_validate_and_the_black_box_twin_shares_pendulum_s():
         assert has_preset("sac", env_id) and isinstance(preset("sac", env_id), SACConfig)
     assert preset("sac", "minirl/Pendulum-v1") == preset("sac", "Pendulum-v1")
     assert default_total_steps("sac", "minirl/Pendulum-v1") == default_total_steps("sac", "Pendulum-v1")
-    assert SAC("Pendulum-v1", seed=0).config == preset("sac", "Pendulum-v1")      # config None: the preset
+    agent = SAC("Pendulum-v1", seed=0)
+    assert agent.config == preset("sac", "Pendulum-v1")                             # config None: the preset
+    agent.close()
 
 
 def test_discrete_action_space_is_refused_in_one_line():

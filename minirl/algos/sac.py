@@ -36,9 +36,10 @@ networks in `minirl.algos.sac_nets`, the buffer in `minirl.algos.replay`.
 | H_target | () | target entropy, -D by default |
 
 The critics see the action in [-1, 1]; `scale_in_log_prob` says whether log pi is the density of
-the environment's action c tanh(u) (True: it includes -sum log c, as the brief's equation and
-CleanRL do) or of tanh(u) (False: as stable-baselines3). It shifts log pi by a constant, i.e. moves
-the effective target entropy by sum log c (Pendulum: c = 2, 0.69 nats).
+the environment's action c tanh(u) (True: it includes -sum log c, as CleanRL does) or of tanh(u)
+(False: as stable-baselines3). It shifts log pi by a constant, i.e. moves the effective target
+entropy by sum log c (Pendulum: c = 2, 0.69 nats; over seeds 0-4 the median step to -200 was 3.5k
+with True and 4.5k with False, within the seed-to-seed spread).
 
 Acting in the environment runs the actor on plain arrays (`forward_array`, no graph). Each log row
 (every `log_every` env steps) averages the updates since the previous row. Expected results are in
