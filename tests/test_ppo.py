@@ -88,7 +88,7 @@ def test_presets_exist_and_validate():
         assert isinstance(preset("ppo", env_id), PPOConfig) and default_total_steps("ppo", env_id) > 0
     assert preset("ppo", "MountainCarContinuous-v0").normalize_obs      # generic continuous default
     with pytest.raises(ValueError, match="algorithm"):
-        preset("dqn", "CartPole-v1")
+        preset("td3", "CartPole-v1")            # not an algorithm minirl has
 
 
 def test_black_box_twin_shares_the_pendulum_preset():
