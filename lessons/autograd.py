@@ -513,7 +513,7 @@ class Tensor:
             # d max(a)/da_i = 1 for the maximal entries (ties share the gradient equally)
             g = _expand_reduced(g, axis, keepdims, a.ndim)
             mask = a.data == out
-            return (mask * (g / mask.sum(axis=axis, keepdims=True)),)
+            return (mask * (g / mask.sum(axis=axis, keepdims=True, dtype=g.dtype)),)   # (a float32 g stays float32)
 
         result = out if keepdims else (out.reshape(()) if axis is None else np.squeeze(out, axis=axis))
         return Tensor._make(np.asarray(result), (a,), backward, "max")

@@ -18,6 +18,7 @@ COMMANDS = [
     ("eval", "minirl.commands.eval", "evaluate a trained run directory (optionally render a GIF)"),
     ("plot", "minirl.commands.plot", "plot learning curves of one or more run directories"),
     ("compare", "minirl.commands.compare", "black-box versus differentiable arms, side by side"),
+    ("sweep", "minirl.commands.sweep", "seeds x a grid of train settings, locally or on a Ray cluster"),
     ("estimators", "minirl.commands.estimators", "score-function versus pathwise gradient estimators"),
     ("rlhf", "minirl.commands.rlhf", "toy RLHF with exact answers: frontier, over-optimisation"),
     ("driving", "minirl.commands.driving", "where a model is hard to learn: highway-env next to the toy language"),

@@ -106,6 +106,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson("09", "algos/dpo.py", "notebooks/09_dpo_frontier.ipynb"),
     Lesson("10", "algos/best_of_n.py", "notebooks/10_overoptimisation.ipynb"),
     Lesson("11", "algos/segment_prefs.py", "notebooks/11_driving.ipynb"),
+    Lesson("12", "algos/sac_loss.py", "notebooks/12_sac.ipynb"),
 )
 
 

@@ -471,6 +471,16 @@ def test_float32_stays_float32_and_matches_float64():
         np.testing.assert_allclose(t32.grad, t64.grad, rtol=1e-4, atol=1e-5)
 
 
+def test_max_and_min_pass_float32_gradients_on():
+    """A reduction's backward must keep the gradient's dtype: a float64 gradient flowing into float32
+    layers makes every later matrix product mix dtypes (NumPy's slow path) without any error."""
+    x = Tensor(np.array([[1.0, 3.0], [2.0, 0.5]], dtype=np.float32), requires_grad=True)
+    seen = []
+    y = Tensor._make(x.data * 1, (x,), lambda g: (seen.append(g.dtype) or g,), "probe")
+    (y.min(axis=0).sum() + y.max(axis=1).sum() + y.max()).backward()
+    assert seen == [np.dtype(np.float32)]
+
+
 # ------------------------------------------------------------------ construction and errors
 
 def test_integer_data_cannot_require_grad():

@@ -36,6 +36,9 @@ What is not run verbatim, and why (`how_to_run` is the single place that decides
 * ``minirl SUBCOMMAND`` alone, named in prose ("`minirl train` writes ..."): ``--help`` (it exists).
 * ``python benchmarks/...``: ``--help`` only (a run takes minutes and needs the ``bench`` extra).
 * ``pip install -e '.[X]'``: the extra X must exist in pyproject.toml (not installed again here).
+* ``ray ...`` and ``minirl ... --ray ...``: not here (a Ray cluster must not run outside a loopback-only
+  network namespace); tests/test_sweep_ray.py runs each of them verbatim inside one and checks that
+  it runs every such command of the documents.
 
 Placeholders (``DIR``, ``NN``, ``...``) are refused: a document shows a command that runs.
 """
@@ -58,7 +61,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-PROGRAMS = ("pytest", "minirl", "make", "python", "python3", "source", "pip", "jupyter")
+PROGRAMS = ("pytest", "minirl", "make", "python", "python3", "source", "pip", "jupyter", "ray")
 FAST_FLAG = ("compare", "rlhf", "estimators")
 DRY_MAKE = ("test", "lab", "setup")
 PLACEHOLDER = re.compile(r"(\.\.\.|…|<[a-z_]+>|\b(?:DIR|NN|PATH|ALGO|ENV_ID|FIELD|VALUE|N|S)\b)")
@@ -158,6 +161,8 @@ def how_to_run(text: str) -> Plan:
         raise AssertionError(f"spell it without .venv/bin/ (the README activates the environment): {text}")
     if words[:2] == ["python", "-m"] and words[2:3] == ["minirl.exercises"]:
         raise AssertionError(f"spell it `minirl exercises ...`, as everywhere else: {text}")
+    if words[0] == "ray" or "--ray" in words:
+        return Plan(None, "ray", "run verbatim in a network namespace by tests/test_sweep_ray.py")
     if words[0] == "make":
         target = words[1]
         if target in DRY_MAKE:

@@ -38,8 +38,10 @@ def test_train_rows_follow_the_contract_and_are_reproducible():
     for key in ("step", "time_s", "episodes", "return_mean"):
         assert all(key in r for r in rows)
     steps = [r["step"] for r in rows]
-    assert steps[0] == 400 and steps[-1] == 1000 and all(np.diff(steps) > 0)
-    assert [r["episodes"] for r in rows] == [2, 3, 4, 5]
+    # the first row comes after the warm-up (400 random steps) and the first iteration (one 200-step episode)
+    assert steps[0] == 600 and steps[-1] == 1000 and all(np.diff(steps) > 0)
+    assert [r["episodes"] for r in rows] == [3, 4, 5]
+    assert all("imagined_return" in r for r in rows), "every row has the model columns (progress.csv's header)"
     assert all(np.diff([r["time_s"] for r in rows]) >= 0)
     again = mb.train(ENV, seed=3, total_steps=1000, config=cfg)
     assert [r["return_mean"] for r in rows] == [r["return_mean"] for r in again]     # same seed, same run

@@ -88,7 +88,7 @@ def test_presets_exist_and_validate():
         assert isinstance(preset("ppo", env_id), PPOConfig) and default_total_steps("ppo", env_id) > 0
     assert preset("ppo", "MountainCarContinuous-v0").normalize_obs      # generic continuous default
     with pytest.raises(ValueError, match="algorithm"):
-        preset("dqn", "CartPole-v1")
+        preset("td3", "CartPole-v1")            # not an algorithm minirl has
 
 
 def test_black_box_twin_shares_the_pendulum_preset():
@@ -290,3 +290,22 @@ def test_networks_compute_in_the_configured_dtype(dtype, tmp_path):
     assert all(p.data.base is not None for p in other.params)
     agent.close()
     other.close()
+
+
+def test_a_minibatch_of_one_with_norm_adv_is_refused_in_one_line():
+    # before: the standardised advantage of a single sample is (a - a) / (0 + eps) = 0, and PPO trained
+    # with a policy loss of exactly 0 forever
+    with pytest.raises(ValueError, match="minibatch of one") as info:
+        PPOConfig(num_envs=1, num_steps=8, num_minibatches=8)
+    assert len(str(info.value).splitlines()) == 1
+    PPOConfig(num_envs=1, num_steps=8, num_minibatches=8, norm_adv=False)     # fine without norm_adv
+    PPOConfig(num_envs=1, num_steps=8, num_minibatches=4)                      # minibatches of two
+
+
+def test_config_fields_of_the_wrong_type_or_not_finite_fail_in_one_line():
+    for bad in (dict(target_kl=float("nan")), dict(log_std_init=float("inf")), dict(clip_coef="0.2"),
+                dict(num_steps=64.0), dict(norm_adv=1)):
+        with pytest.raises(ValueError) as info:
+            PPOConfig(**bad)
+        (field,) = bad
+        assert f"PPOConfig.{field}" in str(info.value) and len(str(info.value).splitlines()) == 1

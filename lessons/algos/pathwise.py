@@ -78,6 +78,8 @@ class PathwiseConfig(ConfigMixin):
     action: str = "mean"            # "mean" (deterministic) or "rsample" (mean + std * eps)
     log_std_init: float = -1.0      # only used by action="rsample"
     squash: bool = True             # a = a_max tanh(z / a_max) instead of the twin's hard clip
+    episode_steps: int | None = None  # cut simulated episodes after this many steps, bootstrapping V
+                                      # (None: the twin's horizon); shorter episodes start from more states
 
     def __post_init__(self):
         self.check_types()
@@ -94,6 +96,9 @@ class PathwiseConfig(ConfigMixin):
                 raise ValueError(f"PathwiseConfig.{name} must be > 0, got {getattr(self, name)!r}")
         if self.action not in ("mean", "rsample"):
             raise ValueError(f"PathwiseConfig.action must be 'mean' or 'rsample', got {self.action!r}")
+        if self.episode_steps is not None and self.episode_steps < 1:
+            raise ValueError(f"PathwiseConfig.episode_steps must be None (the twin's horizon) or an integer "
+                             f">= 1, got {self.episode_steps!r}")
 
 
 # Tuned defaults per task: `minirl.algos.presets` (algo "shac").
@@ -220,7 +225,8 @@ class SHAC(Agent):
         self.policy = GaussianPolicy(self.twin.obs_dim, self.twin.act_dim, rng=self.rng, hidden=config.hidden,
                                      log_std_init=config.log_std_init)
         self.actor_opt = Adam(self.policy.parameters(), lr=config.lr)
-        self.use_critic = config.window < self.twin.horizon
+        self.horizon = min(config.episode_steps or self.twin.horizon, self.twin.horizon)
+        self.use_critic = config.window < self.horizon or self.horizon < self.twin.horizon
         self.critic = ValueFunction(self.twin.obs_dim, rng=self.rng, hidden=config.hidden) if self.use_critic else None
         self.critic_opt = Adam(self.critic.parameters(), lr=config.critic_lr) if self.use_critic else None
         self._init_counters()
@@ -257,7 +263,7 @@ class SHAC(Agent):
             if self._episode is None:                                        # B rollouts, cut into windows
                 self._episode = (twin.reset(self.rng, B), np.ones(B), np.zeros(B), 0)
             state, alive, returns, t = self._episode
-            T = min(config.window, twin.horizon - t)
+            T = min(config.window, self.horizon - t)
             state = state.detach()                                           # the gradient stops between windows
             rewards, masks, states = rollout_window(twin, self.policy, state, alive, T, config, self.rng)
             bootstrap = None
@@ -281,9 +287,10 @@ class SHAC(Agent):
             self.global_step += int(masks[:-1].sum())
             state, alive, t = states[-1], masks[-1], t + T
             self._episode = (state, alive, returns, t)
-            if t >= twin.horizon or not alive.any():                        # every rollout has ended
-                for r in returns:
-                    self._record_episode(float(r))
+            if t >= self.horizon or not alive.any():                        # every rollout has ended
+                if t >= twin.horizon or not alive.any():                    # (a cut episode's return
+                    for r in returns:                                       #  is not a task return)
+                        self._record_episode(float(r))
                 self._episode = None
             self.updates += 1
             self.train_time += time.perf_counter() - t0

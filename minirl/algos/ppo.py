@@ -97,6 +97,11 @@ class PPOConfig(ConfigMixin):
             require(isinstance(value, int) and value >= 1, name, field, value, "an integer >= 1")
         require(self.batch_size % self.num_minibatches == 0, name, "num_minibatches", self.num_minibatches,
                  f"a divisor of the batch size num_envs * num_steps = {self.batch_size}")
+        # norm_adv standardises advantages within each minibatch: one sample standardises to exactly 0,
+        # so the policy loss would be 0 forever
+        require(not (self.norm_adv and self.minibatch_size < 2), name, "num_minibatches", self.num_minibatches,
+                f"at most batch_size / 2 = {self.batch_size // 2} with norm_adv (a minibatch of one sample "
+                "standardises its advantage to 0 and the policy never learns), or norm_adv=false")
         require(0.0 <= self.gae_lambda <= 1.0, name, "gae_lambda", self.gae_lambda, "a number in [0, 1]")
         require(self.clip_coef > 0, name, "clip_coef", self.clip_coef, "a number > 0")
         require(self.vf_coef >= 0, name, "vf_coef", self.vf_coef, "a number >= 0")

@@ -59,7 +59,7 @@ ARMS: dict[str, Arm] = {
 # shows the flat start of that curve at the cost of the others.
 TASKS: dict[str, dict] = {
     "minirl/Pendulum-v1": dict(threshold=-200.0, easy_threshold=-400.0,
-                               total_steps=dict(reinforce=20_000, ppo=100_000, sac=12_000, shac=25_000,
+                               total_steps=dict(reinforce=20_000, ppo=100_000, sac=5_000, shac=25_000,
                                                 svg=6_000)),
     "minirl/CliffCart-v0": dict(threshold=70.0, easy_threshold=None,
                                 total_steps=dict(reinforce=60_000, ppo=60_000, sac=10_000, shac=10_000,
@@ -197,7 +197,7 @@ def run_comparison(task: str = "minirl/Pendulum-v1", arms=("reinforce", "ppo", "
         progress: called with each finished Run (e.g. to advance a progress bar).
     """
     from .executor import LocalExecutor
-    from .trials import check_folder, run_trial
+    from .trials import check_folder, run_trials
 
     arms = list(arms)
     check_request(task, arms)
@@ -218,10 +218,8 @@ def run_comparison(task: str = "minirl/Pendulum-v1", arms=("reinforce", "ppo", "
         for t in trials:                                    # refuse a folder of other settings before any work
             check_folder(t, os.path.join(root, t.name))
         executor = executor or LocalExecutor(jobs)
-        by_name = {t.name: t for t in trials}
         finished: dict[str, Run] = {}
-        for outcome in executor.run(run_trial, {t.name: (t, root) for t in trials}):
-            t = by_name[outcome.key]
+        for t, outcome in run_trials(executor, trials, root):      # remote executors: files come back
             run = _load_run(t.algo, t.seed, os.path.join(root, t.name), outcome.value,
                             None if outcome.ok else outcome.error)
             finished[t.name] = run

@@ -16,8 +16,11 @@ Both give every task the same treatment:
 * **One BLAS thread per worker** (`minirl.threads`), set before NumPy loads in the worker.
 * **Retries.** A task that raises, or whose worker process dies (killed, out of memory), is run once
   more; if it fails again its outcome carries the error and the others go on.
-* **Workers end with their parent.** Each local worker asks the kernel for SIGTERM when its parent
-  dies (`prctl(PR_SET_PDEATHSIG)` on Linux) and checks the parent at every task; it runs in its own
+* **Workers end with their parent.** Each local worker asks the kernel for a signal when its parent
+  dies (`prctl(PR_SET_PDEATHSIG)` on Linux) and turns it into one SIGTERM to itself (the kernel
+  may send it twice: once per exit of a parent thread the worker gets handed to, e.g. tqdm's
+  monitor thread, and a second SIGTERM would mean "stop at once"); it checks the parent at every
+  task; it runs in its own
   process group, so a terminal's Ctrl-C reaches only the parent, which then asks every busy worker
   to stop (SIGTERM: a `minirl train` trial stops at its next update with a checkpoint) and waits
   for them. A second Ctrl-C kills the workers at once.
@@ -56,13 +59,20 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _parent_died(signum, frame) -> None:
+    """The parent-death signal, however often it comes, becomes one SIGTERM (a trial stops with a checkpoint)."""
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _die_with_parent(parent_pid: int) -> None:
-    """Ask the kernel for SIGTERM when the parent dies (Linux); exit if it is already gone."""
+    """Ask the kernel for a signal when the parent dies (Linux), turned into one SIGTERM; exit if it is already gone."""
     if sys.platform.startswith("linux"):
         import ctypes
         try:
             libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            libc.prctl(1, signal.SIGTERM, 0, 0, 0)       # PR_SET_PDEATHSIG = 1
+            signal.signal(signal.SIGUSR1, _parent_died)
+            libc.prctl(1, signal.SIGUSR1, 0, 0, 0)       # PR_SET_PDEATHSIG = 1
         except OSError:
             pass
     if os.getppid() != parent_pid:
@@ -119,6 +129,7 @@ class LocalExecutor:
     """`jobs` worker processes on this machine (see the module doc). `retries`: extra attempts per task."""
 
     name = "local"
+    remote = False               # tasks run on this machine: trials write their folders in place
 
     def __init__(self, jobs: int | None = None, retries: int = 1):
         jobs = default_jobs() if jobs is None else jobs
@@ -173,9 +184,9 @@ class LocalExecutor:
                             continue
                         key, w.key = w.key, None
                         if message is None:                       # the worker died mid-task
+                            w.stop(kill=True)                         # reaps it: its exit code is known
                             code = w.process.exitcode if w.process.exitcode is not None else "?"
                             error = f"the worker process died (exit code {code})"
-                            w.stop(kill=True)
                             workers.remove(w)
                         else:
                             status, _, value = message

@@ -14,7 +14,9 @@ No shared filesystem is required. On this machine a trial runs in place (`run_tr
 A remote worker (Ray) calls `run_trial_remote(trial, files)`: it writes the folder's current files
 (sent by the driver) into a temporary folder, runs there, and returns every file's bytes; the
 driver writes them back with `write_files`. A remote trial that is cut off loses only the work since
-the files were last sent, and it resumes from the checkpoint that was sent.
+the files were last sent, and it resumes from the checkpoint that was sent. `run_trials(executor,
+trials, root)` picks the path: remote when the executor says `remote = True` (RayExecutor), in
+place otherwise (LocalExecutor); `minirl sweep` and `minirl compare` both go through it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from .run_folder import RUN_FILES, RunFiles, RunFolderError
 
 __all__ = ["Trial", "TrialResult", "folder_state", "check_folder", "run_trial", "run_trial_remote",
-           "read_files", "write_files", "trial_record"]
+           "read_files", "write_files", "trial_record", "run_trials"]
 
 FINISHED = ("budget", "stop_return")
 
@@ -175,3 +177,26 @@ def trial_record(trial: Trial) -> dict:
     record = asdict(trial)
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
 
+
+
+def run_trials(executor, trials, root: str):
+    """Run `trials` (folders ROOT/<name>) on `executor`; yield (trial, Outcome) as each one ends.
+
+    On an executor with `remote = True` (no shared filesystem: Ray) each task is
+    `run_trial_remote(trial, files)` with the folder's current files, and the files it returns are
+    written back here before the outcome is yielded (`outcome.value.files` is then dropped). On any
+    other executor each task is `run_trial(trial, root)` and writes its folder itself.
+    """
+    trials = list(trials)
+    by_name = {t.name: t for t in trials}
+    remote = bool(getattr(executor, "remote", False))
+    if remote:
+        fn, tasks = run_trial_remote, {t.name: (t, read_files(os.path.join(root, t.name))) for t in trials}
+    else:
+        fn, tasks = run_trial, {t.name: (t, root) for t in trials}
+    for outcome in executor.run(fn, tasks):
+        trial = by_name[outcome.key]
+        if remote and outcome.ok and outcome.value is not None and outcome.value.files is not None:
+            write_files(os.path.join(root, trial.name), outcome.value.files)
+            outcome.value.files = None
+        yield trial, outcome

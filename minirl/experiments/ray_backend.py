@@ -1,0 +1,181 @@
+"""The Ray backend of the executor seam: the same `run(fn, tasks)` as `LocalExecutor`, as Ray tasks.
+
+    executor = RayExecutor("auto")              # the cluster this machine joined (`ray start ...`)
+    executor = RayExecutor("10.0.0.5:6379")     # a cluster by its head's address
+    executor = RayExecutor("local")             # a Ray instance started here, one CPU per core
+    for outcome in executor.run(fn, {"key": args, ...}): ...
+
+Only this module imports Ray, and only when an executor is made (`pip install 'minirl[ray]'`).
+
+* **Tasks.** Each task is a Ray task with `num_cpus=1` (at most one trial per CPU of the cluster)
+  and `max_retries=0`: Ray never re-runs a task by itself, this executor counts the attempts exactly
+  as `LocalExecutor` does. Its runtime environment sets the BLAS thread variables to one thread
+  (`minirl.threads`), and the task limits the BLAS already loaded, as a local worker does.
+* **Faults.** A task that raises (`RayTaskError`), or whose worker process or node dies
+  (`WorkerCrashedError`, `NodeDiedError`, ... any other `RayError`) is submitted once more; if it
+  fails again its Outcome carries the error and the other tasks go on.
+* **No shared filesystem.** `remote = True` tells `minirl.experiments.trials.run_trials` to send
+  `run_trial_remote(trial, files)`: the trial's current files travel with the task, the worker runs
+  in a temporary folder, and the files come back to the driver, which writes them. Nodes need
+  minirl (with this extra) installed with the same Python, nothing else; no node needs the driver's
+  folders. The price: a trial cut off on a remote node (a dead node, Ctrl-C) loses the work since
+  its files were last sent, and resumes from the checkpoint that was sent.
+* **Stopping.** A stop request to the driver (Ctrl-C, SIGTERM) submits nothing more and cancels
+  the running tasks; their trials continue from their last saved files on the next run. A second
+  one stops at once. Tasks are submitted a cluster's worth of CPUs at a time, so the files of a
+  trial are read just before its task is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Callable, Iterator
+
+from .executor import Outcome, default_jobs
+from .signals import stop_requests
+
+__all__ = ["RayExecutor", "check_address", "check_available"]
+
+
+def check_address(address: str) -> str:
+    """"local", "auto", HOST:PORT or ray://HOST:PORT; anything else raises ValueError (one line)."""
+    if not isinstance(address, str) or not (
+            address in ("local", "auto") or re.fullmatch(r"(ray://)?[A-Za-z0-9._\-\[\]:]+:\d{1,5}", address)):
+        raise ValueError(f"--ray {address!r}: give 'auto' (the cluster this machine joined), HOST:PORT of the head "
+                         "(e.g. 10.0.0.5:6379), or no value to start a Ray instance here")
+    return address
+
+
+def check_available() -> None:
+    """ImportError (one line) if Ray is not installed; does not import it."""
+    import importlib.util
+    if importlib.util.find_spec("ray") is None:
+        raise ImportError(_MISSING)
+
+
+_MISSING = ("the Ray backend needs Ray: pip install 'minirl[ray]' (or pip install ray), on this machine and on "
+            "every node")
+
+
+def _run_task(fn: Callable, args: tuple) -> Any:
+    """What a Ray worker runs: one BLAS thread, then fn(*args)."""
+    from ..threads import limit_blas_threads
+    limit_blas_threads()
+    return fn(*args)
+
+
+def _error_text(exc) -> str:
+    """One readable error from a Ray exception: the task's own exception where there is one."""
+    cause = getattr(exc, "cause", None)
+    if cause is not None:
+        return f"{type(cause).__name__}: {cause}"
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}".strip()
+
+
+class RayExecutor:
+    """Run tasks as Ray tasks on a cluster (see the module doc). `retries`: extra attempts per task."""
+
+    name = "ray"
+    remote = True                # trials travel with their files (no shared filesystem)
+
+    def __init__(self, address: str = "auto", retries: int = 1, num_cpus: int | None = None):
+        if not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
+        self.address, self.retries = check_address(address), retries
+        self.stopped: str | None = None                  # the signal that stopped the last run(), if any
+        self.num_cpus = num_cpus if num_cpus is not None else default_jobs()
+        try:
+            import ray
+        except ImportError:
+            raise ImportError(_MISSING) from None
+        self._ray = ray
+        self._connect()
+
+    def _connect(self) -> None:
+        ray = self._ray
+        if ray.is_initialized():
+            return
+        common = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+        try:
+            if self.address == "local":
+                # a private instance on loopback only: nothing listens on the network, nothing is probed
+                ray.init(address="local", num_cpus=self.num_cpus, _node_ip_address="127.0.0.1", **common)
+            else:
+                ray.init(address=self.address, **common)
+        except (ConnectionError, TimeoutError, RuntimeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConnectionError(f"--ray {self.address}: cannot reach a Ray cluster ({first}); start one with "
+                                  "`ray start --head`, or give no address to start a Ray instance here") from None
+
+    @property
+    def jobs(self) -> int:
+        """CPUs of the cluster (trials that can run at once)."""
+        self._connect()
+        return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
+
+    @property
+    def description(self) -> str:
+        where = "a Ray instance started here" if self.address == "local" else f"the Ray cluster at {self.address}"
+        return f"{where} ({self.jobs} CPUs)"
+
+    def close(self) -> None:
+        """Disconnect (and stop the instance if it was started here)."""
+        if self._ray.is_initialized():
+            self._ray.shutdown()
+
+    def run(self, fn: Callable, tasks: dict[str, tuple]) -> Iterator[Outcome]:
+        """Run fn(*args) for every (key, args) as Ray tasks; yield an Outcome per task as it finishes.
+
+        `fn` and its arguments must pickle, and `fn` must be importable by name on every node.
+        """
+        ray = self._ray
+        self._connect()
+        from ..threads import THREAD_VARIABLES, blas_thread_limit
+        env = {name: str(blas_thread_limit()) for name in THREAD_VARIABLES}
+        task = ray.remote(num_cpus=1, max_retries=0, runtime_env={"env_vars": env})(_run_task)
+        self.stopped = None
+        pending = list(tasks)
+        attempts = {k: 0 for k in tasks}
+        running: dict = {}                                   # ObjectRef -> key
+        stopping = False
+        with stop_requests("cancelling the running Ray tasks; their trials continue from their last saved "
+                           "files on the next run") as stop:
+            try:
+                while pending or running:
+                    if stop.signum is not None and not stopping:
+                        stopping, self.stopped = True, stop.name
+                        pending.clear()
+                        for ref in running:
+                            ray.cancel(ref)
+                    slots = self.jobs - len(running) if pending and not stopping else 0
+                    for _ in range(max(0, slots)):
+                        if not pending:
+                            break
+                        key = pending.pop(0)
+                        attempts[key] += 1
+                        running[task.remote(fn, tasks[key])] = key
+                    if not running:
+                        break
+                    ready, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
+                    for ref in ready:
+                        key = running.pop(ref)
+                        try:
+                            value = ray.get(ref)
+                        except ray.exceptions.TaskCancelledError:
+                            continue                          # stopped on request: neither done nor failed
+                        except ray.exceptions.RayTaskError as exc:           # the task raised
+                            error = _error_text(exc)
+                        except ray.exceptions.RayError as exc:               # its worker or node died
+                            error = f"the Ray worker died ({_error_text(exc)})"
+                        else:
+                            yield Outcome(key, True, value, None, attempts[key])
+                            continue
+                        if attempts[key] <= self.retries and not stopping:
+                            pending.insert(0, key)            # run it again, first
+                        else:
+                            yield Outcome(key, False, None, error, attempts[key])
+            finally:
+                for ref in running:
+                    ray.cancel(ref, force=True)

@@ -1,0 +1,101 @@
+"""Running a sweep's trials on an executor: skip what is finished, record what failed, never stop early.
+
+    outcome = run_sweep(out, trials, executor, on_outcome=callback)
+
+* A trial whose folder is finished (`minirl.experiments.trials.folder_state`) is not sent at all; an
+  interrupted one is resumed from its checkpoint by `run_trial` (or `run_trial_remote` on Ray).
+* Each task ends in an `Outcome` (`minirl.experiments.executor`): a trial that raised or whose worker
+  died was already retried once by the executor. A trial that still failed, or that stopped on a
+  NaN (exit code 3), is recorded in OUT/failures.json (name -> error, attempts); the others go on.
+  A later successful run of that trial removes its entry.
+* A stop request (Ctrl-C, SIGTERM) reaches the executor, which stops the running trials with a
+  checkpoint and starts no new one; the trials that did not end are counted as `stopped`, and
+  rerunning the same command continues them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .trials import FINISHED, Trial, folder_state, run_trials
+
+__all__ = ["SweepRun", "run_sweep", "read_failures", "FAILURES_NAME", "is_finished"]
+
+FAILURES_NAME = "failures.json"
+
+
+@dataclass
+class SweepRun:
+    total: int
+    skipped: list[str] = field(default_factory=list)       # finished before this run
+    done: list[str] = field(default_factory=list)          # finished in this run
+    failed: dict[str, str] = field(default_factory=dict)   # name -> error
+    stopped: list[str] = field(default_factory=list)       # not ended (a stop request) or interrupted
+
+
+def read_failures(out: str) -> dict[str, dict]:
+    """OUT/failures.json as name -> {"error": str, "attempts": int} ({} if none)."""
+    try:
+        with open(os.path.join(out, FAILURES_NAME)) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_failures(out: str, failures: dict) -> None:
+    from .run_folder import write_json
+    path = os.path.join(out, FAILURES_NAME)
+    if failures:
+        write_json(path, failures)
+    elif os.path.exists(path):
+        os.remove(path)
+
+
+def is_finished(folder: str) -> bool:
+    """A trial folder whose run reached its budget or its stop_return (see trials.FINISHED)."""
+    return folder_state(folder) == "finished"
+
+
+def run_sweep(out: str, trials: list[Trial], executor, on_outcome: Callable | None = None) -> SweepRun:
+    """Run every unfinished trial of the sweep in OUT on `executor` (see the module doc).
+
+    `on_outcome(trial, outcome, status)` is called as each trial ends, status one of "done",
+    "failed", "stopped" (e.g. to advance a progress bar).
+    """
+    from .trials import _budget_left
+
+    result = SweepRun(len(trials))
+    todo = []
+    for t in trials:
+        folder = os.path.join(out, t.name)
+        if is_finished(folder) and not _budget_left(folder, t):
+            result.skipped.append(t.name)
+        else:
+            todo.append(t)
+    failures = read_failures(out)
+    ended = set()
+    for trial, outcome in run_trials(executor, todo, out):
+        ended.add(trial.name)
+        code = getattr(outcome.value, "exit_code", None)
+        if not outcome.ok or code == 3:                      # raised / worker died twice, or a NaN
+            error = outcome.error if not outcome.ok else (getattr(outcome.value, "summary", None) or {}).get(
+                "error") or "stopped by a NaN (see its summary.json)"
+            result.failed[trial.name] = error
+            failures[trial.name] = {"error": error, "attempts": outcome.attempts}
+            status = "failed"
+        elif code == 0 and (outcome.value.summary or {}).get("stop_reason") in FINISHED:
+            result.done.append(trial.name)
+            failures.pop(trial.name, None)
+            status = "done"
+        else:                                                # stopped by a signal (exit 130 / 143)
+            result.stopped.append(trial.name)
+            status = "stopped"
+        _write_failures(out, failures)
+        if on_outcome is not None:
+            on_outcome(trial, outcome, status)
+    result.stopped.extend(t.name for t in todo if t.name not in ended)
+    return result
