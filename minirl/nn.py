@@ -15,6 +15,7 @@ reads `y = x @ W + b` exactly as written on paper (PyTorch stores the transpose)
 
 from __future__ import annotations
 
+import contextlib
 from typing import Iterator
 
 import numpy as np
@@ -258,3 +259,23 @@ class MLP(Sequential):
 
     def __repr__(self):
         return f"MLP({self.sizes})"
+
+
+@contextlib.contextmanager
+def frozen(*modules: Module):
+    """Inside the block the modules' parameters record no gradient: backprop passes *through* them.
+
+    Used wherever a loss is differentiated through a network that must not learn from it: a policy
+    optimised through learned models (SVG) or through a critic (SAC), a response optimised through
+    a reward model. Skipping those weight gradients also saves their part of the backward pass.
+    Each parameter's `requires_grad` is restored afterwards, whatever it was.
+    """
+    params = [p for m in modules for p in m.parameters()]
+    saved = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad = False
+    try:
+        yield
+    finally:
+        for p, flag in zip(params, saved):
+            p.requires_grad = flag

@@ -62,7 +62,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PROGRAMS = ("pytest", "minirl", "make", "python", "python3", "source", "pip", "jupyter", "ray")
-FAST_FLAG = ("compare", "rlhf", "estimators")
+FAST_FLAG = ("compare", "rlhf", "estimators", "driving")
 DRY_MAKE = ("test", "lab", "setup")
 PLACEHOLDER = re.compile(r"(\.\.\.|…|<[a-z_]+>|\b(?:DIR|NN|PATH|ALGO|ENV_ID|FIELD|VALUE|N|S)\b)")
 STUB_FAILURE = re.compile(r"NotImplementedError: lesson (\d\d): implement")   # the first line of a stub's report
@@ -185,6 +185,10 @@ def how_to_run(text: str) -> Plan:
     if cli is not None and len(cli) == 1:
         return Plan(text + " --help", "ok", "a sub-command named in prose: it exists")
     if cli is not None and cli:
+        if cli[:2] == ["driving", "collect"]:       # highway-env steps at ~20/s: a few dozen real steps
+            if "--out" not in cli:
+                return Plan(text + " --help", "ok", "named in prose: it exists")
+            return Plan(text + " --steps 25", "ok", "--steps 25")
         if cli[0] in FAST_FLAG:
             extra = " --fast"
             if cli[0] in ("compare", "rlhf") and "--seeds" not in cli:

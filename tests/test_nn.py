@@ -177,3 +177,17 @@ def test_forward_array_equals_forward_bit_for_bit(activation, dtype):
     out = net.forward_array(x)
     assert out.dtype == dtype
     np.testing.assert_array_equal(out, net(Tensor(x)).data)
+
+
+def test_frozen_passes_gradients_through_and_restores_each_flag():
+    from minirl.nn import MLP, frozen
+    net = MLP([2, 3, 1], rng=np.random.default_rng(0))
+    params = net.parameters()
+    params[0].requires_grad = False                      # one parameter was frozen before: it stays so
+    x = Tensor(np.ones((4, 2)), requires_grad=True)
+    with frozen(net):
+        assert not any(p.requires_grad for p in params)
+        net(x).sum().backward()
+    assert x.grad is not None and np.abs(x.grad).sum() > 0, "the gradient passes through the frozen net"
+    assert all(p.grad is None for p in params), "no weight gradient inside the block"
+    assert [p.requires_grad for p in params] == [False] + [True] * (len(params) - 1)

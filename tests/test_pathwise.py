@@ -111,21 +111,27 @@ def test_bptt_on_cliffcart_is_misled_off_the_cliff():
         f"{returns[-1]:.1f} should be about 1 (falls within ~20 steps), best was {max(returns):.1f}")
 
 
-PENDULUM_TARGET = -400.0      # the stated return: most episodes swung up and held
-
-
 @pytest.mark.slow
-def test_pathwise_reaches_the_pendulum_target_with_fewer_env_steps_than_ppo():
+def test_pathwise_reaches_the_pendulum_threshold_with_fewer_env_steps_than_ppo():
+    """On the evaluation protocol (10 deterministic black-box episodes, fixed seeds), threshold -200."""
     from minirl.algos import ppo
     from minirl.algos.presets import preset
+    from minirl.evaluation import evaluate_policy
 
-    rows = pathwise.train("minirl/Pendulum-v1", seed=0, total_steps=40_000)
-    hit = next((r for r in rows if r["return_mean"] >= PENDULUM_TARGET), None)
-    assert hit is not None, (f"pathwise (SHAC preset, seed 0) should reach {PENDULUM_TARGET} within 40k "
-                             f"simulated steps; best {max(r['return_mean'] for r in rows):.0f}")
-    # PPO (tuned Pendulum preset) given exactly the steps pathwise needed has not got there yet
-    ppo_rows = ppo.train("minirl/Pendulum-v1", seed=0, total_steps=hit["step"],
-                         config=preset("ppo", "Pendulum-v1"))
-    reached = [r for r in ppo_rows if r["return_mean"] >= PENDULUM_TARGET]
-    assert not reached, (f"PPO reached {PENDULUM_TARGET} at step {reached[0]['step']}, before pathwise "
-                         f"({hit['step']})")
+    def first_hit(agent, budget):
+        nxt = 1000
+        for row in agent.learn_iter(budget):
+            if row["step"] >= nxt:
+                nxt = (row["step"] // 1000 + 1) * 1000
+                if evaluate_policy(lambda o: agent.act(o), "minirl/Pendulum-v1", 10).mean() >= -200:
+                    return row["step"]
+        return None
+
+    hit = first_hit(pathwise.SHAC("minirl/Pendulum-v1", None, seed=0), 25_000)
+    assert hit is not None, "SHAC (preset, seed 0) should reach -200 on the evaluation return within 25k steps"
+    # PPO (tuned Pendulum preset) given exactly the steps SHAC needed has not got there yet
+    agent = ppo.PPO("minirl/Pendulum-v1", preset("ppo", "Pendulum-v1"), seed=0)
+    try:
+        assert first_hit(agent, hit) is None, f"PPO reached -200 within {hit} steps, as fast as SHAC"
+    finally:
+        agent.close()

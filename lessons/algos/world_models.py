@@ -53,13 +53,12 @@ backpropagate through the stand-ins (lesson 07; the loop lives in `minirl.algos.
 
 from __future__ import annotations
 
-import contextlib
 
 import numpy as np
 
 from minirl.autograd import Tensor, concatenate
 from minirl.checks import number
-from minirl.nn import MLP, Module
+from minirl.nn import MLP, Module, frozen  # noqa: F401  (frozen: re-exported, used by model_based)
 
 __all__ = ["Normalizer", "dynamics_loss", "reward_regression_loss", "bradley_terry_loss",
            "preference_probability", "DynamicsModel", "RewardModel", "squash_action",
@@ -240,23 +239,6 @@ class RewardModel(Module):
 
 def _tensor(x) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=np.float64))
-
-
-@contextlib.contextmanager
-def frozen(*modules: Module):
-    """Inside the block the modules' parameters record no gradient (backprop passes *through* them).
-
-    Used when the policy is optimised through the learned models: we want d J / d theta, not
-    d J / d phi, and skipping the models' weight gradients halves the backward pass.
-    """
-    params = [p for m in modules for p in m.parameters()]
-    for p in params:
-        p.requires_grad = False
-    try:
-        yield
-    finally:
-        for p in params:
-            p.requires_grad = True
 
 
 # ------------------------------------------------------------------------------------- imagination

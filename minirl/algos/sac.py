@@ -48,7 +48,6 @@ Acting in the environment runs the actor on plain arrays (`forward_array`, no gr
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -58,7 +57,7 @@ import numpy as np
 
 from ..autograd import Tensor, concatenate, no_grad
 from ..distributions import Normal
-from ..nn import Module
+from ..nn import Module, frozen
 from ..optim import Adam, clip_grad_norm_
 from ..rollout import VecEnv
 from .agent import Agent, ConfigMixin, require
@@ -133,19 +132,6 @@ class _Temperature(Module):
 
     def __init__(self, alpha_init: float):
         self.log_alpha = Tensor(np.asarray(math.log(alpha_init)), requires_grad=True)
-
-
-@contextlib.contextmanager
-def _frozen(params):
-    """Within the block the parameters take no gradient (the actor loss backpropagates through the
-    critics to the action, not into the critics' weights: that saves their weight gradients)."""
-    for p in params:
-        p.requires_grad = False
-    try:
-        yield
-    finally:
-        for p in params:
-            p.requires_grad = True
 
 
 class SAC(Agent):
@@ -266,7 +252,7 @@ class SAC(Agent):
             d = Normal(mu, log_std)
             u = d.rsample(self.rng)                                                  # reparameterised
             logp = squashed_log_prob(d.log_prob(u), u, self._log_scale)              # (B,)
-            with _frozen(self.critic_params):
+            with frozen(self.critic):              # gradients reach the action, not the critics
                 q_pi = self.critic(concatenate([Tensor(obs), u.tanh()], axis=1))     # (E, B)
             la = actor_loss(logp, q_pi, alpha)
             self._check_finite(la, "actor loss")

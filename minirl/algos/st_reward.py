@@ -39,6 +39,7 @@ import numpy as np
 from ..autograd import Tensor, no_grad, stack
 from ..checks import generator, number, positive_int
 from ..distributions import Categorical
+from ..nn import frozen
 from ..envs.toylang import TabularPolicy
 from ..optim import Adam
 from .reward_model_bt import RewardModel
@@ -95,7 +96,6 @@ def st_reward_backprop(policy: TabularPolicy, ref: TabularPolicy, reward_model: 
     number(who, "lr", lr, low=0, low_open=True)
     number(who, "temperature", temperature, low=0, low_open=True)
     lang = policy.lang
-    frozen = reward_model.parameters()
     opt = Adam(policy.parameters(), lr=lr)
     history: list = []
 
@@ -106,9 +106,7 @@ def st_reward_backprop(policy: TabularPolicy, ref: TabularPolicy, reward_model: 
                 history.append(row)
 
     evaluate(0)
-    for p in frozen:
-        p.requires_grad = False
-    try:
+    with frozen(reward_model):                 # backprop passes through the reward model, not into it
         for it in range(1, iterations + 1):
             prompts = rng.integers(0, lang.P, size=batch_size)
             code = np.zeros(batch_size, dtype=np.int64)
@@ -127,7 +125,4 @@ def st_reward_backprop(policy: TabularPolicy, ref: TabularPolicy, reward_model: 
             opt.step()
             if it % eval_every == 0 or it == iterations:
                 evaluate(it)
-    finally:
-        for p in frozen:
-            p.requires_grad = True
     return history

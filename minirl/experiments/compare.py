@@ -59,7 +59,7 @@ ARMS: dict[str, Arm] = {
 # shows the flat start of that curve at the cost of the others.
 TASKS: dict[str, dict] = {
     "minirl/Pendulum-v1": dict(threshold=-200.0, easy_threshold=-400.0,
-                               total_steps=dict(reinforce=20_000, ppo=100_000, sac=5_000, shac=25_000,
+                               total_steps=dict(reinforce=20_000, ppo=150_000, sac=5_000, shac=25_000,
                                                 svg=6_000)),
     "minirl/CliffCart-v0": dict(threshold=70.0, easy_threshold=None,
                                 total_steps=dict(reinforce=60_000, ppo=60_000, sac=10_000, shac=10_000,
