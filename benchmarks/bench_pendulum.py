@@ -27,7 +27,7 @@ import sys
 import time
 
 TASK, THRESHOLD, EVAL_EVERY, EPISODES = "minirl/Pendulum-v1", -200.0, 1_000, 10
-BUDGETS = {"ppo": 150_000, "shac": 50_000, "svg": 20_000, "sac": 20_000, "reinforce": 100_000}
+BUDGETS = {"ppo": 150_000, "shac": 30_000, "svg": 10_000, "sac": 10_000, "reinforce": 100_000}
 
 
 def run_minirl(arms, seeds, out: str, jobs: int) -> list[dict]:

@@ -126,7 +126,10 @@ def test_figure_has_two_panels_with_one_line_per_arm():
 
     fig = compare_figure(_synthetic())
     steps_ax, time_ax = fig.axes
-    assert steps_ax.get_xlabel() == "environment steps" and "seconds" in time_ax.get_xlabel()
-    labels = [t.get_text() for t in steps_ax.get_legend().get_texts()]
+    assert steps_ax.get_xlabel().startswith("environment steps") and steps_ax.get_xscale() == "log"
+    assert "seconds" in time_ax.get_xlabel()
+    legend = fig.legends[0]
+    labels = [t.get_text() for t in legend.get_texts()]
     assert any("PPO" in s for s in labels) and any("twin" in s for s in labels)
+    assert "IQM over 2 seeds" in legend.get_title().get_text() and "bootstrap" in legend.get_title().get_text()
     plt.close(fig)

@@ -111,7 +111,7 @@ def run(args) -> int:
             bar.update(1)
         try:
             comp = experiment.run_comparison(args.task, args.arms, seeds=seeds, total_steps=args.total_steps,
-                                             fast=args.fast, threshold=threshold, out=os.path.join(out, "runs"),
+                                             fast=args.fast, threshold=args.threshold, out=os.path.join(out, "runs"),
                                              executor=executor, progress=progress)
         except ValueError as exc:                         # e.g. runs/ holds runs of other settings
             return fail("compare", exc)

@@ -25,22 +25,32 @@ def compare_figure(comp, statistic: str = "iqm", metric: str = "eval"):
 
     if metric not in YLABELS:
         raise ValueError(f"compare_figure: metric must be one of {sorted(YLABELS)}, got {metric!r}")
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.4), sharey=True, layout="constrained")
+    handles, labels = [], []
     for i, arm in enumerate(comp.arms):
         for ax, x in zip(axes, ("step", "time_s")):
             curves = comp.curves(arm, x, metric)
             if curves:
-                plot_band(ax, curves, f"{ARMS[arm].label}: {ARMS[arm].gradient}", statistic=statistic,
-                          color=f"C{i}")
-    for ax, xlabel in zip(axes, ("environment steps", "training seconds (one core each)")):
-        ax.axhline(comp.threshold, color="grey", linestyle=":", linewidth=1, label=f"threshold {comp.threshold:g}")
+                plot_band(ax, curves, ARMS[arm].label, statistic=statistic, color=f"C{i}")
+        if comp.curves(arm, "step", metric):
+            handles.append(axes[0].get_lines()[-1])
+            labels.append(f"{ARMS[arm].label}: {ARMS[arm].gradient}")
+    for ax, xlabel in zip(axes, ("environment steps (log scale)", "training seconds (one core each)")):
+        line = ax.axhline(comp.threshold, color="grey", linestyle=":", linewidth=1)
         if comp.easy_threshold is not None:
-            ax.axhline(comp.easy_threshold, color="grey", linestyle="--", linewidth=0.8,
-                       label=f"{comp.easy_threshold:g}: usually swings up")
+            easy = ax.axhline(comp.easy_threshold, color="grey", linestyle="--", linewidth=0.8)
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
+    axes[0].set_xscale("log")                      # the arms differ by orders of magnitude in env steps
+    handles.append(line)
+    labels.append(f"threshold {comp.threshold:g}")
+    if comp.easy_threshold is not None:
+        handles.append(easy)
+        labels.append(f"{comp.easy_threshold:g}: usually swings up")
     axes[0].set_ylabel(YLABELS[metric])
-    axes[0].legend(fontsize=9, loc="best")
-    fig.suptitle(f"{comp.task}: black-box versus differentiable arms, {len(comp.seeds)} seeds "
-                 f"({statistic.upper() if statistic == 'iqm' else statistic} over seeds, 95% bootstrap band)")
+    n = len(comp.seeds)
+    name = statistic.upper() if statistic == "iqm" else statistic
+    fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=9, frameon=False,
+               title=f"lines: {name} over {n} seeds; bands: 95% bootstrap interval", title_fontsize=9)
+    fig.suptitle(f"{comp.task}: black-box versus differentiable arms, {n} seeds")
     return fig

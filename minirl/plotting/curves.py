@@ -69,7 +69,8 @@ def save_figure(fig, path: str, dpi: int = 110) -> str:
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:           # a figure that chose its layout engine keeps it
+        fig.tight_layout()
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
