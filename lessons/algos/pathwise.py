@@ -79,7 +79,8 @@ class PathwiseConfig(ConfigMixin):
     log_std_init: float = -1.0      # only used by action="rsample"
     squash: bool = True             # a = a_max tanh(z / a_max) instead of the twin's hard clip
     episode_steps: int | None = None  # cut simulated episodes after this many steps, bootstrapping V
-                                      # (None: the twin's horizon); shorter episodes start from more states
+                                      # (None: the twin's horizon); shorter episodes start from more states,
+                                      # and the training returns logged are those of the shorter episodes
 
     def __post_init__(self):
         self.check_types()
@@ -288,9 +289,8 @@ class SHAC(Agent):
             state, alive, t = states[-1], masks[-1], t + T
             self._episode = (state, alive, returns, t)
             if t >= self.horizon or not alive.any():                        # every rollout has ended
-                if t >= twin.horizon or not alive.any():                    # (a cut episode's return
-                    for r in returns:                                       #  is not a task return)
-                        self._record_episode(float(r))
+                for r in returns:
+                    self._record_episode(float(r))
                 self._episode = None
             self.updates += 1
             self.train_time += time.perf_counter() - t0
