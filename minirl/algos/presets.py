@@ -18,7 +18,7 @@ default): indicative only.
 | ppo | HalfCheetah-v5 | 1M | training mean 3,784 / 4,254 / 3,546 (seeds 0-2; CleanRL reports ~1,440 for its settings); 7,300 env steps/s, 2.3 min |
 | reinforce | CartPole-v1 | 150k | ~400 after ~50k steps, ~480-500 after ~85k (seeds 0, 1); noisier than PPO |
 | reinforce | Pendulum-v1 | 300k | does not learn in 200k steps (about -1,050, seed 0): use PPO |
-| sac | Pendulum-v1 | 20k | *evaluation* return >= -200 after 4k, 3k, 4k, 4k, 5k steps (seeds 0-4, evaluated every 1k), -165 to -170 at 20k; ~10 CPU s to get there (busy machine, 2026-11-30) |
+| sac | Pendulum-v1 | 20k | *evaluation* return >= -200 after 4k, 3k, 4k, 4k, 5k steps (seeds 0-4, evaluated every 1k), -165 to -170 at 20k; 5-8 s of one idle core to get there (benchmarks/bench_sac_vs_sb3.py, 2026-11-30) |
 | sac | minirl/CliffCart-v0 | 10k | evaluation return 73 after 2k steps, 75-77 from 6k to 10k (seed 0; threshold 70) |
 | sac | HalfCheetah-v5 | 1M | evaluation return 3,379 at 50k and 5,836 at 100k steps (seed 0, 5 episodes); 1M not measured here (27 env steps/s on a busy machine) |
 
@@ -116,7 +116,7 @@ PRESETS: dict[tuple[str, str], dict] = {
         total_steps=20_000,
         expect="evaluation return (deterministic, 10 episodes) >= -200 after 4k, 3k, 4k, 4k, 5k env steps "
                "(seeds 0-4, evaluated every 1k steps; the 100 warm-up steps count), -165 to -170 at 20k "
-               "(seed 4 dipped to -616 once, at 10k); ~10 CPU s of one core to reach -200"),
+               "(seed 4 dipped to -616 once, at 10k); 5-8 s of one idle core to reach -200"),
     ("sac", "minirl/CliffCart-v0"): dict(
         config=dict(learning_rate=1e-3, hidden_sizes=(64, 64), batch_size=256, learning_starts=100,
                     log_every=1_000),
