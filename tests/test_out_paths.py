@@ -5,33 +5,15 @@ and then died with a traceback, losing the results."""
 from __future__ import annotations
 
 import os
-import tempfile
 
 import pytest
 
 from minirl.cli import main as cli
-
-
-def _writable(folder) -> bool:
-    """Try it (os.access says yes to root even where the kernel says no)."""
-    try:
-        fd, probe = tempfile.mkstemp(dir=folder)
-    except OSError:
-        return False
-    os.close(fd)
-    os.remove(probe)
-    return True
+from unwritable import unwritable_path
 
 
 def _read_only(tmp_path) -> str:
-    folder = tmp_path / "read_only"
-    folder.mkdir()
-    folder.chmod(0o500)
-    if not _writable(folder):
-        return str(folder / "out")
-    if os.path.isdir("/sys") and not _writable("/sys"):     # root ignores permissions, not a read-only sysfs
-        return "/sys/minirl_out"
-    pytest.skip("running as root without a read-only folder to try")
+    return unwritable_path(tmp_path, "out")
 
 
 def _existing_read_only(tmp_path) -> str:

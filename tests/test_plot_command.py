@@ -7,14 +7,13 @@ import glob
 import json
 import os
 import shlex
-import stat
-import tempfile
 
 import numpy as np
 import pytest
 
 from minirl.cli import main as cli
 from minirl.commands import plot as plot_cmd
+from unwritable import unwritable_path
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -97,31 +96,9 @@ def test_out_without_an_ending_gets_png_and_the_message_says_so(tmp_path, capsys
     assert "figure written to curves.png" in capsys.readouterr().out
 
 
-def _writable(folder) -> bool:
-    """Try it (os.access says yes to root even where the kernel says no)."""
-    try:
-        fd, probe = tempfile.mkstemp(dir=folder)
-    except OSError:
-        return False
-    os.close(fd)
-    os.remove(probe)
-    return True
-
-
-def _unwritable(tmp_path):
-    folder = tmp_path / "read_only"
-    folder.mkdir()
-    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
-    if not _writable(folder):
-        return str(folder / "c.png")
-    if os.path.isdir("/sys") and not _writable("/sys"):     # root ignores permissions, not a read-only sysfs
-        return "/sys/c.png"
-    pytest.skip("running as root without a read-only folder to try")
-
-
 @pytest.mark.parametrize("make_out, match", [
     (lambda t: str(t / "x.txt"), "ends in .txt, but this command writes a .png file"),
-    (lambda t: _unwritable(t), "cannot be written"),
+    (lambda t: unwritable_path(t, "c.png"), "cannot be written"),
     (lambda t: str(t / "a" / "progress.csv" / "c.png"), "is a file"),
     (lambda t: str(t / "a"), "is a folder")])
 def test_a_bad_out_fails_in_one_line_before_any_run_is_read(tmp_path, capsys, monkeypatch, make_out, match):
