@@ -79,8 +79,16 @@ def first_heading(nb_node) -> str:
 
 
 def png_count(nb_node) -> int:
-    return sum("image/png" in out.get("data", {}) for cell in nb_node.cells
-               if cell.cell_type == "code" for out in cell.get("outputs", []))
+    """PNG figures a notebook shows: its image/png outputs, and the PNGs inlined in its HTML outputs
+    (a learning curve beside a GIF of the agent, `minirl.plotting.watch`)."""
+    count = 0
+    for cell in nb_node.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = out.get("data", {})
+            count += "image/png" in data
+            html = data.get("text/html", "")
+            count += ("".join(html) if isinstance(html, list) else html).count('src="data:image/png')
+    return count
 
 
 # ------------------------------------------------------------------------------------- the pages

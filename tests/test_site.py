@@ -134,6 +134,19 @@ def test_page_urls(site_build):
     assert site_build.source_page("lessons/algos/dpo.py") == "files/lessons/algos/dpo.md"
 
 
+def test_png_count_includes_the_pngs_inlined_in_html_outputs(site_build):
+    """A learning curve beside a GIF of the agent is one HTML output holding a PNG and a GIF: the
+    browser check counts the PNG, so the manifest must too (chapters 03 and 04 failed on it)."""
+    import nbformat
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(outputs=[
+            nbformat.v4.new_output("display_data", data={"image/png": "iVBOR", "text/plain": "<Figure>"}),
+            nbformat.v4.new_output("display_data", data={"text/html": '<img src="data:image/png;base64,AA">'
+                                                                      '<img src="data:image/gif;base64,AA">'})]),
+        nbformat.v4.new_markdown_cell('<img src="data:image/png;base64,AA">')])
+    assert site_build.png_count(nb) == 2
+
+
 def test_site_build_refuses_to_replace_repository_files(site_build, capsys):
     assert site_build.main(["--out", str(REPO / "notebooks")]) == 2
     err = capsys.readouterr().err.strip()
