@@ -63,8 +63,15 @@ def store(nb_node, notebook: Path, mode: str, seconds: float, key: str | None = 
     """Write the executed `nb_node` of `notebook` atomically (parallel test workers are safe).
 
     `key` is `source_key(notebook, mode)` taken *before* executing (the default takes it now).
+    Refuses a node whose cells are not the lesson's own (the site shows what is stored: a cell a
+    test injected would appear on the lesson's page).
     """
     import nbformat
+    lesson = [c.source for c in nbformat.read(notebook, as_version=4).cells]
+    if [c.source for c in nb_node.cells] != lesson:
+        raise ValueError(f"{Path(notebook).name}: the executed notebook's cells differ from the lesson's "
+                         f"({len(nb_node.cells)} against {len(lesson)}): store the lesson as written, "
+                         "without injected cells")
     nb_node.metadata[META_KEY] = {"mode": mode, "key": key or source_key(notebook, mode),
                                   "seconds": round(float(seconds), 1)}
     out = cache_path(notebook, mode, build)

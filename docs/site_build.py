@@ -215,8 +215,10 @@ class Site:
             parts.append(f"the reference [`{module}`]({html_of(rel(self.api_anchor(module), page))})")
         if parts:
             lines.append(f"> **Lesson {number}:** " + "; ".join(parts) + ". Check your code with "
-                         f"`.venv/bin/pytest --impl lessons -m lesson{int(number):02d}` "
-                         f"([how to work the exercises]({html_of(rel('exercises.md', page))})).")
+                         f"`minirl exercises check {int(number):02d}` (or "
+                         f"`pytest --impl lessons -m lesson{int(number):02d}`), with the environment "
+                         f"`make setup` made active (`source .venv/bin/activate`; "
+                         f"[how to work the exercises]({html_of(rel('exercises.md', page))})).")
         else:
             lines.append(f"> This chapter has no exercise file; [how the exercises work]"
                          f"({html_of(rel('exercises.md', page))}).")

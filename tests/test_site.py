@@ -93,6 +93,10 @@ def test_executed_notebook_is_reused_only_while_fresh(tmp_path):
     assert again is not None and again.cells[0].outputs[0].text == "1\n"
     assert again.metadata[notebook_cache.META_KEY]["seconds"] == 1.5
     assert notebook_cache.load_fresh(source, "full", build) is None, "fast outputs are not full-mode outputs"
+    injected = nbformat.read(source, as_version=4)
+    injected.cells.insert(0, nbformat.v4.new_code_cell("import test_harness"))
+    with pytest.raises(ValueError, match="cells differ from the lesson's"):
+        notebook_cache.store(injected, source, "fast", 1.0, build=build)
     nb.cells[0].source = "print(2)"
     nbformat.write(nb, source)
     assert notebook_cache.load_fresh(source, "fast", build) is None, "an edited notebook must run again"
