@@ -24,7 +24,6 @@ import argparse
 import json
 import math
 import os
-import statistics
 import sys
 import time
 
@@ -89,11 +88,12 @@ def run_sb3_ppo(seed: int, max_steps: int = 100_000) -> dict:
 
 
 def _median(values):
-    """Median over every seed; a seed that never reached the threshold counts as beyond the budget
-    (infinite), so an arm that fails on some seeds is not flattered by leaving them out. None when the
-    median seed itself never reached it."""
-    median = statistics.median(math.inf if v is None else v for v in values)
-    return None if math.isinf(median) else median
+    """Median over every seed, a seed that never reached the threshold counting as slower than any
+    other (`minirl.stats.median_time_to`), so an arm that fails on some seeds is not flattered by
+    leaving them out. None when the median seed itself never reached it."""
+    from minirl.stats import median_time_to
+    median = median_time_to([math.nan if v is None else v for v in values])
+    return None if math.isnan(median) else median
 
 
 def main(argv=None) -> int:

@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["iqm", "mean", "STATISTICS", "bootstrap_ci", "align_curves"]
+__all__ = ["iqm", "mean", "STATISTICS", "bootstrap_ci", "align_curves", "median_time_to"]
 
 
 def mean(x: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -34,6 +34,20 @@ def iqm(x: np.ndarray, axis: int = 0) -> np.ndarray:
 
 
 STATISTICS: dict[str, Callable] = {"mean": mean, "iqm": iqm}
+
+
+def median_time_to(values: Sequence[float]) -> float:
+    """Median over *all* seeds of the steps (or seconds) each took to reach a threshold.
+
+    A seed that never reached it (NaN or inf) counts as slower than every other, not as missing, so
+    an arm that fails on some seeds is not flattered by leaving them out: steps (1k, 2k, never)
+    give 2k, and (1k, never, never) give NaN ("never": the median seed did not get there).
+    """
+    x = np.asarray(values, dtype=np.float64)
+    if x.size == 0:
+        return float("nan")
+    median = float(np.median(np.where(np.isfinite(x), x, np.inf)))
+    return median if np.isfinite(median) else float("nan")
 
 
 def bootstrap_ci(runs, statistic: str = "iqm", n_boot: int = 1000, confidence: float = 0.95,

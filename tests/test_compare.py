@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 
 import numpy as np
 import pytest
@@ -118,6 +119,23 @@ def test_summary_by_hand():
     assert table["shac"]["steps_to_threshold"] == pytest.approx(250)
     assert table["shac"]["seconds_to_threshold"] == pytest.approx(5.0)
     assert table["shac"]["final_eval_min"] == -390 and table["shac"]["final_eval_max"] == -200
+
+
+def test_a_seed_that_never_reaches_the_threshold_counts_as_the_slowest():
+    """Before: the median was over the seeds that reached it, so an arm reaching it on 2 of 3 seeds
+    (100 and 300 steps) showed 200, faster than its own median seed; now 300, and 'never' when the
+    median seed never got there."""
+    from minirl.stats import median_time_to
+    assert median_time_to([100, math.nan, 300]) == 300
+    assert math.isnan(median_time_to([100, math.nan, math.inf])) and math.isnan(median_time_to([]))
+    assert median_time_to([100, 200, 300, math.nan]) == 250
+    comp = _synthetic()
+    comp.seeds = [0, 1, 2]
+    comp.runs.append(experiment.Run("shac", 2, [{"step": 100, "time_s": 1.0, "episodes": 1, "return_mean": -900,
+                                                 "eval_return_mean": -900, "eval_return_std": 1.0}]))
+    shac = {r["arm"]: r for r in experiment.summarize(comp)}["shac"]
+    assert shac["reached"] == 2 and shac["steps_per_seed"] == "200 300 never"
+    assert shac["steps_to_threshold"] == 300 and shac["seconds_to_threshold"] == pytest.approx(6.0)
 
 
 def test_figure_has_two_panels_with_one_line_per_arm():

@@ -128,8 +128,9 @@ def run(args) -> int:
     _write_csv(paths["summary"], summary)
     save_figure(compare_figure(comp), paths["figure"])
     print(format_table(summary))
-    print(f"(final eval: mean [min, max] over seeds of the last evaluation; steps and seconds: median over the "
-          f"seeds whose evaluation reached {threshold:g}, seconds of training on one core, evaluation excluded)")
+    print(f"(final eval: mean [min, max] over seeds of the last evaluation; steps and seconds to {threshold:g}: "
+          f"median over all seeds, a seed that never reached it counting as slower than any other, so 'never' "
+          f"when the median seed did not; seconds of training on one core, evaluation excluded)")
     warned = [r for r in comp.runs if r.warnings]
     if warned:
         print(f"warnings: {sum(len(r.warnings) for r in warned)} from {len(warned)} run(s) "

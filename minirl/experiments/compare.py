@@ -32,6 +32,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..stats import median_time_to
+
 __all__ = ["Arm", "ARMS", "TASKS", "Run", "Comparison", "check_request", "threshold_for",
            "budget_for", "trials_for", "run_comparison", "first_hit", "summarize", "curve_rows"]
 
@@ -245,7 +247,9 @@ def _final(rows: list[dict], column: str) -> float:
 
 def summarize(comp: Comparison) -> list[dict]:
     """One row per arm: final evaluation return (mean, min, max over seeds), seeds that reached the
-    threshold, and the median and per-seed env steps and seconds to reach it (evaluation return)."""
+    threshold, and the median and per-seed env steps and seconds to reach it (evaluation return; the
+    median is over all seeds, one that never reached it counting as slower than any other:
+    `minirl.stats.median_time_to`)."""
     table = []
     for arm in comp.arms:
         runs = [r for r in comp.runs if r.arm == arm]
@@ -265,11 +269,11 @@ def summarize(comp: Comparison) -> list[dict]:
             "final_train_mean": float(np.nanmean([_final(r.rows, "return_mean") for r in runs]))
             if any(math.isfinite(_final(r.rows, "return_mean")) for r in runs) else math.nan,
             "threshold": comp.threshold, "reached": len(reached),
-            "steps_to_threshold": float(np.median(reached)) if reached else math.nan,
-            "seconds_to_threshold": float(np.median([s for s in secs if math.isfinite(s)])) if reached else math.nan,
+            "steps_to_threshold": median_time_to(steps),
+            "seconds_to_threshold": median_time_to(secs),
             "steps_per_seed": " ".join("never" if not math.isfinite(s) else f"{s:.0f}" for s in steps),
             "easy_threshold": comp.easy_threshold if comp.easy_threshold is not None else math.nan,
-            "steps_to_easy": float(np.median([h["step"] for h in easy if h])) if any(easy) else math.nan,
+            "steps_to_easy": median_time_to([h["step"] if h else math.nan for h in easy]),
             "train_seconds_mean": float(np.mean([r.rows[-1]["time_s"] for r in runs if r.rows]))
             if any(r.rows for r in runs) else math.nan,
         })

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..stats import median_time_to
 from .sweep import SweepError, read_plan, setting_of
 from .sweep_run import read_failures
 from .trials import _read_json
@@ -143,7 +144,7 @@ def sweep_report(out: str, threshold: float | None = None) -> SweepReport:
         report.curves[setting] = curves
         f_c, f_lo, f_hi = _interval(finals)
         e_c, e_lo, e_hi = _interval(evals)
-        median = float(np.median(steps)) if steps else math.nan
+        median = median_time_to(steps)
         report.rows.append({
             "setting": setting, "algo": first["algo"], "env_id": env_id,
             **{name: _grid_value(first, name) for name in grid_names},
@@ -152,7 +153,7 @@ def sweep_report(out: str, threshold: float | None = None) -> SweepReport:
             "final_eval_iqm": e_c, "final_eval_low": e_lo, "final_eval_high": e_hi,
             "threshold": math.nan if level is None else level,
             "reached": sum(math.isfinite(s) for s in steps),
-            "steps_to_threshold": median if math.isfinite(median) else math.nan,
+            "steps_to_threshold": median,
             "steps_per_seed": " ".join("never" if not math.isfinite(s) else f"{s:.0f}" for s in steps),
         })
     return report
