@@ -146,6 +146,7 @@ def test_figure_has_two_panels_with_one_line_per_arm():
     steps_ax, time_ax = fig.axes
     assert steps_ax.get_xlabel().startswith("environment steps") and steps_ax.get_xscale() == "log"
     assert "seconds" in time_ax.get_xlabel()
+    assert steps_ax.get_ylabel() == "evaluation return (deterministic, 10 episodes)"   # Pendulum's protocol
     legend = fig.legends[0]
     labels = [t.get_text() for t in legend.get_texts()]
     assert any("PPO" in s for s in labels) and any("twin" in s for s in labels)

@@ -47,7 +47,11 @@ def compare_figure(comp, statistic: str = "iqm", metric: str = "eval"):
     if comp.easy_threshold is not None:
         handles.append(easy)
         labels.append(f"{comp.easy_threshold:g}: usually swings up")
-    axes[0].set_ylabel(YLABELS[metric])
+    if metric == "eval":                        # compare evaluates every arm as the task's preset says
+        from ..algos.presets import eval_settings
+        axes[0].set_ylabel(f"evaluation return (deterministic, {eval_settings(comp.task)['episodes']} episodes)")
+    else:
+        axes[0].set_ylabel(YLABELS[metric])
     n = len(comp.seeds)
     name = statistic.upper() if statistic == "iqm" else statistic
     fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=9, frameon=False,
