@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 import time
+
+from . import fail
 
 HELP = "where a model is hard to learn: highway-env driving next to the toy language"
 DESCRIPTION = ("Reward learnability on privileged features versus observations, one-step world-model error "
@@ -49,11 +50,6 @@ def add_arguments(parser) -> None:
     p.add_argument("--seed", type=int, default=0, help="collection seed (episode e is seeded by [seed, e])")
 
 
-def _error(exc) -> int:
-    print(f"minirl driving: error: {exc}", file=sys.stderr)
-    return 2
-
-
 def run(args) -> int:
     from ..outputs import OutputPathError, check_out_dir, check_out_file
 
@@ -63,7 +59,7 @@ def run(args) -> int:
         else:
             out = check_out_dir(args.out)
     except OutputPathError as exc:
-        return _error(exc)
+        return fail("driving", exc)
     if getattr(args, "driving_command", None) == "collect":
         return _collect(args, out)
     return _experiment(args, out)
@@ -73,10 +69,10 @@ def _collect(args, out) -> int:
     from ..data.driving_collect import collect, driving_extra_missing
 
     if args.steps < 1 or args.seed < 0:
-        return _error(f"--steps must be >= 1 and --seed >= 0, got --steps {args.steps} --seed {args.seed}")
+        return fail("driving", f"--steps must be >= 1 and --seed >= 0, got --steps {args.steps} --seed {args.seed}")
     missing = driving_extra_missing()
     if missing:
-        return _error(missing)
+        return fail("driving", missing)
     from tqdm import tqdm
 
     start = time.perf_counter()
@@ -111,7 +107,7 @@ def _experiment(args, out) -> int:
     try:
         data = dd.load(args.data) if args.data else dd.load_shipped()
     except (OSError, ValueError) as exc:
-        return _error(exc)
+        return fail("driving", exc)
     config = DrivingConfig.fast() if args.fast else DrivingConfig()
     from tqdm import tqdm
 

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import csv
 import os
-import sys
 
 import numpy as np
+
+from . import fail
 
 HELP = "score-function versus pathwise gradient estimators (figures and CSV tables)"
 DESCRIPTION = ("Score-function (no baseline, batch mean, leave-one-out), pathwise and Gumbel "
@@ -59,13 +60,11 @@ def run(args) -> int:
     from minirl.outputs import OutputPathError, check_out_dir
 
     if args.seed < 0:
-        print(f"minirl estimators: error: --seed must be >= 0, got {args.seed}", file=sys.stderr)
-        return 2
+        return fail("estimators", f"--seed must be >= 0, got {args.seed}")
     try:
         out = check_out_dir(args.out)                   # before any work
     except OutputPathError as exc:
-        print(f"minirl estimators: error: {exc}", file=sys.stderr)
-        return 2
+        return fail("estimators", exc)
     rng = np.random.default_rng(args.seed)
     scale = 10 if args.fast else 1                              # fast mode: 10x fewer batches
     written = []

@@ -35,6 +35,8 @@ import sys
 
 import numpy as np
 
+from . import fail
+
 HELP = "plot learning curves (evaluation return by default) of one or more run directories"
 DESCRIPTION = ("Learning curves of runs grouped by algo and env: IQM or mean over seeds with a bootstrap band; "
                "the evaluation return by default, the training return with --metric train.")
@@ -165,8 +167,7 @@ def run(args) -> int:
     try:
         out = check_out_file(args.out, suffix=".png")
     except OutputPathError as exc:
-        print(f"minirl plot: error: {exc}", file=sys.stderr)
-        return 2
+        return fail("plot", exc)
     run_dirs, repeats = unique_run_dirs(args.run_dirs)
     if repeats:
         print(f"minirl plot: {len(repeats)} folder argument(s) name a run already given (same real path), "
@@ -175,14 +176,12 @@ def run(args) -> int:
     try:
         groups = load_curves(run_dirs, args.x, args.metric, notes)
     except ValueError as exc:
-        print(f"minirl plot: error: {exc}", file=sys.stderr)
-        return 2
+        return fail("plot", exc)
     for note in notes:
         print(f"minirl plot: {note}", file=sys.stderr)
     if not groups:
-        print("minirl plot: error: none of the runs has a row to plot yet (see above); plot them once "
-              "they have logged a return", file=sys.stderr)
-        return 2
+        return fail("plot", "none of the runs has a row to plot yet (see above); plot them once they have "
+                            "logged a return")
 
     import matplotlib
     if "matplotlib.pyplot" not in sys.modules:

@@ -17,6 +17,8 @@ import os
 import sys
 import time
 
+from . import fail
+
 HELP = "toy RLHF with exact answers: frontier, over-optimisation"
 DESCRIPTION = ("Toy RLHF on an enumerable language: every KL and expected reward is exact. "
                "'frontier' draws gold reward against KL for PPO, RLOO, DPO, best-of-N, straight-through "
@@ -60,13 +62,11 @@ def run(args) -> int:
         print("usage: minirl rlhf {frontier,overopt} [--out DIR] [--seeds N] [--fast]", file=sys.stderr)
         return 2
     if args.seeds < 1:
-        print(f"minirl rlhf: error: --seeds must be >= 1, got {args.seeds}", file=sys.stderr)
-        return 2
+        return fail("rlhf", f"--seeds must be >= 1, got {args.seeds}")
     try:
         check_out_dir(args.out)                         # before the minutes of work, not after
     except OutputPathError as exc:
-        print(f"minirl rlhf: error: {exc}", file=sys.stderr)
-        return 2
+        return fail("rlhf", exc)
     seeds = tuple(range(args.seeds))
     start = time.perf_counter()
     if args.experiment == "frontier":
