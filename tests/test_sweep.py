@@ -131,6 +131,17 @@ def test_bad_input_fails_in_one_line_before_any_work(tmp_path, capsys, argv, nee
     assert not out.exists(), "nothing may be written when the request is refused"
 
 
+def test_a_non_finite_threshold_is_refused_with_a_file_and_with_report_too(tmp_path, capsys):
+    """Before: the command parsed --threshold itself and let 'nan' through with --file and --report."""
+    plan = tmp_path / "sweep.json"
+    plan.write_text('{"algo": "ppo", "env": "CartPole-v1"}')
+    for argv in (["--file", str(plan), "--out", str(tmp_path / "out")], ["--report", str(tmp_path)]):
+        assert main(["sweep", *argv, "--threshold", "nan"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("minirl sweep: error: ") and "finite" in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("content,needle", [
     ("{not json", "not valid JSON"),
     ('{"algo": "ppo", "env": "CartPole-v1", "learning_rate": 1}', "unknown key(s) ['learning_rate']"),

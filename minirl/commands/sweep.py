@@ -61,16 +61,6 @@ def _given(args) -> list[str]:
             if getattr(args, name) not in (None, [])]
 
 
-def _threshold(text):
-    if text is None:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        from minirl.experiments.sweep import SweepError
-        raise SweepError(f"--threshold must be a number, got {text!r}") from None
-
-
 def _write_report(out: str, threshold) -> int:
     from minirl.experiments.sweep_report import format_report, sweep_report, write_report_csv
     from minirl.plotting import save_figure
@@ -92,7 +82,7 @@ def _write_report(out: str, threshold) -> int:
 
 
 def report_only(args) -> int:
-    from minirl.experiments.sweep import SweepError, read_plan
+    from minirl.experiments.sweep import SweepError, check_threshold, read_plan
     from minirl.outputs import OutputPathError, check_out_dir
 
     try:
@@ -103,7 +93,7 @@ def report_only(args) -> int:
                              "drop them (it accepts --threshold)")
         if not os.path.isdir(args.report):
             raise SweepError(f"--report {args.report} is not a folder: give the --out folder of a `minirl sweep`")
-        threshold = _threshold(args.threshold)
+        threshold = check_threshold(args.threshold)
         if read_plan(args.report) is None:
             raise SweepError(f"{args.report} holds no sweep.json: give the --out folder of a `minirl sweep`")
         check_out_dir(args.report, flag="--report")
@@ -132,12 +122,12 @@ def run(args) -> int:
                                     f"{', '.join(given)})")
             sweep = sw.sweep_from_file(args.file)
             if args.threshold is not None:
-                sweep.threshold = _threshold(args.threshold)
+                sweep.threshold = sw.check_threshold(args.threshold)
         else:
             sweep = sw.sweep_from_flags(algo=args.algo, env=args.env, seeds=args.seeds or "0", grid=args.grid,
                                         sets=args.sets, total_steps=args.total_steps, eval_every=args.eval_every,
                                         eval_episodes=args.eval_episodes, stop_return=args.stop_return,
-                                        threshold=_threshold(args.threshold))
+                                        threshold=args.threshold)
         jobs = None
         if args.jobs is not None:
             if args.ray is not None:

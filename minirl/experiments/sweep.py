@@ -44,7 +44,7 @@ from .trials import Trial, trial_record
 
 __all__ = ["SweepError", "Sweep", "RUN_SETTINGS", "parse_seeds", "split_values", "parse_grid_items",
            "sweep_from_flags", "sweep_from_file", "expand", "setting_of", "plan_record", "check_plan",
-           "write_plan", "read_plan", "PLAN_NAME"]
+           "write_plan", "read_plan", "check_threshold", "PLAN_NAME"]
 
 PLAN_NAME = "sweep.json"
 # run settings a sweep can fix or vary besides config fields: name -> (type, minimum)
@@ -173,12 +173,12 @@ def sweep_from_flags(*, algo=None, env=None, seeds="0", grid=(), sets=(), total_
             "eval_episodes": eval_episodes, "stop_return": stop_return}
     base = {k: v for k, v in base.items() if v is not None}
     fixed = {k: v[0] for k, v in parse_grid_items(sets, "--set").items()}
-    sweep = Sweep(parse_seeds(seeds), base, fixed, parse_grid_items(grid), _threshold(threshold))
+    sweep = Sweep(parse_seeds(seeds), base, fixed, parse_grid_items(grid), check_threshold(threshold))
     _check_layout(sweep.base, sweep.fixed, sweep.grid)
     return sweep
 
 
-def _threshold(value):
+def check_threshold(value):
     if value is None:
         return None
     if isinstance(value, str):
@@ -228,7 +228,7 @@ def sweep_from_file(path: str) -> Sweep:
     grid = {_name(k, f"{path} grid"): list(v) if isinstance(v, (list, tuple)) else v for k, v in grid.items()}
     fixed = {_name(k, f"{path} set"): v for k, v in fixed.items()}
     base = {k: data[k] for k in RUN_SETTINGS if data.get(k) is not None}
-    sweep = Sweep(parse_seeds(data.get("seeds", "0")), base, fixed, grid, _threshold(data.get("threshold")))
+    sweep = Sweep(parse_seeds(data.get("seeds", "0")), base, fixed, grid, check_threshold(data.get("threshold")))
     _check_layout(sweep.base, sweep.fixed, sweep.grid)
     return sweep
 
