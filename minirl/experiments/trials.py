@@ -158,9 +158,8 @@ def write_files(folder: str, files: dict[str, bytes]) -> None:
 
 
 def run_trial_remote(trial: Trial, files: dict[str, bytes] | None) -> TrialResult:
-    """Run `trial` in a temporary folder seeded with `files`; return the result with every file's bytes."""
-    from ..threads import limit_blas_threads
-    limit_blas_threads()
+    """Run `trial` in a temporary folder seeded with `files`; return the result with every file's bytes.
+    (The executor's worker has already limited BLAS to one thread: `ray_backend._run_task`.)"""
     root = tempfile.mkdtemp(prefix="minirl-trial-")
     try:
         if files:
