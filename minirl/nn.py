@@ -23,7 +23,7 @@ import numpy as np
 from .autograd import Tensor, linear, no_grad
 
 __all__ = ["Module", "Linear", "MLP", "Tanh", "ReLU", "Sigmoid", "Identity", "Sequential",
-           "orthogonal_", "ACTIVATIONS"]
+           "orthogonal_", "pytorch_default_init", "ACTIVATIONS"]
 
 
 class Module:
@@ -173,6 +173,17 @@ class Linear(Module):
 
     def __repr__(self):
         return f"Linear({self.in_features}, {self.out_features})"
+
+
+def pytorch_default_init(module: Module, rng: np.random.Generator) -> None:
+    """Replace the orthogonal init of every Linear in `module` by PyTorch's default: weights and biases
+    drawn from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), layer by layer (weight, then bias)."""
+    for m in module.modules():
+        if isinstance(m, Linear):
+            bound = 1.0 / np.sqrt(m.in_features)
+            m.weight.data = rng.uniform(-bound, bound, m.weight.shape).astype(m.weight.dtype)
+            if m.bias is not None:
+                m.bias.data = rng.uniform(-bound, bound, m.bias.shape).astype(m.bias.dtype)
 
 
 class Tanh(Module):

@@ -22,23 +22,13 @@ import gymnasium as gym
 import numpy as np
 
 from ..autograd import Tensor
-from ..nn import Linear
+from ..nn import pytorch_default_init
 from ..normalize import ObsNormalizer
 from ..policies import CategoricalPolicy, GaussianPolicy, ValueFunction
 from ..rollout import VecEnv
 from .agent import Agent
 
-__all__ = ["ActorCriticAgent", "pytorch_default_init"]
-
-
-def pytorch_default_init(module, rng: np.random.Generator) -> None:
-    """Replace orthogonal init by U(-1/sqrt(fan_in), 1/sqrt(fan_in)) weights (PyTorch's default)."""
-    for m in module.modules():
-        if isinstance(m, Linear):
-            bound = 1.0 / np.sqrt(m.in_features)
-            m.weight.data = rng.uniform(-bound, bound, m.weight.shape).astype(m.weight.dtype)
-            if m.bias is not None:
-                m.bias.data = rng.uniform(-bound, bound, m.bias.shape).astype(m.bias.dtype)
+__all__ = ["ActorCriticAgent"]
 
 
 class ActorCriticAgent(Agent):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, _unbroadcast
-from ..nn import ACTIVATIONS, MLP, Linear, Module, orthogonal_
+from ..nn import ACTIVATIONS, MLP, Linear, Module, orthogonal_, pytorch_default_init
 
 __all__ = ["ensemble_linear", "QEnsemble", "SquashedGaussianActor", "INITS"]
 
@@ -116,10 +116,7 @@ class SquashedGaussianActor(Module):
         self.net = MLP([obs_dim, *hidden, 2 * act_dim], rng=rng, activation=activation, output_gain=head_gain,
                        dtype=self.dtype)
         if init == "pytorch":
-            for m in self.net.layers:
-                if isinstance(m, Linear):
-                    m.weight.data = _uniform(m.weight.shape, m.in_features, rng, self.dtype)
-                    m.bias.data = _uniform(m.bias.shape, m.in_features, rng, self.dtype)
+            pytorch_default_init(self.net, rng)
 
     def forward(self, obs) -> tuple[Tensor, Tensor]:
         x = obs if isinstance(obs, Tensor) else Tensor(np.asarray(obs, dtype=self.dtype))
