@@ -213,6 +213,10 @@ def global_grad_norm(params: Iterable[Tensor]) -> float:
     A parameter listed twice is refused (its gradient would count twice)."""
     params = list(params)
     _check_listed_once(params, "global_grad_norm")
+    return _grad_norm(params)
+
+
+def _grad_norm(params: list[Tensor]) -> float:
     grads = [p.grad.ravel() for p in params if p.grad is not None]
     if not grads:
         return 0.0
@@ -235,7 +239,7 @@ def clip_grad_norm_(params: Iterable[Tensor], max_norm: float, error_if_nonfinit
     params = list(params)
     _check_listed_once(params, "clip_grad_norm_")
     params = [p for p in params if p.grad is not None]
-    norm = global_grad_norm(params)
+    norm = _grad_norm(params)                        # listed-once already checked
     if not np.isfinite(norm):
         if error_if_nonfinite:
             raise FloatingPointError(f"clip_grad_norm_: the gradient norm is {norm}; a gradient holds "
