@@ -50,6 +50,7 @@ from typing import Iterator
 import numpy as np
 
 from minirl.autograd import Tensor, no_grad, stack
+from minirl.checks import positive_int
 from minirl.optim import Adam, clip_grad_norm_
 from minirl.policies import GaussianPolicy, ValueFunction
 from minirl.algos.agent import Agent, ConfigMixin
@@ -316,8 +317,7 @@ def fit(env, *, seed: int, total_steps: int, config=None) -> tuple[GaussianPolic
         finished: step (env steps simulated so far), time_s, episodes, return_mean (mean return of
         the last 100 episodes, on the true dynamics) and grad_norm (before clipping).
     """
-    if not isinstance(total_steps, (int, np.integer)) or isinstance(total_steps, bool) or total_steps <= 0:
-        raise ValueError(f"pathwise.train: total_steps must be a positive integer, got {total_steps!r}")
+    positive_int("pathwise.train", "total_steps", total_steps)
     agent = SHAC(env, config, seed)
     rows = [row for row in agent.learn_iter(total_steps) if row["episodes"] > 0]
     return agent.policy, rows

@@ -41,6 +41,7 @@ from typing import Iterator
 
 import numpy as np
 
+from ..checks import positive_int
 from ..optim import Adam, clip_grad_norm_
 from ..policies import GaussianPolicy
 from .model_fitting import (ModelWarning, Transitions, _action_scale, _Collector, collect, dynamics_error,
@@ -346,8 +347,7 @@ def run(env, *, seed: int, total_steps: int = 20_000, config=None, log=None) -> 
     more episodes: at 8000 steps its final policies score -146, -177, -150 (seeds 0-2, deterministic,
     10 true episodes), and its 100-episode return_mean first reaches -200 at step 23 200 (seed 0).
     """
-    if not isinstance(total_steps, (int, np.integer)) or isinstance(total_steps, bool) or total_steps < 1:
-        raise ValueError(f"train: total_steps must be a positive integer, got {total_steps!r}")
+    positive_int("train", "total_steps", total_steps)
     agent = SVG(env, config, seed)
     rows: list[dict] = []
     for row in agent.learn_iter(total_steps):
