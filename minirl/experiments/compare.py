@@ -173,14 +173,14 @@ def trials_for(comp: "Comparison", fast: bool = False) -> list:
 
 def _load_run(arm: str, seed: int, folder: str, result=None, error: str | None = None) -> Run:
     from ..logger import read_csv
-    from .trials import _read_json
+    from .run_folder import read_json_or_none
     path = os.path.join(folder, "progress.csv")
     rows = []
     if os.path.exists(path):
         data = read_csv(path)
         n = len(data.get("step", []))
         rows = [{k: float(v[i]) for k, v in data.items()} for i in range(n)]
-    summary = _read_json(os.path.join(folder, "summary.json"))
+    summary = read_json_or_none(os.path.join(folder, "summary.json"))
     return Run(arm, seed, rows, summary, list(getattr(result, "warnings", []) or []), error, folder)
 
 

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from ..checkpoint import to_jsonable
 from ..outputs import check_out_dir
 
-__all__ = ["RunFiles", "RunFolderError", "RunLock", "write_json", "read_json", "drop_rows_after",
-           "RUN_FILES", "LOCK_NAME"]
+__all__ = ["RunFiles", "RunFolderError", "RunLock", "write_json", "read_json", "read_json_or_none",
+           "drop_rows_after", "RUN_FILES", "LOCK_NAME"]
 
 LOCK_NAME = ".lock"
 RUN_FILES = ("config.json", "progress.csv", "checkpoint.npz", "summary.json")
@@ -74,11 +74,7 @@ class RunFiles:
 
     def is_run(self) -> bool:
         """Whether the folder holds a run of `minirl train`: a config.json naming algo, env and config."""
-        try:
-            with open(self.config) as f:
-                info = json.load(f)
-        except (OSError, ValueError):
-            return False
+        info = read_json_or_none(self.config)
         return isinstance(info, dict) and all(k in info for k in ("algo", "env_id", "config"))
 
 
@@ -158,6 +154,16 @@ def write_json(path: str, obj) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def read_json_or_none(path: str):
+    """The JSON value in `path`, or None when it is missing or unreadable (for looking, not for trusting:
+    `read_json` names the file and field when a run's own file is damaged)."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
 
 
 def read_json(path: str, required: dict | None = None) -> dict:

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..stats import median_time_to
+from .run_folder import read_json_or_none
 from .sweep import SweepError, read_plan, setting_of
 from .sweep_run import read_failures
-from .trials import _read_json
 
 __all__ = ["SweepReport", "sweep_report", "trial_status", "format_report", "write_report_csv", "REPORT_COLUMNS"]
 
@@ -58,7 +58,7 @@ class SweepReport:
 
 def trial_status(folder: str, failures: dict, name: str) -> str:
     """"finished", "failed" or "pending" (see the module doc)."""
-    summary = _read_json(os.path.join(folder, "summary.json")) or {}
+    summary = read_json_or_none(os.path.join(folder, "summary.json")) or {}
     reason = summary.get("stop_reason")
     if reason in ("budget", "stop_return"):
         return "finished"

@@ -15,11 +15,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .run_folder import read_json_or_none
 from .trials import FINISHED, Trial, folder_state, run_trials
 
 __all__ = ["SweepRun", "run_sweep", "read_failures", "FAILURES_NAME", "is_finished"]
@@ -38,11 +38,7 @@ class SweepRun:
 
 def read_failures(out: str) -> dict[str, dict]:
     """OUT/failures.json as name -> {"error": str, "attempts": int} ({} if none)."""
-    try:
-        with open(os.path.join(out, FAILURES_NAME)) as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return {}
+    data = read_json_or_none(os.path.join(out, FAILURES_NAME))
     return data if isinstance(data, dict) else {}
 
 

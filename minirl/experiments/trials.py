@@ -29,7 +29,7 @@ import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
 
-from .run_folder import RUN_FILES, RunFiles, RunFolderError
+from .run_folder import RUN_FILES, RunFiles, RunFolderError, read_json_or_none
 
 __all__ = ["Trial", "TrialResult", "folder_state", "check_folder", "run_trial", "run_trial_remote",
            "read_files", "write_files", "trial_record", "run_trials"]
@@ -72,20 +72,12 @@ class TrialResult:
     files: dict[str, bytes] | None = None  # remote trials: the folder's files
 
 
-def _read_json(path: str) -> dict | None:
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
 def folder_state(folder: str) -> str:
     """"new", "finished" or "unfinished" (see the module doc)."""
     files = RunFiles(folder)
     if not files.is_run():
         return "new"
-    summary = _read_json(files.summary)
+    summary = read_json_or_none(files.summary)
     if summary and summary.get("stop_reason") in FINISHED:
         return "finished"
     return "unfinished"
@@ -95,7 +87,7 @@ def check_folder(trial: Trial, folder: str) -> None:
     """Refuse (RunFolderError, one line) a folder holding a run with settings other than the trial's."""
     if folder_state(folder) == "new":
         return
-    info = _read_json(RunFiles(folder).config)
+    info = read_json_or_none(RunFiles(folder).config)
     if info is None:
         raise RunFolderError(f"{folder} holds a run without a readable config.json: remove it or choose another --out")
     expected = trial.expected_info()
@@ -106,7 +98,7 @@ def check_folder(trial: Trial, folder: str) -> None:
 
 
 def _budget_left(folder: str, trial: Trial) -> bool:
-    summary = _read_json(RunFiles(folder).summary) or {}
+    summary = read_json_or_none(RunFiles(folder).summary) or {}
     budget = trial.total_steps if trial.total_steps is not None else summary.get("total_steps")
     return budget is not None and (summary.get("final_step") or 0) < budget
 
@@ -119,7 +111,7 @@ def run_trial(trial: Trial, root: str, progress: bool = False) -> TrialResult:
     state = folder_state(folder)
     check_folder(trial, folder)
     if state == "finished" and not _budget_left(folder, trial):
-        return TrialResult(trial.name, "skipped", 0, _read_json(RunFiles(folder).summary))
+        return TrialResult(trial.name, "skipped", 0, read_json_or_none(RunFiles(folder).summary))
     with warnings.catch_warnings(record=True) as caught:            # collected, reported once by the caller
         warnings.simplefilter("always")
         if state == "new":
@@ -130,7 +122,7 @@ def run_trial(trial: Trial, root: str, progress: bool = False) -> TrialResult:
         else:
             code = resume_run(folder, total_steps=trial.total_steps, progress=progress)
             action = "resumed"
-    return TrialResult(trial.name, action, code, _read_json(RunFiles(folder).summary),
+    return TrialResult(trial.name, action, code, read_json_or_none(RunFiles(folder).summary),
                        [f"{w.category.__name__}: {w.message}" for w in caught])
 
 
