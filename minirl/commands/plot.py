@@ -73,20 +73,13 @@ def unique_run_dirs(run_dirs) -> tuple[list[str], list[str]]:
 
 
 def _read_config(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            info = json.load(f)
-    except (OSError, ValueError) as exc:          # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise ValueError(f"{path} cannot be read as a run's config ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}); is it a folder written by "
-                         "`minirl train`?") from None
-    if not isinstance(info, dict):
-        raise ValueError(f"{path} holds a JSON {type(info).__name__}, not a run's config (an object with "
-                         "algo, env_id, config)")
-    for key, kind in (("algo", str), ("env_id", str), ("config", dict)):
-        if not isinstance(info.get(key, {} if key == "config" else None), kind):
-            raise ValueError(f"{path}: field {key!r} is missing or not a {kind.__name__} "
-                             f"(got {info.get(key)!r}); is it a folder written by `minirl train`?")
+    """config.json of a run, checked as `--resume` and `eval` check it (a missing `config` is allowed:
+    plot only needs algo and env_id)."""
+    from ..experiments.run_folder import read_json
+
+    info = read_json(path, {"algo": str, "env_id": str})
+    if not isinstance(info.get("config", {}), dict):
+        raise ValueError(f"{path}: field 'config' = {info['config']!r} should be dict: restore it")
     return info
 
 
