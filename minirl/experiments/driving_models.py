@@ -36,29 +36,22 @@ from ..algos.best_of_n import best_of_n_log_probs
 from ..algos.model_fitting import ModelWarning, Transitions, fit_dynamics
 from ..algos.world_models import DynamicsModel
 from ..autograd import no_grad
+from .driving_reward import MODELS
 
 __all__ = ["FEATURES", "fit_world_model", "component_r2", "bon_curve", "toy_bon_curve"]
 
 FEATURES = ("x", "y", "vx", "vy")                      # columns 1..4 of a Kinematics row
 
 
-class _Dynamics(DynamicsModel):
-    """A DynamicsModel whose input scales are floored at 1e-3: a feature that is constant in the
-    training data (the ego's presence, a clipped x) must not turn a small change at test time into a
-    huge normalised input."""
-
-    def fit_normalisers(self, obs, act, next_obs) -> None:
-        super().fit_normalisers(obs, act, next_obs)
-        self.in_norm.std = np.maximum(self.in_norm.std, 1e-3)
-
-
 def fit_world_model(data, train, model: str, rng: np.random.Generator, *, steps: int) -> DynamicsModel:
     """Fit o_{t+1} - o_t on the `train` rows of `data` (a DrivingData); `model` is linear or mlp."""
-    hidden = {"linear": (), "mlp": (64, 64)}
-    if model not in hidden:
-        raise ValueError(f"model must be one of {sorted(hidden)}, got {model!r}")
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {sorted(MODELS)}, got {model!r}")
     train = np.asarray(train, dtype=bool)
-    net = _Dynamics(25, 5, rng=rng, hidden=hidden[model])
+    net = DynamicsModel(25, 5, rng=rng, hidden=MODELS[model])
+    # input scales floored at 1e-3: a feature constant in the training data (the ego's presence, a
+    # clipped x) must not turn a small change at test time into a huge normalised input
+    net.in_norm.eps = 1e-3
     transitions = Transitions(data.flat_obs("obs"), data.action_onehot(), data.reward, data.flat_obs("next_obs"),
                               data.episode.astype(np.int64), ~train)
     with warnings.catch_warnings():
