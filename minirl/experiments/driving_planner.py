@@ -84,19 +84,7 @@ def shooting_plan(obs, dynamics, reward_fn, *, horizon: int, n_candidates: int, 
     if horizon < 1 or n_candidates < 1:
         raise ValueError(f"shooting_plan: horizon and n_candidates must be >= 1, got {horizon}, {n_candidates}")
     seqs = rng.integers(0, 5, size=(n_candidates, horizon))                # (K, H)
-    o = np.repeat(np.asarray(obs, dtype=np.float64).reshape(1, 25), n_candidates, axis=0)
-    eye = np.eye(5)
-    total, alive, first = np.zeros(n_candidates), np.ones(n_candidates), None
-    with no_grad():
-        for t in range(horizon):
-            a = eye[seqs[:, t]]                                            # (K, 5)
-            o = _data(dynamics(o, a))                                      # (K, 25) imagined next obs
-            r = _data(reward_fn(o, a))                                     # (K,)
-            total += alive * r
-            if first is None:
-                first = r
-            if crash_ends:
-                alive = alive * ~crash_from_obs(o)
+    total, first = _imagine(obs, seqs, dynamics, reward_fn, crash_ends)
     best = int(np.argmax(total))
     return int(seqs[best, 0]), float(first[best])
 
@@ -127,19 +115,23 @@ def evaluate_policy(policy, env, seeds, *, progress=None) -> list[dict]:
     return rows
 
 
-def _imagine(obs, seqs, dynamics, reward_fn, crash_ends: bool) -> np.ndarray:
-    """Predicted return of each sequence (K, H) from `obs` through the models, (K,)."""
+def _imagine(obs, seqs, dynamics, reward_fn, crash_ends: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted return of each sequence (K, H) from `obs` through the models, (K,), and the predicted
+    reward of its first step, (K,)."""
     eye = np.eye(5)
     o = np.repeat(np.asarray(obs, dtype=np.float64).reshape(1, 25), len(seqs), axis=0)
-    total, alive = np.zeros(len(seqs)), np.ones(len(seqs))
+    total, alive, first = np.zeros(len(seqs)), np.ones(len(seqs)), None
     with no_grad():
         for t in range(seqs.shape[1]):
-            a = eye[seqs[:, t]]
-            o = _data(dynamics(o, a))
-            total += alive * _data(reward_fn(o, a))
+            a = eye[seqs[:, t]]                                            # (K, 5)
+            o = _data(dynamics(o, a))                                      # (K, 25) imagined next obs
+            r = _data(reward_fn(o, a))                                     # (K,)
+            total += alive * r
+            if first is None:
+                first = r
             if crash_ends:
                 alive = alive * ~crash_from_obs(o)
-    return total
+    return total, first
 
 
 def best_of_n_sequences(env, seeds, dynamics, proxies: dict, ns, *, horizon: int, warmup: int, warmup_policy,
@@ -158,7 +150,7 @@ def best_of_n_sequences(env, seeds, dynamics, proxies: dict, ns, *, horizon: int
             obs, *_ = env.step(int(warmup_policy(obs)))
         seqs = rng.integers(0, 5, size=(ns[-1], horizon))                     # (K, H), shared by the proxies
         for name, (reward_fn, crash_ends) in proxies.items():
-            predicted = _imagine(obs, seqs, dynamics, reward_fn, crash_ends)  # (K,)
+            predicted = _imagine(obs, seqs, dynamics, reward_fn, crash_ends)[0]  # (K,)
             paid = {}
             for n in ns:
                 w = int(np.argmax(predicted[:n]))                             # best of the first n
