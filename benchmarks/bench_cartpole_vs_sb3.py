@@ -29,8 +29,9 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
+
+from peer import check_threads, sb3_available   # benchmarks/peer.py
 
 ENV_ID = "CartPole-v1"
 
@@ -110,21 +111,12 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-sb3", action="store_true")
     parser.add_argument("--json", default=None, help="also write every result to this file")
     args = parser.parse_args(argv)
-    if os.environ.get("OMP_NUM_THREADS") != "1":
-        print("note: set OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 for comparable timings", file=sys.stderr)
+    check_threads()
 
     if args.max_steps is None:
         from minirl.algos.presets import default_total_steps
         args.max_steps = default_total_steps("ppo", ENV_ID)
-    have_sb3 = not args.skip_sb3
-    if have_sb3:
-        try:
-            import stable_baselines3  # noqa: F401
-            import torch  # noqa: F401
-        except ImportError:
-            print("stable-baselines3 / torch not installed: only minirl is measured "
-                  "(pip install -e '.[bench]' for the comparison)", file=sys.stderr)
-            have_sb3 = False
+    have_sb3 = sb3_available(args.skip_sb3)
 
     results = {"minirl": [], "sb3": []}
     for seed in range(args.seeds):

@@ -27,6 +27,8 @@ import os
 import sys
 import time
 
+from peer import check_threads, sb3_available   # benchmarks/peer.py
+
 TASK, THRESHOLD, EVAL_EVERY, EPISODES = "minirl/Pendulum-v1", -200.0, 1_000, 10
 BUDGETS = {"ppo": 150_000, "shac": 30_000, "svg": 10_000, "sac": 10_000, "reinforce": 100_000}
 
@@ -105,9 +107,10 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", default=None, help="also write every result here")
     args = parser.parse_args(argv)
+    check_threads()
     seeds = list(range(args.seeds))
     results = run_minirl(args.arms, seeds, args.out, args.jobs)
-    if not args.skip_sb3:
+    if sb3_available(args.skip_sb3):
         for s in seeds:
             results.append(run_sb3_ppo(s))
             print(json.dumps(results[-1]), flush=True)

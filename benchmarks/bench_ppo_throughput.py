@@ -19,8 +19,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
+
+from peer import check_threads, sb3_available   # benchmarks/peer.py
 
 ENV_ID = "CartPole-v1"
 SIZES = dict(num_envs=4, num_steps=128, update_epochs=4, num_minibatches=4)
@@ -67,15 +68,8 @@ def main(argv=None) -> int:
     parser.add_argument("--updates", type=int, default=30, help="timed updates per run (512 steps each)")
     parser.add_argument("--skip-sb3", action="store_true")
     args = parser.parse_args(argv)
-    if os.environ.get("OMP_NUM_THREADS") != "1":
-        print("note: set OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 for comparable timings", file=sys.stderr)
-    have_sb3 = not args.skip_sb3
-    if have_sb3:
-        try:
-            import stable_baselines3  # noqa: F401
-        except ImportError:
-            print("stable-baselines3 not installed: only minirl is measured", file=sys.stderr)
-            have_sb3 = False
+    check_threads()
+    have_sb3 = sb3_available(args.skip_sb3)
 
     ours, peer = [], []
     for r in range(args.repeats):
