@@ -18,8 +18,8 @@ excluded) are recorded.
   sb3's own 100-episode buffer. PyTorch runs on one thread (as minirl's NumPy does), which is also
   the fastest setting for networks this small.
 
-A run that does not solve within its budget counts as not solved (its steps/seconds are left out of
-the medians and the count is printed). Prints one line per run, then the medians and the ratios
+A run that does not solve within its budget counts as not solved: in the medians, as slower than any
+run that did (`peer.median_of`), and the count is printed. Prints one line per run, then the medians and the ratios
 minirl / sb3. Timings on a shared machine are noisy: compare ratios measured in the same run.
 """
 
@@ -28,10 +28,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import time
 
-from peer import check_threads, sb3_available   # benchmarks/peer.py
+from peer import check_threads, median_of, sb3_available   # benchmarks/peer.py
 
 ENV_ID = "CartPole-v1"
 
@@ -95,11 +94,6 @@ def run_sb3(seed: int, max_steps: int = 100_000) -> dict:
             "steps": solved[0] if solved else None, "seconds": solved[1] if solved else None,
             "total_seconds": time.perf_counter() - t0,
             "final_return_mean": float(np.mean([ep["r"] for ep in buf])) if buf else float("nan")}
-
-
-def median_of(results, key):
-    values = [r[key] for r in results if r["solved"]]
-    return statistics.median(values) if values else None
 
 
 def main(argv=None) -> int:

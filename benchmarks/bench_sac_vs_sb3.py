@@ -27,11 +27,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import time
 
-from peer import check_threads, sb3_available   # benchmarks/peer.py
+from peer import check_threads, median_of, sb3_available   # benchmarks/peer.py
 
 ENV_ID = "Pendulum-v1"
 THRESHOLD = -200.0
@@ -124,12 +123,6 @@ def run_sb3(seed: int, max_steps: int, eval_every: int, episodes: int) -> dict:
     return _result("sb3", seed, callback.solved, clock, callback.last, int(model.num_timesteps))
 
 
-def _median(results, key):
-    from minirl.stats import median_time_to
-    median = median_time_to([r[key] if r["solved"] else math.nan for r in results])
-    return None if math.isnan(median) else median
-
-
 def _line(r) -> str:
     if r["solved"]:
         return (f"{r['lib']:7s} seed {r['seed']}: -200 reached at {r['steps']:,} steps in {r['seconds']:.1f} s "
@@ -172,7 +165,7 @@ def main(argv=None) -> int:
         if not rs:
             continue
         s = summary[lib] = {"reached": sum(r["solved"] for r in rs), "runs": len(rs),
-                            **{f"median_{k}": _median(rs, k) for k in ("steps", "seconds", "cpu_seconds")}}
+                            **{f"median_{k}": median_of(rs, k) for k in ("steps", "seconds", "cpu_seconds")}}
         fmt = lambda x, f: "n/a" if x is None else f.format(x)      # noqa: E731
         print(f"{lib:7s} reached -200 in {s['reached']}/{s['runs']}; median steps {fmt(s['median_steps'], '{:,.0f}')}; "
               f"median seconds {fmt(s['median_seconds'], '{:.1f}')} ({fmt(s['median_cpu_seconds'], '{:.1f}')} CPU s)")
