@@ -31,6 +31,26 @@ def test_collect_random_and_policy_data():
     assert len(d2) == 200 and len(r2) == 1
 
 
+@pytest.mark.parametrize("what", ["observation", "reward"])
+def test_collection_stops_on_a_non_finite_observation_or_reward(what):
+    """A broken simulator is named, as the vector env names it, not learned from."""
+    import gymnasium as gym
+    from minirl.algos.model_fitting import collect
+
+    class Broken(gym.Wrapper):
+        steps = 0
+
+        def step(self, action):
+            obs, r, te, tr, info = self.env.step(action)
+            self.steps += 1
+            if self.steps > 30:
+                obs, r = (obs * np.nan, r) if what == "observation" else (obs, float("inf"))
+            return obs, r, te, tr, info
+
+    with pytest.raises(FloatingPointError, match=f"non-finite {what}"):
+        collect(Broken(gym.make("Pendulum-v1")), None, np.random.default_rng(0), n_steps=100)
+
+
 def test_train_rows_follow_the_contract_and_are_reproducible():
     cfg = {"initial_random_steps": 400, "model_steps": 5, "policy_updates": 2, "horizon": 3,
            "min_transitions": 0}
