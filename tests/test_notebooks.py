@@ -81,10 +81,8 @@ def kernel_env():
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     saved = dict(os.environ)
-    bin_dir = str(Path(sys.executable).parent)
-    os.environ.update(MINIRL_FAST="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-                      PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
-    os.environ.pop("MINIRL_FULL", None)
+    os.environ.clear()
+    os.environ.update(notebook_cache.kernel_environ("fast"))     # what the site build runs them in
     try:
         yield nbformat, nbclient
     finally:
