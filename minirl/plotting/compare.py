@@ -28,11 +28,11 @@ def compare_figure(comp, statistic: str = "iqm", metric: str = "eval"):
     fig, axes = plt.subplots(1, 2, figsize=(11, 5.4), sharey=True, layout="constrained")
     handles, labels = [], []
     for i, arm in enumerate(comp.arms):
-        for ax, x in zip(axes, ("step", "time_s")):
-            curves = comp.curves(arm, x, metric)
+        by_step = comp.curves(arm, "step", metric)
+        for ax, curves in ((axes[0], by_step), (axes[1], comp.curves(arm, "time_s", metric))):
             if curves:
                 plot_band(ax, curves, ARMS[arm].label, statistic=statistic, color=f"C{i}")
-        if comp.curves(arm, "step", metric):
+        if by_step:
             handles.append(axes[0].get_lines()[-1])
             labels.append(f"{ARMS[arm].label}: {ARMS[arm].gradient}")
     for ax, xlabel in zip(axes, ("environment steps (log scale)", "training seconds (one core each)")):
