@@ -40,7 +40,7 @@ import numpy as np
 
 from minirl.autograd import Tensor, no_grad
 from minirl.checks import generator, number, positive_int
-from minirl.envs.toylang import Preferences, TabularPolicy
+from minirl.envs.toylang import Preferences, TabularPolicy, check_policy_pair
 from minirl.envs.toylang_exact import check_beta
 from minirl.optim import Adam
 from minirl.algos.dpo_population import dpo_population_loss     # the exact loss of notebook 09, section 2
@@ -80,9 +80,7 @@ def train_dpo(policy: TabularPolicy, ref: TabularPolicy, prefs: Preferences, bet
     before any work: steps, batch_size and eval_every are integers >= 1, lr a finite number > 0.
     """
     beta = check_beta(beta)
-    for name, p in (("policy", policy), ("ref", ref)):
-        if not isinstance(p, TabularPolicy):
-            raise TypeError(f"train_dpo: {name} must be a TabularPolicy, got {type(p).__name__}")
+    check_policy_pair("train_dpo", policy, ref)
     if not isinstance(prefs, Preferences):
         raise TypeError(f"train_dpo needs a Preferences set, got {type(prefs).__name__}")
     steps, eval_every = positive_int("train_dpo", "steps", steps), positive_int("train_dpo", "eval_every", eval_every)
@@ -94,9 +92,6 @@ def train_dpo(policy: TabularPolicy, ref: TabularPolicy, prefs: Preferences, bet
         generator("train_dpo (minibatches)", rng)
     if callback is not None and not callable(callback):
         raise TypeError(f"train_dpo: callback must be callable or None, got {type(callback).__name__}")
-    if policy.logits.shape != ref.logits.shape:
-        raise ValueError(f"train_dpo: policy {policy.logits.shape} and ref {ref.logits.shape} are tables of "
-                         "different languages: give both policies of the same ToyLanguage")
     for p in (policy, ref):
         p.lang.check_prompts(prefs.prompts)
         p.lang.check_sequences(prefs.chosen)

@@ -48,7 +48,7 @@ import numpy as np
 
 from minirl.autograd import Tensor, minimum, no_grad
 from minirl.checks import fraction, generator, number, positive_int
-from minirl.envs.toylang import TabularPolicy
+from minirl.envs.toylang import TabularPolicy, check_policy_pair
 from minirl.optim import Adam
 
 __all__ = ["kl_penalised_rewards", "rloo_advantages", "gae", "ppo_rlhf", "rloo_rlhf", "table_reward"]
@@ -109,12 +109,7 @@ def gae(rewards: np.ndarray, values: np.ndarray, lam: float) -> np.ndarray:
 
 def _check_common(fn: str, policy, ref, reward_fn, rng, callback, kl_coef, **ints) -> None:
     """The checks both trainers share, made before any sampling."""
-    for name, p in (("policy", policy), ("ref", ref)):
-        if not isinstance(p, TabularPolicy):
-            raise TypeError(f"{fn}: {name} must be a TabularPolicy, got {type(p).__name__}")
-    if policy.logits.shape != ref.logits.shape:
-        raise ValueError(f"{fn}: policy {policy.logits.shape} and ref {ref.logits.shape} are tables of "
-                         "different languages: give both policies of the same ToyLanguage")
+    check_policy_pair(fn, policy, ref)
     if not callable(reward_fn):
         raise TypeError(f"{fn}: reward_fn must be callable (prompts, seqs) -> scores, got {type(reward_fn).__name__}")
     if callback is not None and not callable(callback):

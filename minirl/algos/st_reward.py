@@ -40,7 +40,7 @@ from ..autograd import Tensor, no_grad, stack
 from ..checks import generator, number, positive_int
 from ..distributions import Categorical
 from ..nn import frozen
-from ..envs.toylang import TabularPolicy
+from ..envs.toylang import TabularPolicy, check_policy_pair
 from ..optim import Adam
 from .reward_model_bt import RewardModel
 
@@ -78,12 +78,7 @@ def st_reward_backprop(policy: TabularPolicy, ref: TabularPolicy, reward_model: 
     Returns the rows produced by callback(iteration, policy), as in `rlhf_pg`.
     """
     who = "st_reward_backprop"
-    for name, p in (("policy", policy), ("ref", ref)):
-        if not isinstance(p, TabularPolicy):
-            raise TypeError(f"{who}: {name} must be a TabularPolicy, got {type(p).__name__}")
-    if policy.logits.shape != ref.logits.shape:
-        raise ValueError(f"{who}: policy {policy.logits.shape} and ref {ref.logits.shape} are tables of "
-                         "different languages: give both policies of the same ToyLanguage")
+    check_policy_pair(who, policy, ref)
     if not isinstance(reward_model, RewardModel):
         raise TypeError(f"{who}: reward_model must be a RewardModel (differentiable in its tokens), "
                         f"got {type(reward_model).__name__}")

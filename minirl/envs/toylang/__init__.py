@@ -10,8 +10,9 @@ Exact expectations over all responses are in `minirl.envs.toylang_exact`.
 """
 
 from .language import PROMPTS, VOCAB, Preferences, ToyLanguage, bradley_terry_label, sample_preferences
-from .policy import TabularPolicy, reference_policy, sft, writer_corpus, writer_log_probs, writer_logits
+from .policy import (TabularPolicy, check_policy_pair, reference_policy, sft, writer_corpus, writer_log_probs,
+                     writer_logits)
 
-__all__ = ["VOCAB", "PROMPTS", "ToyLanguage", "Preferences", "TabularPolicy", "writer_corpus",
-           "writer_logits", "writer_log_probs", "sample_preferences", "bradley_terry_label", "sft",
+__all__ = ["VOCAB", "PROMPTS", "ToyLanguage", "Preferences", "TabularPolicy", "check_policy_pair",
+           "writer_corpus", "writer_logits", "writer_log_probs", "sample_preferences", "bradley_terry_label", "sft",
            "reference_policy"]

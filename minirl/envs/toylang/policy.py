@@ -25,7 +25,7 @@ from ...nn import Module
 from ...optim import Adam
 from .language import ToyLanguage, _default_language
 
-__all__ = ["TabularPolicy", "writer_logits", "writer_log_probs", "writer_corpus", "sft", "reference_policy"]
+__all__ = ["TabularPolicy", "check_policy_pair", "writer_logits", "writer_log_probs", "writer_corpus", "sft", "reference_policy"]
 
 
 # ---------------------------------------------------------------------- tabular autoregressive policy
@@ -113,6 +113,16 @@ class TabularPolicy(Module):
             logits[:, lang.offsets[t]:lang.offsets[t] + lang.V ** t] = np.where(np.isfinite(cond), cond, -1e9)
             mass = np.where(finite, parent, -np.inf)[..., 0]                 # (P, V^t)
         return cls(lang, logits)
+
+
+def check_policy_pair(who: str, policy, ref) -> None:
+    """A trainer's policy and reference must be TabularPolicy tables of the same language."""
+    for name, p in (("policy", policy), ("ref", ref)):
+        if not isinstance(p, TabularPolicy):
+            raise TypeError(f"{who}: {name} must be a TabularPolicy, got {type(p).__name__}")
+    if policy.logits.shape != ref.logits.shape:
+        raise ValueError(f"{who}: policy {policy.logits.shape} and ref {ref.logits.shape} are tables of "
+                         "different languages: give both policies of the same ToyLanguage")
 
 
 # ---------------------------------------------------------------------- corpus and SFT
