@@ -195,13 +195,18 @@ class SAC(Agent):
     def sample(self, obs, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Stochastic actions for obs (B, obs_dim), plain arrays: (env actions (B, D), squashed actions
         in [-1, 1] (what the critics see) (B, D), log pi (B,) as the losses use it)."""
-        with no_grad():
-            mu, log_std = self.actor.forward_array(np.asarray(obs, dtype=np.float64).reshape(-1, self.venv.obs_dim))
-            d = Normal(mu, log_std)
-            u = d.rsample(rng)
-            logp = squashed_log_prob(d.log_prob(u), u, self._log_scale).data
-        unit = np.tanh(u.data)
+        unit, logp = self._squashed_sample(np.asarray(obs, dtype=np.float64).reshape(-1, self.venv.obs_dim), rng)
         return self._to_env(unit), unit, logp
+
+    def _squashed_sample(self, obs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """tanh(u) with u ~ N(mu(s), sigma(s)^2) reparameterised, and log pi of the env action, no graph:
+        ((B, D), (B,)) for obs (B, obs_dim)."""
+        with no_grad():
+            mu, log_std = self.actor.forward_array(obs)                             # (B, D)
+            d = Normal(mu, log_std)
+            u = d.rsample(rng)                                                      # (B, D)
+            logp = squashed_log_prob(d.log_prob(u), u, self._log_scale).data        # (B,)
+        return np.tanh(u.data), logp
 
     def _to_env(self, unit: np.ndarray) -> np.ndarray:
         return self.venv.clip_action(self.centre + self.scale * unit)            # (N, D) float64
@@ -228,12 +233,9 @@ class SAC(Agent):
         alpha = self.alpha
         info = {}
         # ---- 1. soft Bellman target, no graph: y = r + gamma (1 - d) (min_j Q'_j(s', a') - alpha log pi(a'|s'))
+        unit2, logp2 = self._squashed_sample(next_obs, self.rng)                    # a' ~ pi(.|s')
         with no_grad():
-            mu2, log_std2 = self.actor.forward_array(next_obs)                       # (B, D)
-            d2 = Normal(mu2, log_std2)
-            u2 = d2.rsample(self.rng)                                                # (B, D)
-            logp2 = squashed_log_prob(d2.log_prob(u2), u2, self._log_scale).data     # (B,)
-            q_next = self.critic_target.forward_array(np.concatenate([next_obs, np.tanh(u2.data)], axis=1))
+            q_next = self.critic_target.forward_array(np.concatenate([next_obs, unit2], axis=1))
             y = soft_bellman_target(rew, term, q_next, logp2, c.gamma, alpha)        # (B,)
         # ---- 2. critic step on L_Q = 1/2 sum_j mean (Q_j(s, a) - y)^2
         q = self.critic(np.concatenate([obs, act], axis=1))                          # (E, B)
