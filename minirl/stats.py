@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["iqm", "mean", "STATISTICS", "bootstrap_ci", "align_curves", "median_time_to"]
+__all__ = ["iqm", "mean", "STATISTICS", "bootstrap_ci", "align_curves", "median_time_to", "r_squared"]
 
 
 def mean(x: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -34,6 +34,14 @@ def iqm(x: np.ndarray, axis: int = 0) -> np.ndarray:
 
 
 STATISTICS: dict[str, Callable] = {"mean": mean, "iqm": iqm}
+
+
+def r_squared(pred, truth) -> float:
+    """Coefficient of determination 1 - sum (pred - truth)^2 / sum (truth - mean truth)^2 over all
+    entries; NaN when the truth does not vary (nothing to explain)."""
+    pred, truth = np.asarray(pred, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    sst = np.sum((truth - truth.mean()) ** 2) if truth.size else 0.0
+    return float(1.0 - np.sum((pred - truth) ** 2) / sst) if sst > 1e-12 else float("nan")
 
 
 def median_time_to(values: Sequence[float]) -> float:

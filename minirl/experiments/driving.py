@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 
 from ..algos.segment_prefs import sample_pairs, segment_starts, segment_sums
+from ..stats import r_squared
 from . import driving_models as dm
 from . import driving_planner as dp
 from . import driving_reward as dr
@@ -113,8 +114,7 @@ def run_driving(data, config: DrivingConfig | None = None, *, evaluate: bool = T
         formula = dp.true_reward_from_obs(data.next_obs[~train])
         truth, crashed = data.reward[~train], data.crashed[~train]
         found = dp.crash_from_obs(data.next_obs[~train])
-        result.formula.setdefault("r2", []).append(
-            float(1 - np.sum((formula - truth) ** 2) / np.sum((truth - truth.mean()) ** 2)))
+        result.formula.setdefault("r2", []).append(r_squared(formula, truth))
         result.formula.setdefault("crash_recall", []).append(float(found[crashed].mean()) if crashed.any() else np.nan)
         result.formula.setdefault("false_alarms", []).append(float(found[~crashed].mean()))
         toy_rows, tables = dr.toy_reward_rows(config.pair_counts, seed, steps=config.toy_rm_steps)

@@ -36,6 +36,7 @@ from ..algos.best_of_n import best_of_n_log_probs
 from ..algos.model_fitting import ModelWarning, Transitions, fit_dynamics
 from ..algos.world_models import DynamicsModel
 from ..autograd import no_grad
+from ..stats import r_squared
 from .driving_reward import MODELS
 
 __all__ = ["FEATURES", "fit_world_model", "component_r2", "bon_curve", "toy_bon_curve"]
@@ -74,11 +75,9 @@ def component_r2(net: DynamicsModel, data, rows) -> list[dict]:
         mask[:, car_rows] = present[:, car_rows]
         for j, feature in enumerate(FEATURES, start=1):
             d, d_hat = delta[:, :, j][mask], delta_hat[:, :, j][mask]
-            sst = np.sum((d - d.mean()) ** 2) if d.size else 0.0
-            r2 = 1.0 - np.sum((d_hat - d) ** 2) / sst if sst > 1e-12 else float("nan")
             out.append({"car": car, "feature": feature,
                         "kind": "position" if feature in ("x", "y") else "velocity",
-                        "r2": float(r2), "n": int(d.size), "std_change": float(d.std()) if d.size else 0.0})
+                        "r2": r_squared(d_hat, d), "n": int(d.size), "std_change": float(d.std()) if d.size else 0.0})
     return out
 
 

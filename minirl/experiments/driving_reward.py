@@ -37,6 +37,7 @@ from ..algos.model_fitting import (ModelWarning, Transitions, fit_reward_prefere
 from ..algos.segment_prefs import accuracy_by_crash, pair_accuracy, sample_pairs, segment_steps, segment_sums
 from ..algos.world_models import RewardModel
 from ..autograd import no_grad
+from ..stats import r_squared
 
 __all__ = ["INPUTS", "MODELS", "split_episodes", "reward_inputs", "fit_regression", "fit_preferences",
            "score_pairs", "evaluate_pairs", "toy_reward_rows"]
@@ -101,9 +102,7 @@ def fit_regression(x, act, reward, train, model: str, rng: np.random.Generator, 
         fit_reward_regression(net, data, rng, steps=steps, lr=3e-3)
     with no_grad():
         pred = net(x[~train][:, keep], act[~train]).data
-    truth = reward[~train]
-    r2 = 1.0 - np.sum((pred - truth) ** 2) / np.sum((truth - truth.mean()) ** 2)
-    return _Columns(net, keep), float(r2)
+    return _Columns(net, keep), r_squared(pred, reward[~train])
 
 
 def _pairs(x, act, reward, starts, length: int) -> dict:
