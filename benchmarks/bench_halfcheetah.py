@@ -40,7 +40,8 @@ def main(argv=None) -> int:
         print("HalfCheetah-v5 needs MuJoCo: pip install -e '.[mujoco]' (or pip install 'gymnasium[mujoco]')",
               file=sys.stderr)
         return 2
-    from minirl.experiments import train_run
+    from minirl.runs import driver as train_run
+    from minirl.runs.spec import resolve_run
 
     rows = []
     for seed in range(args.seeds):
@@ -55,7 +56,7 @@ def main(argv=None) -> int:
             else:
                 code = 0
         else:
-            code = train_run.start_run(run_dir, "ppo", ENV_ID, seed, total_steps=args.steps,
+            code = train_run.start_run(run_dir, resolve_run("ppo", ENV_ID, seed, total_steps=args.steps),
                                        progress=not args.no_progress)
         if code != 0:
             print(f"seed {seed}: run stopped with exit code {code}", file=sys.stderr)

@@ -34,8 +34,8 @@ BUDGETS = {"ppo": 150_000, "shac": 30_000, "svg": 10_000, "sac": 10_000, "reinfo
 
 
 def run_minirl(arms, seeds, out: str, jobs: int) -> list[dict]:
-    from minirl.experiments.executor import LocalExecutor
-    from minirl.experiments.trials import Trial, run_trial
+    from minirl.runs.local import LocalExecutor
+    from minirl.runs.trials import Trial, run_trial
 
     trials = {f"{a}-s{s}": (Trial(f"{a}-s{s}", a, TASK, s, total_steps=BUDGETS[a], eval_every=EVAL_EVERY,
                                   eval_episodes=EPISODES), out) for a in arms for s in seeds}

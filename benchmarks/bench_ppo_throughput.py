@@ -17,7 +17,6 @@ printed. Timings on a shared machine are noisy: repeat, take the median, compare
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 

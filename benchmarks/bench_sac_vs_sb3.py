@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 
 from peer import check_threads, median_of, sb3_available   # benchmarks/peer.py

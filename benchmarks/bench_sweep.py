@@ -40,14 +40,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _trials(args):
-    from minirl.experiments.sweep import expand, sweep_from_flags
+    from minirl.runs.sweep import expand, sweep_from_flags
     return expand(sweep_from_flags(algo="ppo", env="CartPole-v1", seeds=args.seeds, total_steps=args.total_steps))
 
 
 def run_mode(args) -> dict:
     """In the child process: run the sweep one way into args.folder; return the internal timings."""
-    from minirl.experiments.sweep import plan_record, sweep_from_flags, write_plan
-    from minirl.experiments.sweep_run import run_sweep
+    from minirl.runs.sweep import plan_record, sweep_from_flags, write_plan
+    from minirl.runs.sweep_run import run_sweep
     from minirl.threads import limit_blas_threads
 
     limit_blas_threads()
@@ -57,15 +57,15 @@ def run_mode(args) -> dict:
     info = {"trials": len(trials)}
     t0 = time.perf_counter()
     if args.mode == "sequential":
-        from minirl.experiments.trials import run_trial
+        from minirl.runs.trials import run_trial
         for t in trials:
             assert run_trial(t, args.folder).exit_code == 0
     elif args.mode == "local":
-        from minirl.experiments.executor import LocalExecutor
+        from minirl.runs.local import LocalExecutor
         result = run_sweep(args.folder, trials, LocalExecutor(jobs=2))
         assert len(result.done) == len(trials), result
     else:
-        from minirl.experiments.ray_backend import RayExecutor
+        from minirl.runs.ray_backend import RayExecutor
         executor = RayExecutor("local", num_cpus=2)
         info["ray_start_s"] = time.perf_counter() - t0
         result = run_sweep(args.folder, trials, executor)

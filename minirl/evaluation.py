@@ -30,7 +30,7 @@ from typing import Callable
 import gymnasium as gym
 import numpy as np
 
-__all__ = ["EVAL_SEED_BASE", "evaluate_policy", "make_eval_env"]
+__all__ = ["EVAL_SEED_BASE", "evaluate_policy", "make_eval_env", "play_episodes"]
 
 EVAL_SEED_BASE = 10 ** 12
 
@@ -78,3 +78,39 @@ def evaluate_policy(act: Callable[[np.ndarray], np.ndarray], env_id: str, episod
     finally:
         for e in envs:
             e.close()
+
+
+def play_episodes(agent, env_id: str, episodes: int, seed: int, deterministic: bool = True,
+                  render: str | None = None, max_frames: int = 500):
+    """Play `episodes` episodes with `agent.act`, one after the other, episode i reset with seed `seed + i`;
+    return (returns (episodes,), lengths (episodes,), frames). (`minirl eval`, the notebooks' GIFs.)
+
+    `frames` holds the first episode's rendered RGB frames (at most `max_frames`) if `render` is set.
+    """
+    env = make_eval_env(env_id, render_mode=render) if render else make_eval_env(env_id)
+    returns, lengths, frames = [], [], []
+    try:
+        for ep in range(episodes):
+            obs, _ = env.reset(seed=seed + ep)
+            total, length, done = 0.0, 0, False
+            while not done:
+                if render and ep == 0 and len(frames) < max_frames:
+                    frames.append(env.render())
+                action = agent.act(obs, deterministic=deterministic)
+                action = np.asarray(action)
+                if action.ndim > 0 and action.shape[0] == 1 and (
+                        env.action_space.shape == () or action.ndim > len(env.action_space.shape)):
+                    action = action[0]                         # the agent returned a batch of one
+                if isinstance(env.action_space, gym.spaces.Discrete):
+                    action = int(action)
+                elif isinstance(env.action_space, gym.spaces.Box):
+                    action = np.clip(action, env.action_space.low, env.action_space.high)
+                obs, reward, terminated, truncated, _ = env.step(action)
+                total += float(reward)
+                length += 1
+                done = terminated or truncated
+            returns.append(total)
+            lengths.append(length)
+    finally:
+        env.close()
+    return np.asarray(returns), np.asarray(lengths), frames

@@ -232,7 +232,7 @@ def make_stub(text: str, lesson: Lesson, filename: str | None = None) -> str:
         f"# The lesson: {lesson.notebook}. What this file imports from `minirl` is the reference code.",
         "# Check your code (from the repository root, environment active: source .venv/bin/activate):",
         f"#     minirl exercises check {lesson.number}",
-        f"# Start this file again from a fresh stub (your changes are lost):",
+        "# Start this file again from a fresh stub (your changes are lost):",
         f"#     minirl exercises generate --lesson {lesson.number} --force",
         "",
     ]

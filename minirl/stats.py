@@ -44,6 +44,16 @@ def r_squared(pred, truth) -> float:
     return float(1.0 - np.sum((pred - truth) ** 2) / sst) if sst > 1e-12 else float("nan")
 
 
+def first_reach(values: Sequence[float], threshold: float | None) -> int | None:
+    """Index of the first finite value at or above `threshold` (None if none, or no threshold): where a
+    curve of evaluation returns first reaches a level. `median_time_to` summarises it over seeds."""
+    x = np.asarray(values, dtype=np.float64)
+    if threshold is None or x.size == 0:
+        return None
+    hits = np.flatnonzero(np.isfinite(x) & (x >= threshold))
+    return int(hits[0]) if hits.size else None
+
+
 def median_time_to(values: Sequence[float]) -> float:
     """Median over *all* seeds of the steps (or seconds) each took to reach a threshold.
 

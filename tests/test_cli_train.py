@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import zipfile
 
 import numpy as np
 import pytest
@@ -206,11 +205,11 @@ class ScriptedAgent:
 
 
 def _loop(tmp_path, agent, total_steps, stop_return=None, append=False, bookkeeping=None):
-    from minirl.experiments import train_run
+    from minirl.runs import driver as train_run
+    from minirl.runs.spec import resolve_run
     files = train_run.RunFiles(str(tmp_path))
-    info = {"algo": "ppo", "env_id": "CartPole-v1", "seed": 0, "config": {}}
-    code = train_run._run_loop(agent, files, info, total_steps=total_steps, stop_return=stop_return,
-                               bookkeeping=bookkeeping or {}, append=append, progress=False,
+    spec = resolve_run("ppo", "CartPole-v1", 0, total_steps=total_steps, stop_return=stop_return, eval_every=0)
+    code = train_run._run_loop(agent, files, spec, bookkeeping=bookkeeping or {}, append=append, progress=False,
                                checkpoint_every_s=0.0, callback=None)
     with open(files.summary) as f:
         return code, json.load(f), read_csv(files.progress)
@@ -240,7 +239,7 @@ def test_run_loop_stop_return_and_never_solved(tmp_path):
 def test_run_loop_nan_keeps_last_good_checkpoint(tmp_path):
     agent = ScriptedAgent(fail={3: FloatingPointError("policy loss is nan")})
     code, summary, log = _loop(tmp_path, agent, total_steps=1000)
-    from minirl.experiments.train_run import EXIT_NAN
+    from minirl.runs.driver import EXIT_NAN
     assert code == EXIT_NAN and summary["stop_reason"] == "nan" and "nan" in summary["error"]
     assert len(log["step"]) == 3
     ck = load_checkpoint(tmp_path / "checkpoint.npz")
@@ -248,7 +247,7 @@ def test_run_loop_nan_keeps_last_good_checkpoint(tmp_path):
 
 
 def test_run_loop_interrupt_then_resume_carries_clock_and_solved(tmp_path):
-    from minirl.experiments import train_run
+    from minirl.runs import driver as train_run
     agent = ScriptedAgent(ret=lambda k: 500.0, fail={12: KeyboardInterrupt()})
     code, summary, log = _loop(tmp_path, agent, total_steps=2000)
     assert code == train_run.EXIT_INTERRUPTED and summary["interrupted"] is True
@@ -264,7 +263,7 @@ def test_run_loop_interrupt_then_resume_carries_clock_and_solved(tmp_path):
 
 
 def test_drop_rows_after_checkpoint(tmp_path):
-    from minirl.experiments.run_folder import drop_rows_after
+    from minirl.runs.folder import drop_rows_after
     path = tmp_path / "progress.csv"
     path.write_text("step,return_mean\n100,1.0\n200,2.0\n300,3.0\n40")
     assert drop_rows_after(str(path), 200) == 2
@@ -275,7 +274,7 @@ def test_drop_rows_after_checkpoint(tmp_path):
     ("0.1", 0.2, 0.1), ("1e6", 5, 1_000_000), ("false", True, False), ("64,32", (64, 64), (64, 32)),
     ("none", None, None), ("1.5", None, 1.5)])
 def test_coerce_value(text, current, expected):
-    from minirl.experiments.train_run import coerce_value
+    from minirl.algos.registry import coerce_value
     got = coerce_value("x", text, current)
     assert got == expected and type(got) is type(expected)
 
@@ -320,14 +319,14 @@ def _train(out, *extra, seed=0, steps=384, algo="ppo", env="CartPole-v1"):
 @pytest.fixture()
 def wrap_agent(monkeypatch):
     """Replace the runner's agent factory so a test can act between updates (Ctrl-C, NaN, capture)."""
-    from minirl.experiments import train_run
+    from minirl.runs import driver as train_run
     made = []
 
     def install(after_update=None):
         real = train_run.build_agent
 
-        def build(algo, env_id, config, seed):
-            agent = real(algo, env_id, config, seed)
+        def build(spec):
+            agent = real(spec)
             inner = agent.learn_iter
 
             def learn_iter(total_steps):
@@ -442,7 +441,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, wrap_agent, cap
 
 
 def test_eval_reloads_and_reloaded_policy_acts_the_same(tmp_path, wrap_agent, capsys):
-    from minirl.experiments.train_run import load_run
+    from minirl.runs.driver import load_run
     made = wrap_agent(None)
     run = tmp_path / "run"
     assert _train(run, steps=256) == 0
@@ -558,7 +557,7 @@ def test_plot_writes_png(tmp_path, capsys):
 
 def test_gif_writer_and_render_error(tmp_path, capsys):
     pytest.importorskip("PIL")
-    from minirl.commands.eval import save_gif
+    from minirl.plotting.gif import save_gif
     frames = [np.full((24, 32, 3), 40 * i, dtype=np.uint8) for i in range(5)]
     path = save_gif(frames, str(tmp_path / "a.gif"), fps=10)
     from PIL import Image
@@ -621,7 +620,7 @@ def test_real_sigint_to_the_command(tmp_path):
 
 def test_a_run_saved_before_the_dtype_field_resumes_in_float64(tmp_path):
     """config.json files written before `dtype` existed came from float64 networks: keep them so."""
-    from minirl.experiments.train_run import load_run
+    from minirl.runs.driver import load_run
     run = tmp_path / "run"
     assert _train(run, "--dtype", "float64", steps=128) == 0
     config = _json(run / "config.json")

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from minirl.cli import main
-from minirl.data import driving as dd
-from minirl.data.driving_collect import driving_extra_missing
-from minirl.experiments import driving_planner as dp
-from minirl.experiments.driving import DrivingConfig, run_driving
+from minirl.experiments.driving import data as dd
+from minirl.experiments.driving.collect import driving_extra_missing
+from minirl.experiments.driving import planner as dp
+from minirl.experiments.driving.experiment import DrivingConfig, run_driving
 
 
 def _summary(path) -> dict:
@@ -51,7 +51,7 @@ def test_fast_experiment_from_the_shipped_data(tmp_path, capsys):
 
 
 def test_without_the_extra_the_planner_step_is_skipped_with_one_line(monkeypatch):
-    import minirl.data.driving_collect as dc
+    import minirl.experiments.driving.collect as dc
 
     monkeypatch.setattr(dc, "driving_extra_missing", lambda: "highway-env is not installed (test)")
     data = dd.load_shipped().episodes(np.arange(40))

@@ -16,8 +16,8 @@ import sys
 import numpy as np
 import pytest
 
-from minirl.data import driving as dd
-from minirl.data.driving_collect import driving_extra_missing
+from minirl.experiments.driving import data as dd
+from minirl.experiments.driving.collect import driving_extra_missing
 
 MISSING = driving_extra_missing()
 needs_highway = pytest.mark.skipif(MISSING is not None, reason=f"needs the [driving] extra: {MISSING}")
@@ -41,8 +41,8 @@ def test_shipped_data_is_small_and_complete():
 
 
 def test_reading_the_data_does_not_import_highway_env():
-    code = ("import sys; from minirl.data.driving import load_shipped; load_shipped(); "
-            "import minirl.experiments.driving, minirl.commands.driving; "
+    code = ("import sys; from minirl.experiments.driving.data import load_shipped; load_shipped(); "
+            "import minirl.experiments.driving.experiment, minirl.commands.driving; "
             "print('highway_env' in sys.modules, 'pygame' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"], f"highway_env / pygame imported: {out}"
@@ -71,7 +71,7 @@ def test_load_errors_are_one_line(tmp_path):
 @needs_highway
 def test_collection_is_deterministic_and_regenerates_the_shipped_episodes(tmp_path):
     from minirl.cli import main
-    from minirl.data.driving_collect import collect
+    from minirl.experiments.driving.collect import collect
 
     # the command of the README / REGENERATE, with fewer steps, and the library call: the same bytes
     assert main(["driving", "collect", "--out", str(tmp_path / "cli.npz"), "--steps", "25", "--seed", "0"]) == 0

@@ -20,14 +20,16 @@ import json
 
 import pytest
 
-from minirl.experiments.train_run import start_run
+from minirl.runs.driver import start_run
+from minirl.runs.spec import resolve_run
 
 pytestmark = pytest.mark.slow
 
 
 def _solved_eval(tmp_path, algo, env, seed, steps, every):
     out = tmp_path / algo
-    assert start_run(str(out), algo, env, seed, total_steps=steps, eval_every=every, progress=False) == 0
+    assert start_run(str(out), resolve_run(algo, env, seed, total_steps=steps, eval_every=every),
+                     progress=False) == 0
     with open(out / "summary.json") as f:
         return json.load(f)
 

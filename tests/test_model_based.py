@@ -70,7 +70,7 @@ def test_train_rows_follow_the_contract_and_are_reproducible():
 def test_bad_input_is_refused_with_a_message():
     with pytest.raises(ValueError, match=r"reward_model must be one of \('regression', 'preferences'\), got 'human'"):
         mb.ModelBasedConfig(reward_model="human")
-    with pytest.raises(ValueError, match=r"unknown config keys \['horizn'\]"):
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['horizn'\]"):
         mb.train(ENV, seed=0, total_steps=10, config={"horizn": 5})
     with pytest.raises(ValueError, match="horizon must be an integer >= 1, got 0"):
         mb.ModelBasedConfig(horizon=0)

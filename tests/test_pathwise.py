@@ -88,7 +88,7 @@ def test_rows_follow_the_shared_format_and_bad_input_is_named():
     assert steps == sorted(steps) and steps[-1] >= 1000
     with pytest.raises(ValueError, match="minirl/Pendulum-v1"):
         pathwise.train("CartPole-v1", seed=0, total_steps=100)
-    with pytest.raises(ValueError, match="unknown config keys"):
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \[.windw.\]"):
         pathwise.train("minirl/Pendulum-v1", seed=0, total_steps=100, config={"windw": 3})
     with pytest.raises(ValueError, match="action"):
         pathwise.PathwiseConfig(action="sample")

@@ -8,7 +8,6 @@ from minirl.algos.reward_model_bt import train_reward_model
 from minirl.algos.rlhf_pg import (gae, kl_penalised_rewards, ppo_rlhf, rloo_advantages, rloo_rlhf,
                                   table_reward)
 from minirl.algos.st_reward import kl_surrogate, st_reward_backprop
-from minirl.autograd import Tensor
 from minirl.envs import toylang_exact as ex
 from minirl.envs.toylang import TabularPolicy, ToyLanguage, reference_policy, sample_preferences
 

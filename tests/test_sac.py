@@ -7,9 +7,8 @@ import pytest
 from minirl.algos.replay import ReplayBuffer
 from minirl.algos.sac import SAC, SACConfig
 from minirl.algos.sac_nets import QEnsemble, SquashedGaussianActor, ensemble_linear
-from minirl.autograd import Tensor, no_grad
+from minirl.autograd import Tensor
 from minirl.envs import probes
-from minirl.evaluation import evaluate_policy
 from minirl.gradcheck import gradient_check
 
 TINY = SACConfig(hidden_sizes=(16, 16), batch_size=32, learning_starts=100, log_every=100)

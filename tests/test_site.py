@@ -15,7 +15,6 @@ after `make test` (they reuse the notebooks this suite executes). Here:
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 

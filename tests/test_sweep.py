@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from minirl.cli import main
-from minirl.experiments import sweep as sw
-from minirl.experiments.sweep_report import format_report, sweep_report
-from minirl.experiments.trials import Trial
+from minirl.runs import sweep as sw
+from minirl.runs.sweep_report import format_report, sweep_report
+from minirl.runs.trials import Trial
 
 HERE = Path(__file__).resolve().parent
 GATE_ENV = "sweep_gate:GatedCartPole-v0"
@@ -394,15 +394,15 @@ class _InProcessRemote:
         self.sent = {}
 
     def run(self, fn, tasks):
-        from minirl.experiments.executor import Outcome
+        from minirl.runs.executor import Outcome
         for key, args in tasks.items():
             self.sent[key] = args
             yield Outcome(key, True, fn(*args), None, 1)
 
 
 def test_the_remote_path_sends_the_files_and_writes_back_what_comes_back(tmp_path):
-    from minirl.experiments.sweep_run import run_sweep
-    from minirl.experiments.train_run import start_run
+    from minirl.runs.sweep_run import run_sweep
+    from minirl.runs.driver import start_run
     out = tmp_path / "sw"
     sweep = sw.sweep_from_flags(algo="ppo", env="CartPole-v1", seeds="0-1", total_steps="1024", eval_every="0")
     trials = sw.expand(sweep)
@@ -412,8 +412,7 @@ def test_the_remote_path_sends_the_files_and_writes_back_what_comes_back(tmp_pat
     def stop_half_way(agent, row):
         if row["step"] >= 512:
             os.kill(os.getpid(), signal.SIGTERM)
-    assert start_run(str(out / first.name), "ppo", "CartPole-v1", 1, total_steps=1024, eval_every=0,
-                     progress=False, callback=stop_half_way) == 143
+    assert start_run(str(out / first.name), first.spec(), progress=False, callback=stop_half_way) == 143
     executor = _InProcessRemote()
     result = run_sweep(str(out), trials, executor)
     assert sorted(result.done) == sorted(t.name for t in trials) and not result.failed

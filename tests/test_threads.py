@@ -38,7 +38,7 @@ def test_the_command_line_limits_a_blas_that_is_already_loaded():
 
 
 def test_worker_processes_get_one_blas_thread():
-    code = ("from minirl.experiments.executor import LocalExecutor\n"
+    code = ("from minirl.runs.local import LocalExecutor\n"
             "from tests.test_threads import worker_probe\n"
             "print([o.value for o in LocalExecutor(jobs=2).run(worker_probe, {'a': (), 'b': ()})])\n")
     out = subprocess.run([sys.executable, "-c", code], env=_clean_env(), capture_output=True, text=True,

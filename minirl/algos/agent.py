@@ -2,7 +2,7 @@
 
 Every algorithm that `minirl train` can run (REINFORCE, PPO, SAC, SHAC, SVG) is an `Agent`:
 
-| member | what the run driver (`minirl.experiments.train_run`) uses it for |
+| member | what the run driver (`minirl.runs.driver`) uses it for |
 |---|---|
 | `learn_iter(total_steps)` | a generator: trains, and yields one log row (a dict) per update |
 | `global_step`, `episodes`, `updates` | env steps consumed (every transition: warm-up, model data, simulated twin steps; never evaluation), finished training episodes, updates |
@@ -17,6 +17,9 @@ the row describes: a driver that stops there (Ctrl-C, SIGTERM) checkpoints a con
 `Agent` builds `state_dict` from `_parts()` ((prefix, object) pairs with `state_dict()` /
 `load_state_dict()`: networks, optimisers, normalisers), the counters and the random generators,
 and refuses a state with missing entries, another algorithm's name or mis-shaped arrays.
+
+`EnvAgent` is the `Agent` that acts in a vector env of the black-box task (REINFORCE, PPO, SAC):
+the env, the seeded random streams, the `act` input check, `_check_finite`, reload and close.
 
 `ConfigMixin` gives config dataclasses `to_dict` / `from_dict` / `replace` and `check_types()`:
 each field is checked against its annotation (a float field holds a finite number, an `int` field an
@@ -34,7 +37,7 @@ from typing import Iterator
 
 import numpy as np
 
-__all__ = ["Agent", "ConfigMixin", "check_common_fields", "require"]
+__all__ = ["Agent", "EnvAgent", "ConfigMixin", "check_common_fields", "require"]
 
 _TYPES = {"float": float, "int": int, "bool": bool, "str": str, "tuple": tuple}
 
@@ -61,8 +64,8 @@ def _type_ok(value, kind: str) -> bool:
 
 
 class ConfigMixin:
-    """`to_dict()` (JSON-ready), `from_dict(d)` (unknown keys are an error), `replace(**changes)` and
-    `check_types()` for config dataclasses (call it first in `__post_init__`)."""
+    """`to_dict()` (JSON-ready), `from_dict(d)` (unknown keys are an error), `build(config, base)`,
+    `replace(**changes)` and `check_types()` for config dataclasses (call it first in `__post_init__`)."""
 
     def to_dict(self) -> dict:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
@@ -70,11 +73,26 @@ class ConfigMixin:
 
     @classmethod
     def from_dict(cls, d: dict):
+        """A config from a dict of fields (lists become tuples); an unknown name is a ValueError naming it."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
-            raise KeyError(f"{cls.__name__}: unknown key(s) {unknown}; accepted keys: {sorted(names)}")
+            raise ValueError(f"{cls.__name__}: unknown key(s) {unknown}; accepted keys: {sorted(names)}")
         return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
+
+    @classmethod
+    def build(cls, config=None, base=None):
+        """A config from None (`base`, else the defaults), a dict of fields to change in `base` (checked
+        by `from_dict`), or an instance of this class (taken as it is)."""
+        if isinstance(config, cls):
+            return config
+        base = cls() if base is None else base
+        if config is None:
+            return base
+        if isinstance(config, dict):
+            return cls.from_dict({**base.to_dict(), **config})
+        raise TypeError(f"config must be None, a dict of {cls.__name__} fields or a {cls.__name__}, "
+                        f"got {type(config).__name__}")
 
     def replace(self, **changes):
         """A copy with some fields changed (validated again)."""
@@ -209,3 +227,58 @@ class Agent:
         for name, g in self.rngs.items():
             g.bit_generator.state = json.loads(str(state[f"{name}_state"]))
         self._load_extra(state)
+
+
+class EnvAgent(Agent):
+    """An `Agent` that learns from a vector env of the black-box task (REINFORCE, PPO, SAC).
+
+    `__init__` checks the config and the seed, builds `self.venv` (`minirl.rollout.VecEnv`, with
+    `config.num_envs` copies), and three random streams from the seed:
+
+    | stream | used for |
+    |---|---|
+    | `init_rng` | the networks' initial weights (the subclass builds them; not checkpointed) |
+    | `rng` | sampling actions, minibatches, everything training draws |
+    | `eval_rng` | `act(deterministic=False)` only, so acting never changes training |
+    """
+
+    def __init__(self, env, config, seed: int, config_type: type):
+        from .presets import PRESET_ENV_IDS, preset
+        if config is None:
+            config = preset(self.algo, env if isinstance(env, str) else "")
+        if not isinstance(config, config_type):
+            raise TypeError(f"{type(self).__name__} needs a {config_type.__name__}, got {type(config).__name__}")
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            raise TypeError(f"seed must be an integer, got {seed!r}")
+        from ..rollout import VecEnv
+        self.config, self.seed = config, int(seed)
+        self.venv = VecEnv(env, config.num_envs, preset_ids=PRESET_ENV_IDS)
+        self.env_id = self.venv.env_id
+        init_seq, sample_seq, eval_seq = np.random.SeedSequence(self.seed).spawn(3)
+        self.init_rng = np.random.default_rng(init_seq)
+        self.rng = np.random.default_rng(sample_seq)
+        self.eval_rng = np.random.default_rng(eval_seq)
+        self.rngs = {"rng": self.rng, "eval_rng": self.eval_rng}
+        self._obs = None                                         # current observations (N, obs_dim)
+
+    def _obs_batch(self, obs) -> tuple[np.ndarray, bool]:
+        """`act`'s input as a batch (B, obs_dim) of float64, and whether it was one observation."""
+        obs = np.asarray(obs, dtype=np.float64)
+        if obs.shape[-1:] != (self.venv.obs_dim,):
+            raise ValueError(f"act: observation shape {obs.shape} does not end in obs_dim={self.venv.obs_dim}")
+        return obs.reshape(-1, self.venv.obs_dim), obs.ndim == 1
+
+    def _check_finite(self, loss, what: str, info: dict | None = None) -> None:
+        """FloatingPointError (the run stops, keeping its last good checkpoint) if `loss` is not finite."""
+        if not np.isfinite(loss.data).all():
+            details = "; " + ", ".join(f"{k}={v:.4g}" for k, v in info.items()) if info else ""
+            raise FloatingPointError(
+                f"{self.algo.upper()} {what} is not finite ({float(loss.data)}{details}): training diverged. The "
+                "update was not applied; lower the learning rate or check the rewards/observations for inf/NaN.")
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self._obs = None                                         # environments restart from a reset
+
+    def close(self) -> None:
+        self.venv.close()

@@ -212,20 +212,6 @@ class ModelBasedAgent:
                               max_grad_norm=cfg.max_grad_norm)
 
 
-def _make_config(config) -> ModelBasedConfig:
-    if config is None:
-        return ModelBasedConfig()
-    if isinstance(config, ModelBasedConfig):
-        return config
-    if isinstance(config, dict):
-        unknown = sorted(set(config) - {f.name for f in dataclasses.fields(ModelBasedConfig)})
-        if unknown:
-            raise ValueError(f"train: unknown config keys {unknown}; accepted: "
-                             f"{sorted(f.name for f in dataclasses.fields(ModelBasedConfig))}")
-        return ModelBasedConfig(**config)
-    raise TypeError(f"train: config must be a ModelBasedConfig, a dict or None, got {type(config).__name__}")
-
-
 class SVG(Agent):
     """SVG(H) through learned models of a black-box env, as an agent (`minirl train --algo svg`).
 
@@ -241,7 +227,7 @@ class SVG(Agent):
     def __init__(self, env, config: ModelBasedConfig | dict | None = None, seed: int = 0):
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
             raise TypeError(f"seed must be an integer, got {seed!r}")
-        self.config = cfg = _make_config(config)
+        self.config = cfg = ModelBasedConfig.build(config)
         self.env = make_env(env)
         self.env_id = env if isinstance(env, str) else getattr(getattr(self.env, "spec", None), "id", None)
         self.seed = int(seed)

@@ -37,7 +37,7 @@ a = a_max tanh(z / a_max) so that the torque limit does not zero the gradient (a
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -198,18 +198,8 @@ def resolve_twin(env):
 def _make_config(twin, config) -> PathwiseConfig:
     """A PathwiseConfig from None (the task's preset), a dict of overrides of it, or a PathwiseConfig."""
     from .presets import preset
-    base = preset("shac", twin.gym_id) if getattr(twin, "gym_id", None) else PathwiseConfig()
-    if config is None:
-        return base
-    if isinstance(config, dict):
-        unknown = sorted(set(config) - {f.name for f in fields(PathwiseConfig)})
-        if unknown:
-            raise ValueError(f"pathwise.train: unknown config keys {unknown}; "
-                             f"accepted: {[f.name for f in fields(PathwiseConfig)]}")
-        return base.replace(**config)
-    if not isinstance(config, PathwiseConfig):
-        raise TypeError(f"pathwise.train: config must be None, a dict or a PathwiseConfig, got {type(config).__name__}")
-    return config
+    base = preset("shac", twin.gym_id) if getattr(twin, "gym_id", None) else None
+    return PathwiseConfig.build(config, base)
 
 
 class SHAC(Agent):

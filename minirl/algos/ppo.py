@@ -117,12 +117,8 @@ class PPO(ActorCriticAgent):
     algo = "ppo"
 
     def __init__(self, env, config: PPOConfig | None = None, seed: int = 0):
-        if config is None:
-            from .presets import preset
-            config = preset("ppo", env if isinstance(env, str) else "")
-        if not isinstance(config, PPOConfig):
-            raise TypeError(f"PPO needs a PPOConfig, got {type(config).__name__}")
-        super().__init__(env, config, seed)
+        super().__init__(env, config, seed, PPOConfig)
+        config = self.config
         self.params = self.policy.parameters() + self.value.parameters()
         self.optimizer = Adam(self.params, lr=config.learning_rate, eps=config.adam_eps)
         self.reward_scaler = (RewardScaler(config.num_envs, config.gamma, clip=config.reward_clip)
@@ -224,7 +220,7 @@ class PPO(ActorCriticAgent):
                         logp_old=b_logp[mb], advantages=b_adv[mb], v_old=b_val[mb], returns=b_ret[mb],
                         clip_coef=c.clip_coef, vf_coef=c.vf_coef, ent_coef=c.ent_coef,
                         clip_vloss=c.clip_vloss, norm_adv=c.norm_adv)
-                    self._check_finite(loss, "PPO loss", info)
+                    self._check_finite(loss, "loss", info)
                     self.optimizer.zero_grad()
                     loss.backward()
                     if c.max_grad_norm is not None:

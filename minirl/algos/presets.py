@@ -1,6 +1,7 @@
 """Tuned defaults per environment, picked automatically from the env id.
 
-`preset(algo, env_id)` returns a fresh config; `default_total_steps(algo, env_id)` the budget it was
+`preset(algo, env_id)` returns a fresh config, `make_config(algo, env_id, overrides)` the same with
+overrides applied (text read with each field's type); `default_total_steps(algo, env_id)` the budget it was
 tuned for (PPO's learning rate anneals to 0 over the budget, so the budget is part of the preset).
 Ids without a preset get a generic default (CleanRL-like PPO settings; continuous-control settings
 with observation and reward normalisation if the env has a Box action space).
@@ -31,10 +32,10 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-from .registry import ALGOS, config_class
+from .registry import ALGOS, apply_overrides, check_algo, config_class
 
-__all__ = ["preset", "has_preset", "default_total_steps", "eval_settings", "reward_threshold", "PRESETS",
-           "PRESET_ENV_IDS", "ALGOS", "EVALUATION", "THRESHOLDS"]
+__all__ = ["preset", "has_preset", "make_config", "default_total_steps", "eval_settings", "reward_threshold",
+           "PRESETS", "PRESET_ENV_IDS", "ALGOS", "EVALUATION", "THRESHOLDS"]
 
 # (algo, env id) -> config overrides, default budget, what to expect
 PRESETS: dict[tuple[str, str], dict] = {
@@ -167,11 +168,6 @@ _GENERIC_CONTINUOUS = {"ppo": dict(num_envs=8, num_steps=256, update_epochs=10, 
 _GENERIC_STEPS = 500_000
 
 
-def _check_algo(algo: str) -> None:
-    if algo not in ALGOS:
-        raise ValueError(f"unknown algorithm {algo!r}; accepted: {tuple(ALGOS)}")
-
-
 def _is_continuous(env_id: str) -> bool:
     """Whether env_id has a Box action space (False if it cannot be built here)."""
     try:
@@ -185,7 +181,7 @@ def _is_continuous(env_id: str) -> bool:
 
 
 def _entry(algo: str, env_id: str):
-    _check_algo(algo)
+    check_algo(algo)
     return PRESETS.get((algo, env_id)) or PRESETS.get((algo, ALIASES.get(env_id, env_id)))
 
 
@@ -201,6 +197,15 @@ def preset(algo: str, env_id: str):
         return cls(**entry["config"])
     overrides = _GENERIC_CONTINUOUS.get(algo, {}) if env_id and _is_continuous(env_id) else {}
     return cls(**overrides)
+
+
+def make_config(algo: str, env_id: str, overrides: dict | None = None):
+    """The preset config for (algo, env_id) with `overrides` (name -> value or text) applied.
+
+    Returns (config, used_preset). Unknown names, unreadable text and invalid values raise
+    ConfigError with one line naming the field.
+    """
+    return apply_overrides(algo, preset(algo, env_id), overrides), has_preset(algo, env_id)
 
 
 def default_total_steps(algo: str, env_id: str) -> int:

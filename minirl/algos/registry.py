@@ -8,7 +8,9 @@
 | `shac` | `minirl.algos.pathwise.SHAC` | backprop through time through the task's differentiable twin |
 | `svg` | `minirl.algos.model_based.SVG` | backprop through a *learned model* of the black box (dynamics + reward) |
 
-Modules are imported only when an algorithm is used, so a broken or missing one fails alone.
+Modules are imported only when an algorithm is used, so a broken or missing one fails alone. This
+module imports no algorithm and no preset: `minirl.algos.presets` (tuned defaults) builds on it, and
+`minirl.runs.spec` resolves a whole run from both.
 """
 
 from __future__ import annotations
@@ -16,19 +18,32 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+from dataclasses import dataclass
 
-__all__ = ["ALGOS", "ConfigError", "agent_class", "config_class", "coerce_value", "make_config"]
+__all__ = ["Algo", "ALGOS", "ConfigError", "agent_class", "config_class", "check_algo", "coerce_value", "apply_overrides"]
 
-# name -> (module, agent class, config class, one line)
-ALGOS: dict[str, tuple[str, str, str, str]] = {
-    "reinforce": ("minirl.algos.reinforce", "Reinforce", "ReinforceConfig",
-                  "REINFORCE: score-function gradient (black box)"),
-    "ppo": ("minirl.algos.ppo", "PPO", "PPOConfig", "PPO: clipped score-function gradient with GAE (black box)"),
-    "sac": ("minirl.algos.sac", "SAC", "SACConfig", "SAC: backprop through a learned critic Q(s, a)"),
-    "shac": ("minirl.algos.pathwise", "SHAC", "PathwiseConfig",
-             "SHAC: backprop through the differentiable twin (pathwise)"),
-    "svg": ("minirl.algos.model_based", "SVG", "ModelBasedConfig",
-            "SVG: backprop through a learned model of the black box"),
+@dataclass(frozen=True)
+class Algo:
+    """One algorithm `minirl train` can run: where it lives, and what a task must offer it."""
+
+    module: str
+    agent: str                   # the agent class in `module`
+    config: str                  # its config dataclass in `module`
+    summary: str                 # one line, for --help
+    needs_twin: bool = False     # trains through a differentiable twin of the task (`minirl.envs.TWINS`)
+    needs_box: bool = False      # continuous (Box) actions only
+
+
+ALGOS: dict[str, Algo] = {
+    "reinforce": Algo("minirl.algos.reinforce", "Reinforce", "ReinforceConfig",
+                      "REINFORCE: score-function gradient (black box)"),
+    "ppo": Algo("minirl.algos.ppo", "PPO", "PPOConfig", "PPO: clipped score-function gradient with GAE (black box)"),
+    "sac": Algo("minirl.algos.sac", "SAC", "SACConfig", "SAC: backprop through a learned critic Q(s, a)",
+                needs_box=True),
+    "shac": Algo("minirl.algos.pathwise", "SHAC", "PathwiseConfig",
+                 "SHAC: backprop through the differentiable twin (pathwise)", needs_twin=True, needs_box=True),
+    "svg": Algo("minirl.algos.model_based", "SVG", "ModelBasedConfig",
+                "SVG: backprop through a learned model of the black box", needs_box=True),
 }
 
 
@@ -36,20 +51,20 @@ class ConfigError(ValueError):
     """An unknown algorithm, an unknown hyperparameter or a value of the wrong type; one line."""
 
 
-def _entry(algo: str):
+def _entry(algo: str) -> Algo:
     if algo not in ALGOS:
         raise ConfigError(f"unknown algo {algo!r}; choose from {sorted(ALGOS)}")
     return ALGOS[algo]
 
 
 def agent_class(algo: str):
-    module, cls, _, _ = _entry(algo)
-    return getattr(importlib.import_module(module), cls)
+    entry = _entry(algo)
+    return getattr(importlib.import_module(entry.module), entry.agent)
 
 
 def config_class(algo: str):
-    module, _, cls, _ = _entry(algo)
-    return getattr(importlib.import_module(module), cls)
+    entry = _entry(algo)
+    return getattr(importlib.import_module(entry.module), entry.config)
 
 
 def coerce_value(name: str, text, current):
@@ -93,20 +108,21 @@ def coerce_value(name: str, text, current):
         raise ConfigError(f"cannot read {name}={text!r} as {type(current).__name__} ({exc})") from None
 
 
-def make_config(algo: str, env_id: str, overrides: dict | None = None):
-    """The preset config for (algo, env_id) with `overrides` (name -> value or text) applied.
+def check_algo(algo: str) -> str:
+    """`algo` if minirl can train it, else ConfigError naming the choices."""
+    _entry(algo)
+    return algo
 
-    Returns (config, used_preset). Unknown names, unreadable text and invalid values raise
-    ConfigError with one line naming the field.
+
+def apply_overrides(algo: str, config, overrides: dict | None):
+    """`config` with `overrides` (name -> value or text, read with the field's type) applied.
+
+    Unknown names, unreadable text and invalid values raise ConfigError with one line naming the field.
     """
-    from . import presets
-
-    cfg_cls = config_class(algo)
-    used_preset = presets.has_preset(algo, env_id)
-    config = presets.preset(algo, env_id)
     overrides = dict(overrides or {})
     if not overrides:
-        return config, used_preset
+        return config
+    cfg_cls = config_class(algo)
     fields = {f.name: f for f in dataclasses.fields(cfg_cls)}
     unknown = sorted(k for k in overrides if k not in fields)
     if unknown:
@@ -120,6 +136,6 @@ def make_config(algo: str, env_id: str, overrides: dict | None = None):
         else:
             values[k] = coerce_value(k, v, current.get(k))
     try:
-        return cfg_cls.from_dict({**current, **values}), used_preset
+        return cfg_cls.from_dict({**current, **values})
     except (TypeError, ValueError, KeyError) as exc:
         raise ConfigError(f"bad hyperparameter for {algo}: {str(exc).strip(chr(34))}") from None

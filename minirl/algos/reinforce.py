@@ -106,12 +106,8 @@ class Reinforce(ActorCriticAgent):
     algo = "reinforce"
 
     def __init__(self, env, config: ReinforceConfig | None = None, seed: int = 0):
-        if config is None:
-            from .presets import preset
-            config = preset("reinforce", env if isinstance(env, str) else "")
-        if not isinstance(config, ReinforceConfig):
-            raise TypeError(f"Reinforce needs a ReinforceConfig, got {type(config).__name__}")
-        super().__init__(env, config, seed)
+        super().__init__(env, config, seed, ReinforceConfig)
+        config = self.config
         self.optimizer = Adam(self.policy.parameters(), lr=config.learning_rate, eps=config.adam_eps)
         self.value_optimizer = Adam(self.value.parameters(), lr=config.value_learning_rate, eps=config.adam_eps)
 
@@ -163,7 +159,7 @@ class Reinforce(ActorCriticAgent):
             entropy = dist.entropy().mean()
             pg_loss = -(logp * w).mean()
             loss = pg_loss - c.ent_coef * entropy
-            self._check_finite(loss, "REINFORCE loss", {"policy_loss": float(pg_loss.data)})
+            self._check_finite(loss, "loss", {"policy_loss": float(pg_loss.data)})
             self.optimizer.zero_grad()
             loss.backward()
             grad_norm = (clip_grad_norm_(self.policy.parameters(), c.max_grad_norm, error_if_nonfinite=True)
@@ -176,7 +172,7 @@ class Reinforce(ActorCriticAgent):
                 targets = np.concatenate(returns)                                       # (B,) G_t
                 for _ in range(c.value_iters):
                     vl = 0.5 * (self.value(obs_b) - targets).square().mean()
-                    self._check_finite(vl, "REINFORCE value loss", {})
+                    self._check_finite(vl, "value loss")
                     self.value_optimizer.zero_grad()
                     vl.backward()
                     self.value_optimizer.step()

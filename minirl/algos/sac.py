@@ -59,8 +59,7 @@ from ..autograd import Tensor, concatenate, no_grad
 from ..distributions import Normal
 from ..nn import Module, frozen
 from ..optim import Adam, clip_grad_norm_
-from ..rollout import VecEnv
-from .agent import Agent, ConfigMixin, require
+from .agent import ConfigMixin, EnvAgent, require
 from .replay import VARIABLE_KEYS, ReplayBuffer
 from .sac_loss import actor_loss, critic_loss, soft_bellman_target, squashed_log_prob, temperature_loss
 from .sac_nets import INITS, QEnsemble, SquashedGaussianActor
@@ -134,24 +133,15 @@ class _Temperature(Module):
         self.log_alpha = Tensor(np.asarray(math.log(alpha_init)), requires_grad=True)
 
 
-class SAC(Agent):
+class SAC(EnvAgent):
     """SAC agent: `learn_iter(total_steps)` yields one log row every `config.log_every` env steps."""
 
     algo = "sac"
     VARIABLE_SHAPE = ("recent_returns", *VARIABLE_KEYS)
 
     def __init__(self, env, config: SACConfig | None = None, seed: int = 0):
-        from .presets import PRESET_ENV_IDS, preset         # (late: presets imports the algorithms)
-        if config is None:
-            config = preset("sac", env if isinstance(env, str) else "")
-        if not isinstance(config, SACConfig):
-            raise TypeError(f"SAC needs a SACConfig, got {type(config).__name__}")
-        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-            raise TypeError(f"seed must be an integer, got {seed!r}")
-        c = self.config = config
-        self.seed = int(seed)
-        self.venv = VecEnv(env, c.num_envs, preset_ids=PRESET_ENV_IDS)
-        self.env_id = self.venv.env_id
+        super().__init__(env, config, seed, SACConfig)
+        c = self.config
         if self.venv.discrete:
             self.venv.close()
             raise ValueError(f"SAC needs a continuous (Box) action space; {self.env_id or env!r} has "
@@ -161,12 +151,7 @@ class SAC(Agent):
         self.scale = (self.venv.action_high - self.venv.action_low) / 2.0        # (D,) c
         self.centre = (self.venv.action_high + self.venv.action_low) / 2.0       # (D,)
         self.target_entropy = float(-D if c.target_entropy is None else c.target_entropy)
-        init_seq, sample_seq, eval_seq = np.random.SeedSequence(self.seed).spawn(3)
-        init_rng = np.random.default_rng(init_seq)
-        self.rng = np.random.default_rng(sample_seq)        # actions, warm-up, minibatches, reparameterisation
-        self.eval_rng = np.random.default_rng(eval_seq)     # act(deterministic=False) only
-        self.rngs = {"rng": self.rng, "eval_rng": self.eval_rng}
-        nets = dict(rng=init_rng, hidden=tuple(c.hidden_sizes), activation=c.activation, init=c.init,
+        nets = dict(rng=self.init_rng, hidden=tuple(c.hidden_sizes), activation=c.activation, init=c.init,
                     dtype=self.dtype)
         self.actor = SquashedGaussianActor(obs_dim, D, log_std_min=c.log_std_min, log_std_max=c.log_std_max, **nets)
         self.critic = QEnsemble(obs_dim + D, c.n_critics, **nets)
@@ -180,7 +165,6 @@ class SAC(Agent):
         self.buffer = ReplayBuffer(c.buffer_size, obs_dim, D, dtype=self.dtype)
         self._log_scale = self.scale if c.scale_in_log_prob else 1.0
         self._init_counters()
-        self._obs = None
 
     @property
     def alpha(self) -> float:
@@ -214,11 +198,7 @@ class SAC(Agent):
     def act(self, obs, deterministic: bool = True) -> np.ndarray:
         """Environment-ready actions for one observation (obs_dim,) or a batch (B, obs_dim):
         centre + c tanh(mu(s)) (deterministic), else centre + c tanh(u) with u ~ N(mu, sigma^2)."""
-        obs = np.asarray(obs, dtype=np.float64)
-        single = obs.ndim == 1
-        if obs.shape[-1] != self.venv.obs_dim:
-            raise ValueError(f"act: observation shape {obs.shape} does not end in obs_dim={self.venv.obs_dim}")
-        batch = obs.reshape(-1, self.venv.obs_dim)
+        batch, single = self._obs_batch(obs)
         if deterministic:
             unit = np.tanh(self.actor.forward_array(batch)[0])
         else:
@@ -277,12 +257,6 @@ class SAC(Agent):
                 target.data += c.tau * online.data
         return info
 
-    @staticmethod
-    def _check_finite(loss: Tensor, what: str) -> None:
-        if not np.isfinite(loss.data).all():
-            raise FloatingPointError(f"SAC {what} is not finite ({float(loss.data)}): training diverged. The "
-                                     "update was not applied; lower the learning rate or check the rewards.")
-
     # ------------------------------------------------------------------ training loop
     def _reset_envs(self) -> np.ndarray:
         # a fresh agent resets with its seed; a resumed one with a seed derived from its step count
@@ -336,13 +310,6 @@ class SAC(Agent):
         return [("actor.", self.actor), ("critic.", self.critic), ("critic_target.", self.critic_target),
                 ("temperature.", self.temperature), ("actor_optim.", self.actor_opt),
                 ("critic_optim.", self.critic_opt), ("alpha_optim.", self.alpha_opt), ("replay.", self.buffer)]
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self._obs = None                                     # environments restart from a reset
-
-    def close(self) -> None:
-        self.venv.close()
 
 
 def train(env, *, seed: int, total_steps: int, config: SACConfig | None = None) -> list[dict]:

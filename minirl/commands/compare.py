@@ -96,42 +96,36 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from minirl.experiments import compare as experiment
-    from minirl.experiments.executor import make_executor
+    from minirl.runs.backends import make_executor
     from minirl.outputs import OutputPathError, check_out_dir
     from minirl.plotting import save_figure
     from minirl.plotting.compare import compare_figure
 
     seeds = 2 if args.fast and args.seeds == 3 else args.seeds
     try:
-        experiment.check_request(args.task, args.arms)
-        if seeds <= 0 or (args.jobs is not None and args.jobs <= 0) or (
-                args.total_steps is not None and args.total_steps <= 0):
-            raise ValueError(f"--seeds, --jobs and --total-steps must be positive, got {seeds}, "
-                             f"{args.jobs}, {args.total_steps}")
-        if args.threshold is not None and not math.isfinite(args.threshold):
-            raise ValueError(f"--threshold must be a finite number, got {args.threshold}")
-        threshold = args.threshold if args.threshold is not None else experiment.threshold_for(args.task)
+        if args.jobs is not None and args.jobs <= 0:
+            raise ValueError(f"--jobs must be positive, got {args.jobs}")
+        plan = experiment.plan_comparison(args.task, args.arms, seeds=seeds, total_steps=args.total_steps,
+                                          fast=args.fast, threshold=args.threshold)
         out = check_out_dir(args.out)
         executor = make_executor(args.jobs, args.ray)
     except (ValueError, OutputPathError, ImportError) as exc:
         return fail("compare", exc)
-    budgets = {a: experiment.budget_for(args.task, a, args.total_steps, args.fast) for a in args.arms}
     where = f"Ray ({args.ray})" if args.ray else f"{executor.jobs} worker process(es)"
-    print(f"{args.task}: arms {args.arms}, {seeds} seeds, env steps per run {budgets}, "
-          f"threshold {threshold:g} (evaluation return), {where}")
+    print(f"{args.task}: arms {args.arms}, {seeds} seeds, env steps per run {plan.budgets}, "
+          f"threshold {plan.threshold:g} (evaluation return), {where}")
     with tqdm(total=len(args.arms) * seeds, desc="runs", unit="run", file=sys.stderr) as bar:
         def progress(r):
             last = experiment._final(r.rows, "eval_return_mean")
             bar.set_postfix_str(f"{r.arm} seed {r.seed}: " + ("failed" if r.error else f"eval {last:.0f}"))
             bar.update(1)
         try:
-            comp = experiment.run_comparison(args.task, args.arms, seeds=seeds, total_steps=args.total_steps,
-                                             fast=args.fast, threshold=args.threshold, out=os.path.join(out, "runs"),
-                                             executor=executor, progress=progress)
+            comp = experiment.run_comparison(plan, out=os.path.join(out, "runs"), executor=executor,
+                                             progress=progress)
         except ValueError as exc:                         # e.g. runs/ holds runs of other settings
             return fail("compare", exc)
     if comp.stopped:
-        from minirl.experiments.signals import EXIT_CODES
+        from minirl.runs.signals import EXIT_CODES
         import signal
         print(f"{comp.stopped}: stopped; every run stopped at an update with a checkpoint. Run the same command "
               f"again to continue (finished runs are kept).", file=sys.stderr)
@@ -143,7 +137,7 @@ def run(args) -> int:
     _write_csv(paths["summary"], summary)
     save_figure(compare_figure(comp), paths["figure"])
     print(format_table(summary))
-    print(f"(final eval: mean [min, max] over seeds of the last evaluation; steps and seconds to {threshold:g}: "
+    print(f"(final eval: mean [min, max] over seeds of the last evaluation; steps and seconds to {plan.threshold:g}: "
           f"median over all seeds, a seed that never reached it counting as slower than any other, so 'never' "
           f"when the median seed did not; seconds of training on one core, evaluation excluded)")
     warned = [r for r in comp.runs if r.warnings]

@@ -4,7 +4,7 @@
     minirl driving --out runs/driving --fast          # a quick look (about 10 s of CPU time)
     minirl driving collect --out data.npz --steps 4000 --seed 0   # record new transitions ([driving] extra)
 
-The experiment reads the transitions shipped with minirl (`minirl/data/highway_fast_v0.npz`, or
+The experiment reads the transitions shipped with minirl (`minirl/experiments/driving/highway_fast_v0.npz`, or
 `--data FILE`), needs only NumPy for items 1-3, and runs the planner in the real highway-fast-v0 for
 item 4 when the [driving] extra is installed (otherwise it says so in one line and skips it).
 Writes into --out:
@@ -66,7 +66,7 @@ def run(args) -> int:
 
 
 def _collect(args, out) -> int:
-    from ..data.driving_collect import collect, driving_extra_missing
+    from ..experiments.driving.collect import collect, driving_extra_missing
 
     if args.steps < 1 or args.seed < 0:
         return fail("driving", f"--steps must be >= 1 and --seed >= 0, got --steps {args.steps} --seed {args.seed}")
@@ -98,9 +98,9 @@ def _write_csv(path, rows) -> str:
 def _experiment(args, out) -> int:
     import os
 
-    from ..data import driving as dd
-    from ..experiments.driving import DrivingConfig, count_units, run_driving
-    from ..experiments.driving_tables import TABLES, summary_tables
+    from ..experiments.driving import data as dd
+    from ..experiments.driving.experiment import DrivingConfig, count_units, run_driving
+    from ..experiments.driving.tables import TABLES, summary_tables
     from ..plotting import driving as plots
     from ..plotting.curves import save_figure
 

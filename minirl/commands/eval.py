@@ -7,14 +7,10 @@ The agent is rebuilt from DIR/config.json and DIR/checkpoint.npz (observation-no
 included), then plays `--episodes` episodes on a fresh environment, taking the most likely action
 (`deterministic=True`). It prints the mean ± standard deviation of the episode returns. With
 `--render rgb_array --gif PATH` the first episode's frames are saved as an animated GIF (written with
-matplotlib's PillowWriter; Pillow comes with matplotlib).
+matplotlib's PillowWriter, `minirl.plotting.gif`; Pillow comes with matplotlib).
 """
 
 from __future__ import annotations
-
-import sys
-
-import numpy as np
 
 HELP = "evaluate a trained run directory (optionally render a GIF)"
 DESCRIPTION = "Reload a run folder and play deterministic episodes; print mean ± std return."
@@ -32,79 +28,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-frames", type=int, default=500, help="at most this many frames in the GIF")
 
 
-def evaluate(agent, env_id: str, episodes: int, seed: int, deterministic: bool = True,
-             render: str | None = None, max_frames: int = 500):
-    """Play `episodes` episodes with `agent.act`; return (returns (episodes,), lengths, frames).
-
-    `frames` holds the first episode's rendered RGB frames (at most `max_frames`) if `render` is set.
-    """
-    import gymnasium as gym
-
-    from ..evaluation import make_eval_env
-    env = make_eval_env(env_id, render_mode=render) if render else make_eval_env(env_id)
-    returns, lengths, frames = [], [], []
-    try:
-        for ep in range(episodes):
-            obs, _ = env.reset(seed=seed + ep)
-            total, length, done = 0.0, 0, False
-            while not done:
-                if render and ep == 0 and len(frames) < max_frames:
-                    frames.append(env.render())
-                action = agent.act(obs, deterministic=deterministic)
-                action = np.asarray(action)
-                if action.ndim > 0 and action.shape[0] == 1 and (
-                        env.action_space.shape == () or action.ndim > len(env.action_space.shape)):
-                    action = action[0]                         # the agent returned a batch of one
-                if isinstance(env.action_space, gym.spaces.Discrete):
-                    action = int(action)
-                elif isinstance(env.action_space, gym.spaces.Box):
-                    action = np.clip(action, env.action_space.low, env.action_space.high)
-                obs, reward, terminated, truncated, _ = env.step(action)
-                total += float(reward)
-                length += 1
-                done = terminated or truncated
-            returns.append(total)
-            lengths.append(length)
-    finally:
-        env.close()
-    return np.asarray(returns), np.asarray(lengths), frames
-
-
-def save_gif(frames, path: str, fps: int = 30) -> str:
-    """Write RGB frames (H, W, 3) as an animated GIF with matplotlib's PillowWriter."""
-    import os
-
-    import matplotlib
-    if "matplotlib.pyplot" not in sys.modules:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.animation import FuncAnimation, PillowWriter
-
-    if not frames:
-        raise ValueError("save_gif: no frames to write (did the environment render?)")
-    folder = os.path.dirname(path)
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-    h, w = frames[0].shape[:2]
-    fig = plt.figure(figsize=(w / 100, h / 100), dpi=100)
-    ax = fig.add_axes([0, 0, 1, 1])
-    ax.axis("off")
-    image = ax.imshow(frames[0])
-
-    def draw(i):
-        image.set_data(frames[i])
-        return (image,)
-
-    anim = FuncAnimation(fig, draw, frames=len(frames), interval=1000 / fps, blit=True)
-    anim.save(path, writer=PillowWriter(fps=fps))
-    plt.close(fig)
-    return path
-
-
 def run(args) -> int:
     import gymnasium as gym
 
-    from ..experiments.train_run import RUN_ERRORS, load_run
+    from ..evaluation import play_episodes
+    from ..plotting.gif import save_gif
+    from ..runs.driver import RUN_ERRORS, load_run
     from . import fail
 
     if args.episodes <= 0:
@@ -127,7 +56,7 @@ def run(args) -> int:
                             f"{type(exc).__name__}: {exc}", "install the package that registers it, or use "
                             "the module:Env-v0 form when training")
     try:
-        returns, lengths, frames = evaluate(agent, info["env_id"], args.episodes, args.seed,
+        returns, lengths, frames = play_episodes(agent, info["env_id"], args.episodes, args.seed,
                                             deterministic=not args.stochastic, render=args.render,
                                             max_frames=args.max_frames)
     except gym.error.DependencyNotInstalled as exc:

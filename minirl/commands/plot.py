@@ -75,7 +75,7 @@ def unique_run_dirs(run_dirs) -> tuple[list[str], list[str]]:
 def _read_config(path: str) -> dict:
     """config.json of a run, checked as `--resume` and `eval` check it (a missing `config` is allowed:
     plot only needs algo and env_id)."""
-    from ..experiments.run_folder import read_json
+    from ..runs.folder import read_json
 
     info = read_json(path, {"algo": str, "env_id": str})
     if not isinstance(info.get("config", {}), dict):
@@ -200,5 +200,5 @@ def run(args) -> int:
 
 
 def _threshold(env_id: str):
-    from ..experiments.train_run import reward_threshold
+    from ..algos.presets import reward_threshold
     return reward_threshold(env_id)

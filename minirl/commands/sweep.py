@@ -6,7 +6,7 @@
     minirl sweep --report runs/sweep                       # the table and figure, at any time
 
 Every trial is a `minirl train` run in its own folder under --out
-(`<algo>-<env>/<name=value,...>/s<seed>`, see `minirl.experiments.sweep`); OUT/sweep.json holds the
+(`<algo>-<env>/<name=value,...>/s<seed>`, see `minirl.runs.sweep`); OUT/sweep.json holds the
 expanded plan. Rerunning the command continues the sweep: finished trials are skipped, interrupted
 ones resume from their checkpoints. A trial that raises or whose worker dies is retried once, then
 counted as failed (OUT/failures.json); the sweep goes on. At the end (and with --report) it writes
@@ -62,7 +62,7 @@ def _given(args) -> list[str]:
 
 
 def _write_report(out: str, threshold) -> int:
-    from minirl.experiments.sweep_report import format_report, sweep_report, write_report_csv
+    from minirl.runs.sweep_report import format_report, sweep_report, write_report_csv
     from minirl.plotting import save_figure
     from minirl.plotting.sweep import sweep_figure
 
@@ -82,7 +82,7 @@ def _write_report(out: str, threshold) -> int:
 
 
 def report_only(args) -> int:
-    from minirl.experiments.sweep import SweepError, check_threshold, read_plan
+    from minirl.runs.sweep import SweepError, check_threshold, read_plan
     from minirl.outputs import OutputPathError, check_out_dir
 
     try:
@@ -105,12 +105,11 @@ def report_only(args) -> int:
 def run(args) -> int:
     from tqdm import tqdm
 
-    from minirl.experiments import sweep as sw
-    from minirl.experiments.executor import make_executor
-    from minirl.experiments.run_folder import RunFolderError
-    from minirl.experiments.sweep_run import is_finished, run_sweep
-    from minirl.experiments.trials import check_folder
-    from minirl.outputs import OutputPathError, check_out_dir
+    from minirl.runs import sweep as sw
+    from minirl.runs.backends import make_executor
+    from minirl.runs.sweep_run import is_finished, run_sweep
+    from minirl.runs.trials import check_folder
+    from minirl.outputs import check_out_dir
 
     if args.report is not None:
         return report_only(args)
@@ -137,7 +136,7 @@ def run(args) -> int:
                 raise sw.SweepError(f"--jobs must be an integer >= 1, got {args.jobs!r}")
             jobs = int(args.jobs)
         if args.ray is not None:                         # the address and the package, before any work
-            from minirl.experiments.ray_backend import check_address, check_available
+            from minirl.runs.ray_backend import check_address, check_available
             check_address(args.ray)
             check_available()
         trials = sw.expand(sweep)
@@ -174,7 +173,7 @@ def run(args) -> int:
     if result.stopped:
         import signal
 
-        from minirl.experiments.signals import EXIT_CODES
+        from minirl.runs.signals import EXIT_CODES
         name = getattr(executor, "stopped", None) or "SIGINT"
         print(f"{name}: {len(result.stopped)} trial(s) did not finish (each running one stopped at an update with a "
               "checkpoint); run the same command again to continue them", file=sys.stderr)

@@ -10,7 +10,7 @@ Every hyperparameter of the algorithm's config can be overridden, either as its 
 An env id with a tuned preset gets it; any other id gets the generic defaults (and a note saying so).
 Every `--eval-every` env steps the deterministic policy plays `--eval-episodes` evaluation episodes
 (defaults per task: `minirl.algos.presets.EVALUATION`). The run folder gets config.json,
-progress.csv, checkpoint.npz and summary.json (see `minirl.experiments.train_run`); one process at a
+progress.csv, checkpoint.npz and summary.json (see `minirl.runs.driver`); one process at a
 time trains in it. Exit code: 0 done, 2 bad arguments (one line, before any work), 3 stopped by a
 NaN, 130 / 143 stopped by Ctrl-C / SIGTERM (resume it later).
 """
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 
 HELP = "train REINFORCE, PPO, SAC, SHAC or SVG on a Gymnasium environment"
 DESCRIPTION = ("Train an agent on a Gymnasium environment. Writes DIR/config.json, DIR/progress.csv "
@@ -29,7 +28,7 @@ DESCRIPTION = ("Train an agent on a Gymnasium environment. Writes DIR/config.jso
 
 from ..algos.registry import ALGOS
 from . import fail
-from ..experiments.train_run import RunError
+from ..runs.driver import RunError
 
 HP_PREFIX = "hp__"
 LR_ALIAS = HP_PREFIX + "_lr_alias"          # --lr: learning_rate, or lr for configs that call it so
@@ -56,7 +55,7 @@ def _config_fields() -> dict[str, tuple]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--algo", choices=list(ALGOS),
                         help="the algorithm (required unless --resume): " + "; ".join(
-                            f"{name}: {entry[3]}" for name, entry in ALGOS.items()))
+                            f"{name}: {entry.summary}" for name, entry in ALGOS.items()))
     parser.add_argument("--env", dest="env_id", metavar="ENV_ID",
                         help="a Gymnasium id, e.g. CartPole-v1, Pendulum-v1 (required unless --resume)")
     parser.add_argument("--seed", type=int, default=None, help="seed of every random number in the run (default 0)")
@@ -125,7 +124,8 @@ def parse_overrides(args, algo: str | None = None) -> dict:
 
 
 def run(args) -> int:
-    from ..experiments import train_run
+    from ..runs import driver
+    from ..runs.spec import resolve_run
 
     try:
         overrides = parse_overrides(args, args.algo if args.algo in ALGOS else None)
@@ -136,20 +136,20 @@ def run(args) -> int:
                                               ("--eval-episodes", args.eval_episodes)) if value is not None]
             if overrides or given:
                 what = ", ".join(given + (["hyperparameters"] if overrides else []))
-                raise train_run.RunError(f"--resume continues a run with its saved settings, so {what} would be "
+                raise driver.RunError(f"--resume continues a run with its saved settings, so {what} would be "
                                          "ignored: drop them (it accepts only --total-steps, --stop-return, "
                                          "--checkpoint-every), or start a new run with --out")
-            return train_run.resume_run(args.resume, total_steps=args.total_steps,
+            return driver.resume_run(args.resume, total_steps=args.total_steps,
                                         stop_return=args.stop_return, **common)
         missing = [flag for flag, value in (("--algo", args.algo), ("--env", args.env_id),
                                             ("--out", args.out)) if not value]
         if missing:
-            raise train_run.RunError(f"missing {', '.join(missing)} (or give --resume DIR)")
-        return train_run.start_run(args.out, args.algo, args.env_id, 0 if args.seed is None else args.seed,
-                                   total_steps=args.total_steps, stop_return=args.stop_return,
-                                   overrides=overrides, eval_every=args.eval_every,
-                                   eval_episodes=args.eval_episodes, **common)
-    except train_run.RUN_ERRORS as exc:
+            raise driver.RunError(f"missing {', '.join(missing)} (or give --resume DIR)")
+        spec = resolve_run(args.algo, args.env_id, 0 if args.seed is None else args.seed, overrides=overrides,
+                           total_steps=args.total_steps, eval_every=args.eval_every,
+                           eval_episodes=args.eval_episodes, stop_return=args.stop_return)
+        return driver.start_run(args.out, spec, **common)
+    except driver.RUN_ERRORS as exc:
         return fail("train", exc, _env_hint(args, exc))
     except Exception as exc:
         if type(exc).__module__.startswith("gymnasium"):      # e.g. an unknown env id

@@ -16,8 +16,8 @@ in where their gradient comes from:
 Env steps count every transition an arm consumed: random warm-up, the data its models are fitted on,
 and every simulated step through the twin. Evaluation episodes never count.
 
-Each run is a trial (`minirl.experiments.trials`) in its own folder `OUT/runs/<arm>-s<seed>`, run by an
-executor (`minirl.experiments.executor`: local worker processes, or a Ray cluster), so an interrupted
+Each run is a trial (`minirl.runs.trials`) in its own folder `OUT/runs/<arm>-s<seed>`, run by an
+executor (`minirl.runs.executor`: local worker processes, or a Ray cluster), so an interrupted
 comparison resumes where it stopped and a finished run is never repeated. This module returns plain
 data (`Comparison`, rows); `minirl.plotting.compare` draws it and `minirl compare` writes it.
 """
@@ -32,26 +32,27 @@ from typing import Callable
 
 import numpy as np
 
-from ..stats import median_time_to
+from ..stats import first_reach, median_time_to
 
 __all__ = ["Arm", "ARMS", "TASKS", "Run", "Comparison", "check_request", "threshold_for",
-           "budget_for", "trials_for", "run_comparison", "first_hit", "summarize", "curve_rows"]
+           "budget_for", "trials_for", "plan_comparison", "run_comparison", "first_hit", "summarize", "curve_rows"]
 
 
 @dataclass(frozen=True)
 class Arm:
+    """How an arm (an algorithm of `minirl.algos.registry`) appears in tables and figures. What a task
+    must offer it (a twin, Box actions) is the registry's (`minirl.runs.spec.check_pair`)."""
+
     label: str
     gradient: str                # where the gradient comes from (one phrase, for tables)
-    needs_twin: bool = False     # only tasks with a differentiable twin
-    needs_box: bool = False      # only continuous (Box) action spaces
 
 
 ARMS: dict[str, Arm] = {
     "reinforce": Arm("REINFORCE", "score function (black box)"),
     "ppo": Arm("PPO", "score function + trust region (black box)"),
-    "sac": Arm("SAC", "backprop through a learned critic Q(s,a)", needs_box=True),
-    "shac": Arm("SHAC", "backprop through the differentiable twin", needs_twin=True, needs_box=True),
-    "svg": Arm("SVG", "backprop through a learned model", needs_box=True),
+    "sac": Arm("SAC", "backprop through a learned critic Q(s,a)"),
+    "shac": Arm("SHAC", "backprop through the differentiable twin"),
+    "svg": Arm("SVG", "backprop through a learned model"),
 }
 
 # Tasks with stated settings: the threshold (on the evaluation return), an easier second line, and
@@ -90,6 +91,7 @@ class Comparison:
     seeds: list[int]
     budgets: dict[str, int]
     easy_threshold: float | None = None
+    fast: bool = False           # tiny budgets, frequent evaluations (a smoke test)
     runs: list[Run] = field(default_factory=list)
     stopped: str | None = None   # "SIGINT"/"SIGTERM" if a stop request cut the comparison short
 
@@ -109,12 +111,9 @@ class Comparison:
 
 
 def check_request(task: str, arms) -> None:
-    """Fail early, one line: unknown or repeated arms, a twin arm on a task without a twin, a
-    continuous-action arm on a discrete task."""
-    import gymnasium as gym
-
-    import minirl.envs  # noqa: F401  (registers the minirl/ ids)
-    from minirl.envs import TWINS
+    """Fail early, one line (ValueError): unknown or repeated arms, an unknown task, or an arm the task
+    cannot offer what it needs (a twin, Box actions: `minirl.runs.spec.check_pair`)."""
+    from ..runs.spec import check_pair
 
     arms = list(arms)
     unknown = [a for a in arms if a not in ARMS]
@@ -123,25 +122,8 @@ def check_request(task: str, arms) -> None:
     repeated = sorted({a for a in arms if arms.count(a) > 1})
     if repeated:
         raise ValueError(f"arm(s) {repeated} given more than once: each arm runs once per seed (use --seeds for more runs)")
-    if task not in gym.registry:
-        raise ValueError(f"unknown task {task!r}; tasks with stated settings: {sorted(TASKS)} "
-                         f"(any registered Gymnasium id works for the black-box arms)")
-    twin_arms = [a for a in arms if ARMS[a].needs_twin]
-    if twin_arms and task not in TWINS:
-        raise ValueError(f"arm(s) {twin_arms} need a differentiable twin, and {task!r} has none; "
-                         f"tasks with a twin: {sorted(TWINS)} (or drop the arm: --arms "
-                         f"{' '.join(a for a in arms if a not in twin_arms) or 'ppo'})")
-    box_arms = [a for a in arms if ARMS[a].needs_box]
-    if box_arms:
-        env = gym.make(task)
-        try:
-            discrete = not isinstance(env.action_space, gym.spaces.Box)
-            space = env.action_space
-        finally:
-            env.close()
-        if discrete:
-            raise ValueError(f"arm(s) {box_arms} need continuous (Box) actions, and {task!r} has {space}: "
-                             f"drop them (--arms {' '.join(a for a in arms if a not in box_arms) or 'ppo'})")
+    for arm in arms:
+        check_pair(arm, task)
 
 
 def threshold_for(task: str) -> float:
@@ -165,7 +147,7 @@ def budget_for(task: str, arm: str, total_steps: int | None, fast: bool) -> int:
 
 def trials_for(comp: "Comparison", fast: bool = False) -> list:
     """One `Trial` per (arm, seed): folder `<arm>-s<seed>`, the task's preset config for the arm."""
-    from .trials import Trial
+    from ..runs.trials import Trial
     return [Trial(f"{arm}-s{seed}", arm, comp.task, seed, total_steps=comp.budgets[arm],
                   eval_every=FAST_EVAL_EVERY if fast else None)
             for arm in comp.arms for seed in comp.seeds]
@@ -173,7 +155,7 @@ def trials_for(comp: "Comparison", fast: bool = False) -> list:
 
 def _load_run(arm: str, seed: int, folder: str, result=None, error: str | None = None) -> Run:
     from ..logger import read_csv
-    from .run_folder import read_json_or_none
+    from ..runs.folder import read_json_or_none
     path = os.path.join(folder, "progress.csv")
     rows = []
     if os.path.exists(path):
@@ -184,23 +166,16 @@ def _load_run(arm: str, seed: int, folder: str, result=None, error: str | None =
     return Run(arm, seed, rows, summary, list(getattr(result, "warnings", []) or []), error, folder)
 
 
-def run_comparison(task: str = "minirl/Pendulum-v1", arms=("reinforce", "ppo", "sac", "shac", "svg"),
-                   seeds: int = 3, total_steps: int | None = None, fast: bool = False,
-                   threshold: float | None = None, jobs: int | None = None, out: str | None = None,
-                   executor=None, progress: Callable[[Run], None] | None = None) -> Comparison:
-    """Run every arm for seeds 0..seeds-1 as trials and collect their rows.
+def plan_comparison(task: str = "minirl/Pendulum-v1", arms=("reinforce", "ppo", "sac", "shac", "svg"),
+                    seeds: int = 3, total_steps: int | None = None, fast: bool = False,
+                    threshold: float | None = None) -> Comparison:
+    """The comparison to run, checked (ValueError, one line, before any work), with no runs yet.
 
     Args:
+        seeds: seeds 0 .. seeds-1 per arm.
         total_steps: env steps per run; None: the task's stated budget per arm (FAST_STEPS if fast).
         threshold: the evaluation return to reach; None: `threshold_for(task)`.
-        jobs: local worker processes (None: one per core); ignored when `executor` is given.
-        out: folder for the runs (`out/<arm>-s<seed>`); None: a temporary folder, removed afterwards.
-        executor: a `minirl.experiments.executor` backend (None: `LocalExecutor(jobs)`).
-        progress: called with each finished Run (e.g. to advance a progress bar).
     """
-    from .executor import LocalExecutor
-    from .trials import check_folder, run_trials
-
     arms = list(arms)
     check_request(task, arms)
     if not isinstance(seeds, (int, np.integer)) or isinstance(seeds, bool) or seeds <= 0:
@@ -210,10 +185,31 @@ def run_comparison(task: str = "minirl/Pendulum-v1", arms=("reinforce", "ppo", "
     if threshold is not None and not math.isfinite(threshold):
         raise ValueError(f"threshold must be a finite number, got {threshold!r}")
     easy = TASKS.get(task, {}).get("easy_threshold")
-    comp = Comparison(task, threshold_for(task) if threshold is None else float(threshold), arms,
+    return Comparison(task, threshold_for(task) if threshold is None else float(threshold), arms,
                       list(range(seeds)), {a: budget_for(task, a, total_steps, fast) for a in arms},
-                      easy_threshold=easy if threshold is None else None)
-    trials = trials_for(comp, fast)
+                      easy_threshold=easy if threshold is None else None, fast=fast)
+
+
+def run_comparison(task: str | Comparison = "minirl/Pendulum-v1", arms=("reinforce", "ppo", "sac", "shac", "svg"),
+                   seeds: int = 3, total_steps: int | None = None, fast: bool = False,
+                   threshold: float | None = None, jobs: int | None = None, out: str | None = None,
+                   executor=None, progress: Callable[[Run], None] | None = None) -> Comparison:
+    """Run every arm for every seed as trials and collect their rows.
+
+    `task` is a task id (the other request arguments as in `plan_comparison`) or a `Comparison` that
+    `plan_comparison` returned (then they are ignored).
+
+    Args:
+        jobs: local worker processes (None: one per core); ignored when `executor` is given.
+        out: folder for the runs (`out/<arm>-s<seed>`); None: a temporary folder, removed afterwards.
+        executor: a backend (`minirl.runs.executor`; None: `LocalExecutor(jobs)`).
+        progress: called with each finished Run (e.g. to advance a progress bar).
+    """
+    from ..runs.local import LocalExecutor
+    from ..runs.trials import check_folder, run_trials
+
+    comp = task if isinstance(task, Comparison) else plan_comparison(task, arms, seeds, total_steps, fast, threshold)
+    trials = trials_for(comp, comp.fast)
     scratch = tempfile.TemporaryDirectory(prefix="minirl-compare-") if out is None else None
     root = scratch.name if scratch else out
     try:
@@ -237,7 +233,8 @@ def run_comparison(task: str = "minirl/Pendulum-v1", arms=("reinforce", "ppo", "
 
 def first_hit(rows: list[dict], threshold: float, column: str = "eval_return_mean") -> dict | None:
     """The first row whose `column` reaches the threshold (None if never)."""
-    return next((r for r in rows if math.isfinite(r.get(column, math.nan)) and r[column] >= threshold), None)
+    i = first_reach([r.get(column, math.nan) for r in rows], threshold)
+    return None if i is None else rows[i]
 
 
 def _final(rows: list[dict], column: str) -> float:

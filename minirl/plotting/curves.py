@@ -10,7 +10,6 @@ import matplotlib
 if "matplotlib.pyplot" not in __import__("sys").modules:
     matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
 from ..stats import align_curves, bootstrap_ci  # noqa: E402
 

@@ -16,7 +16,7 @@ __all__ = ["sweep_figure"]
 
 
 def sweep_figure(report, statistic: str = "iqm"):
-    """Draw a `minirl.experiments.sweep_report.SweepReport`; None if no setting has a finished trial
+    """Draw a `minirl.runs.sweep_report.SweepReport`; None if no setting has a finished trial
     with an evaluation."""
     envs = [e for e in dict.fromkeys(r["env_id"] for r in report.rows)
             if any(report.curves.get(r["setting"]) for r in report.rows if r["env_id"] == e)]

@@ -17,7 +17,8 @@ import os
 
 import numpy as np
 
-from ..commands.eval import evaluate, save_gif
+from ..evaluation import play_episodes
+from .gif import save_gif
 
 __all__ = ["RenderUnavailable", "record_episode", "save_gif", "gif_beside_figure"]
 
@@ -41,7 +42,7 @@ def record_episode(agent, env_id: str, seed: int = 0, max_frames: int = 300, eve
     previous = os.environ.get("SDL_VIDEODRIVER")
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     try:
-        returns, lengths, frames = evaluate(agent, env_id, 1, seed, deterministic=True, render="rgb_array",
+        returns, lengths, frames = play_episodes(agent, env_id, 1, seed, deterministic=True, render="rgb_array",
                                             max_frames=max_frames)
     except gym.error.DependencyNotInstalled as exc:
         raise RenderUnavailable(f"rendering {env_id} needs pygame-ce: pip install -e '.[render]' ({exc})") from None

@@ -91,7 +91,7 @@ def test_accuracy_by_crash_splits_the_pairs(lesson):
 def test_accuracy_by_crash_on_real_driving_data(lesson):
     """The true return orders every untied pair rightly; a score blind to crashes fails on crash pairs."""
     m = lesson("algos.segment_prefs")
-    from minirl.data.driving import load_shipped
+    from minirl.experiments.driving.data import load_shipped
 
     data = load_shipped()
     rng = np.random.default_rng(0)

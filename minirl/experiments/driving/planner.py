@@ -12,7 +12,7 @@ Two scores r, with the same world model:
 
 * **learned reward**: the MLP regression reward model on observations (item 1); it has no crash
   flag, so it cannot know that a crash ends the episode (alive = 1 throughout);
-* **true reward formula**: highway-env's own reward function (`minirl.data.driving`'s docstring)
+* **true reward formula**: highway-env's own reward function (`minirl.experiments.driving.data`'s docstring)
   evaluated on the imagined observation: lane from the ego's y, speed from its vx, and a crash
   whenever another present car's box touches the ego's (|dx| < 5.5 m and |dy| < 2.5 m); a predicted
   crash also ends the imagined episode (alive = 0 afterwards).
@@ -40,13 +40,13 @@ import copy
 
 import numpy as np
 
-from ..autograd import no_grad
+from ...autograd import no_grad
+from .data import LANES, V_RANGE, X_RANGE, Y_RANGE, lane_from_obs
 
 __all__ = ["true_reward_from_obs", "crash_from_obs", "shooting_plan", "evaluate_policy", "best_of_n_sequences",
            "ARMS"]
 
 ARMS = ("planner + learned reward", "planner + true reward formula", "IDLE (env baseline)", "careful driver")
-X_RANGE, Y_RANGE, V_RANGE, LANE_WIDTH, LANES = 200.0, 12.0, 80.0, 4.0, 3
 CAR_LENGTH, CAR_WIDTH = 5.0, 2.0
 # highway-env declares a crash when the boxes will overlap one 0.2 s frame ahead, then pushes the
 # cars apart: at the observed crash step they touch (dx ~ 5 m) rather than overlap. A 0.5 m margin
@@ -68,7 +68,7 @@ def true_reward_from_obs(obs, act=None) -> np.ndarray:
         w_c = -1, w_l = 0.1, w_v = 0.4
     """
     o = np.asarray(obs, dtype=np.float64).reshape(-1, 5, 5)
-    lane = np.clip(np.rint(o[:, 0, 2] * Y_RANGE / LANE_WIDTH), 0, LANES - 1)
+    lane = lane_from_obs(o)
     speed = np.clip((o[:, 0, 3] * V_RANGE - 20.0) / 10.0, 0.0, 1.0)
     raw = -1.0 * crash_from_obs(o) + 0.1 * lane / (LANES - 1) + 0.4 * speed
     return (raw + 1.0) / 1.5

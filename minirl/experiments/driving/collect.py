@@ -24,15 +24,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .driving import ACTIONS, DrivingData, EPISODE_FIELDS, TRANSITION_FIELDS
+from .data import (ACTIONS, EPISODE_FIELDS, LANE_WIDTH, LANES, TRANSITION_FIELDS, V_RANGE, X_RANGE, Y_RANGE, DrivingData,
+                   lane_from_obs)
 
 __all__ = ["ENV_ID", "EPSILONS", "make_env", "careful_action", "episode_seed", "collect", "driving_extra_missing"]
 
 ENV_ID = "highway-fast-v0"
 EPSILONS = (0.0, 0.1, 0.3, 1.0)
-# Kinematics normalisation of highway-fast-v0 (3 lanes of 4 m): x in [-200, 200] m,
-# y in [-12, 12] m, vx, vy in [-80, 80] m/s, each mapped to [-1, 1] and clipped.
-X_RANGE, Y_RANGE, V_RANGE, LANE_WIDTH, LANES = 200.0, 12.0, 80.0, 4.0, 3
 SAFE_GAP, SAFE_TIME = 12.0, 3.0     # the careful driver keeps SAFE_GAP + SAFE_TIME * closing speed
 LEFT, IDLE, RIGHT, FASTER, SLOWER = range(5)
 
@@ -64,7 +62,7 @@ def episode_seed(seed: int, episode: int) -> int:
 def careful_action(obs) -> int:
     """A cautious driver's action from one (5, 5) Kinematics observation (see the module docstring)."""
     obs = np.asarray(obs, dtype=np.float64)
-    lane = int(np.clip(np.rint(obs[0, 2] * Y_RANGE / LANE_WIDTH), 0, LANES - 1))
+    lane = int(lane_from_obs(obs))
     others = obs[1:][obs[1:, 0] > 0]
     dx, dy = others[:, 1] * X_RANGE, others[:, 2] * Y_RANGE          # metres, relative to the ego car
     dv = others[:, 3] * V_RANGE                                        # their speed minus ours, m/s

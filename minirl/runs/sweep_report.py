@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..stats import median_time_to
-from .run_folder import read_json_or_none
+from ..stats import first_reach, median_time_to
+from .folder import finished, read_json_or_none
 from .sweep import SweepError, read_plan, setting_of
 from .sweep_run import read_failures
 
@@ -60,7 +60,7 @@ def trial_status(folder: str, failures: dict, name: str) -> str:
     """"finished", "failed" or "pending" (see the module doc)."""
     summary = read_json_or_none(os.path.join(folder, "summary.json")) or {}
     reason = summary.get("stop_reason")
-    if reason in ("budget", "stop_return"):
+    if finished(summary):
         return "finished"
     if name in failures or reason in ("nan", "error"):
         return "failed"
@@ -136,8 +136,8 @@ def sweep_report(out: str, threshold: float | None = None) -> SweepReport:
             ev = data.get("eval_return_mean", np.full(step.shape, np.nan))
             finals.append(_last_finite(data.get("return_mean", [])))
             evals.append(_last_finite(ev))
-            hit = np.flatnonzero(np.isfinite(ev) & (ev >= level)) if level is not None else []
-            steps.append(float(step[hit[0]]) if len(hit) else math.inf)
+            hit = first_reach(ev, level)
+            steps.append(math.inf if hit is None else float(step[hit]))
             keep = np.isfinite(ev)
             if keep.any():
                 curves.append((step[keep], ev[keep]))

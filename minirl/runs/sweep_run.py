@@ -2,9 +2,9 @@
 
     outcome = run_sweep(out, trials, executor, on_outcome=callback)
 
-* A trial whose folder is finished (`minirl.experiments.trials.folder_state`) is not sent at all; an
+* A trial whose folder is finished (`minirl.runs.trials.folder_state`) is not sent at all; an
   interrupted one is resumed from its checkpoint by `run_trial` (or `run_trial_remote` on Ray).
-* Each task ends in an `Outcome` (`minirl.experiments.executor`): a trial that raised or whose worker
+* Each task ends in an `Outcome` (`minirl.runs.executor`): a trial that raised or whose worker
   died was already retried once by the executor. A trial that still failed, or that stopped on a
   NaN (exit code 3), is recorded in OUT/failures.json (name -> error, attempts); the others go on.
   A later successful run of that trial removes its entry.
@@ -19,8 +19,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .run_folder import read_json_or_none
-from .trials import FINISHED, Trial, folder_state, run_trials
+from .folder import finished, read_json_or_none
+from .trials import Trial, folder_state, is_done, run_trials
 
 __all__ = ["SweepRun", "run_sweep", "read_failures", "FAILURES_NAME", "is_finished"]
 
@@ -43,7 +43,7 @@ def read_failures(out: str) -> dict[str, dict]:
 
 
 def _write_failures(out: str, failures: dict) -> None:
-    from .run_folder import write_json
+    from .folder import write_json
     path = os.path.join(out, FAILURES_NAME)
     if failures:
         write_json(path, failures)
@@ -52,7 +52,7 @@ def _write_failures(out: str, failures: dict) -> None:
 
 
 def is_finished(folder: str) -> bool:
-    """A trial folder whose run reached its budget or its stop_return (see trials.FINISHED)."""
+    """A trial folder whose run reached its budget or its stop_return (`minirl.runs.folder.finished`)."""
     return folder_state(folder) == "finished"
 
 
@@ -62,13 +62,11 @@ def run_sweep(out: str, trials: list[Trial], executor, on_outcome: Callable | No
     `on_outcome(trial, outcome, status)` is called as each trial ends, status one of "done",
     "failed", "stopped" (e.g. to advance a progress bar).
     """
-    from .trials import _budget_left
-
     result = SweepRun(len(trials))
     todo = []
     for t in trials:
         folder = os.path.join(out, t.name)
-        if is_finished(folder) and not _budget_left(folder, t):
+        if is_done(t, folder):
             result.skipped.append(t.name)
         else:
             todo.append(t)
@@ -83,7 +81,7 @@ def run_sweep(out: str, trials: list[Trial], executor, on_outcome: Callable | No
             result.failed[trial.name] = error
             failures[trial.name] = {"error": error, "attempts": outcome.attempts}
             status = "failed"
-        elif code == 0 and (outcome.value.summary or {}).get("stop_reason") in FINISHED:
+        elif code == 0 and finished(outcome.value.summary):
             result.done.append(trial.name)
             failures.pop(trial.name, None)
             status = "done"

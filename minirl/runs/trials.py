@@ -1,7 +1,7 @@
 """A trial: one `minirl train` run, described by plain data so any backend can run it anywhere.
 
 `minirl sweep` and `minirl compare` both expand their request into trials and give them to an
-executor (`minirl.experiments.executor`). A trial lives in its own run folder, `ROOT/<name>`:
+executor (`minirl.runs.executor`). A trial lives in its own run folder, `ROOT/<name>`:
 
 | folder state | what `run_trial` does |
 |---|---|
@@ -29,12 +29,10 @@ import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
 
-from .run_folder import RUN_FILES, RunFiles, RunFolderError, read_json_or_none
+from .folder import RUN_FILES, RunFiles, RunFolderError, finished, read_json_or_none
 
-__all__ = ["Trial", "TrialResult", "folder_state", "check_folder", "run_trial", "run_trial_remote",
+__all__ = ["Trial", "TrialResult", "folder_state", "check_folder", "is_done", "run_trial", "run_trial_remote",
            "read_files", "write_files", "trial_record", "run_trials"]
-
-FINISHED = ("budget", "stop_return")
 
 
 @dataclass(frozen=True)
@@ -51,15 +49,12 @@ class Trial:
     eval_episodes: int | None = None
     stop_return: float | None = None
 
-    def expected_info(self) -> dict:
-        """The parts of config.json this trial must match (the resolved config, algo, env, seed, evaluation)."""
-        from ..algos import presets
-        from ..algos.registry import make_config
-        config, _ = make_config(self.algo, self.env_id, self.overrides)
-        evaluation = presets.eval_settings(self.env_id)
-        return {"algo": self.algo, "env_id": self.env_id, "seed": int(self.seed), "config": config.to_dict(),
-                "eval_every": evaluation["every"] if self.eval_every is None else self.eval_every,
-                "eval_episodes": evaluation["episodes"] if self.eval_episodes is None else self.eval_episodes}
+    def spec(self, check_env: bool = True):
+        """The run this trial is (`minirl.runs.spec.resolve_run`)."""
+        from .spec import resolve_run
+        return resolve_run(self.algo, self.env_id, self.seed, overrides=self.overrides,
+                           total_steps=self.total_steps, eval_every=self.eval_every,
+                           eval_episodes=self.eval_episodes, stop_return=self.stop_return, check_env=check_env)
 
 
 @dataclass
@@ -77,47 +72,47 @@ def folder_state(folder: str) -> str:
     files = RunFiles(folder)
     if not files.is_run():
         return "new"
-    summary = read_json_or_none(files.summary)
-    if summary and summary.get("stop_reason") in FINISHED:
-        return "finished"
-    return "unfinished"
+    return "finished" if finished(read_json_or_none(files.summary)) else "unfinished"
 
 
-def check_folder(trial: Trial, folder: str) -> None:
-    """Refuse (RunFolderError, one line) a folder holding a run with settings other than the trial's."""
+def check_folder(trial: Trial, folder: str, spec=None) -> None:
+    """Refuse (RunFolderError, one line) a folder holding a run with settings other than the trial's
+    (`spec`: the trial's resolved run, if the caller has it)."""
     if folder_state(folder) == "new":
         return
     info = read_json_or_none(RunFiles(folder).config)
     if info is None:
         raise RunFolderError(f"{folder} holds a run without a readable config.json: remove it or choose another --out")
-    expected = trial.expected_info()
+    expected = (spec or trial.spec(check_env=False)).identity()
     differ = sorted(k for k, v in expected.items() if json.loads(json.dumps(info.get(k))) != json.loads(json.dumps(v)))
     if differ:
         raise RunFolderError(f"{folder} holds a run with other settings ({', '.join(differ)} differ): "
                              "choose another --out, or remove that folder to run it again")
 
 
-def _budget_left(folder: str, trial: Trial) -> bool:
+def is_done(trial: Trial, folder: str) -> bool:
+    """The folder holds this trial's run, finished, with no budget left (a larger --total-steps has some)."""
+    if folder_state(folder) != "finished":
+        return False
     summary = read_json_or_none(RunFiles(folder).summary) or {}
     budget = trial.total_steps if trial.total_steps is not None else summary.get("total_steps")
-    return budget is not None and (summary.get("final_step") or 0) < budget
+    return budget is None or (summary.get("final_step") or 0) >= budget
 
 
 def run_trial(trial: Trial, root: str, progress: bool = False) -> TrialResult:
     """Start, resume or skip `trial` in the folder ROOT/<name> (see the module doc)."""
-    from .train_run import resume_run, start_run
+    from .driver import resume_run, start_run
 
     folder = os.path.join(root, trial.name)
     state = folder_state(folder)
-    check_folder(trial, folder)
-    if state == "finished" and not _budget_left(folder, trial):
+    spec = trial.spec() if state == "new" else None
+    check_folder(trial, folder, spec)
+    if is_done(trial, folder):
         return TrialResult(trial.name, "skipped", 0, read_json_or_none(RunFiles(folder).summary))
     with warnings.catch_warnings(record=True) as caught:            # collected, reported once by the caller
         warnings.simplefilter("always")
         if state == "new":
-            code = start_run(folder, trial.algo, trial.env_id, trial.seed, total_steps=trial.total_steps,
-                             stop_return=trial.stop_return, overrides=trial.overrides, progress=progress,
-                             eval_every=trial.eval_every, eval_episodes=trial.eval_episodes)
+            code = start_run(folder, spec, progress=progress)
             action = "started"
         else:
             code = resume_run(folder, total_steps=trial.total_steps, progress=progress)

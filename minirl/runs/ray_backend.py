@@ -14,7 +14,7 @@ Only this module imports Ray, and only when an executor is made (`pip install 'm
 * **Faults.** A task that raises (`RayTaskError`), or whose worker process or node dies
   (`WorkerCrashedError`, `NodeDiedError`, ... any other `RayError`) is submitted once more; if it
   fails again its Outcome carries the error and the other tasks go on.
-* **No shared filesystem.** `remote = True` tells `minirl.experiments.trials.run_trials` to send
+* **No shared filesystem.** `remote = True` tells `minirl.runs.trials.run_trials` to send
   `run_trial_remote(trial, files)`: the trial's current files travel with the task, the worker runs
   in a temporary folder, and the files come back to the driver, which writes them. Nodes need
   minirl (with this extra) installed with the same Python, nothing else; no node needs the driver's
@@ -32,7 +32,7 @@ import logging
 import re
 from typing import Any, Callable, Iterator
 
-from .executor import Outcome, default_jobs
+from .executor import Outcome, TaskQueue, check_retries, default_jobs
 from .signals import stop_requests
 
 __all__ = ["RayExecutor", "check_address", "check_available"]
@@ -81,9 +81,7 @@ class RayExecutor:
     remote = True                # trials travel with their files (no shared filesystem)
 
     def __init__(self, address: str = "auto", retries: int = 1, num_cpus: int | None = None):
-        if not isinstance(retries, int) or retries < 0:
-            raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
-        self.address, self.retries = check_address(address), retries
+        self.address, self.retries = check_address(address), check_retries(retries)
         self.stopped: str | None = None                  # the signal that stopped the last run(), if any
         self.num_cpus = num_cpus if num_cpus is not None else default_jobs()
         try:
@@ -136,25 +134,23 @@ class RayExecutor:
         env = {name: str(blas_thread_limit()) for name in THREAD_VARIABLES}
         task = ray.remote(num_cpus=1, max_retries=0, runtime_env={"env_vars": env})(_run_task)
         self.stopped = None
-        pending = list(tasks)
-        attempts = {k: 0 for k in tasks}
+        queue = TaskQueue(tasks, self.retries)
         running: dict = {}                                   # ObjectRef -> key
         stopping = False
         with stop_requests("cancelling the running Ray tasks; their trials continue from their last saved "
                            "files on the next run") as stop:
             try:
-                while pending or running:
+                while queue or running:
                     if stop.signum is not None and not stopping:
                         stopping, self.stopped = True, stop.name
-                        pending.clear()
+                        queue.clear()
                         for ref in running:
                             ray.cancel(ref)
-                    slots = self.jobs - len(running) if pending and not stopping else 0
+                    slots = self.jobs - len(running) if queue and not stopping else 0
                     for _ in range(max(0, slots)):
-                        if not pending:
+                        if not queue:
                             break
-                        key = pending.pop(0)
-                        attempts[key] += 1
+                        key = queue.take()
                         running[task.remote(fn, tasks[key])] = key
                     if not running:
                         break
@@ -170,12 +166,11 @@ class RayExecutor:
                         except ray.exceptions.RayError as exc:               # its worker or node died
                             error = f"the Ray worker died ({_error_text(exc)})"
                         else:
-                            yield Outcome(key, True, value, None, attempts[key])
+                            yield queue.done(key, value)
                             continue
-                        if attempts[key] <= self.retries and not stopping:
-                            pending.insert(0, key)            # run it again, first
-                        else:
-                            yield Outcome(key, False, None, error, attempts[key])
+                        outcome = queue.failed(key, error, stopping)
+                        if outcome is not None:
+                            yield outcome
             finally:
                 for ref in running:
                     ray.cancel(ref, force=True)

@@ -1,7 +1,7 @@
 """The driver behind `minirl train`: train an agent, log and evaluate every update, checkpoint, summarise.
 
 The files of a run folder and the rules that keep them consistent are in
-`minirl.experiments.run_folder`; the algorithms in `minirl.algos.registry`; the evaluation protocol
+`minirl.runs.folder`; the algorithms in `minirl.algos.registry`; the evaluation protocol
 in `minirl.evaluation`. This module runs the loop:
 
     for row in agent.learn_iter(total_steps):      # one row per update
@@ -47,17 +47,17 @@ from typing import Callable
 
 import numpy as np
 
-from ..algos.registry import ALGOS, ConfigError, agent_class, coerce_value, config_class, make_config
+from ..algos.registry import ALGOS, ConfigError, agent_class
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..logger import CSVLogger, read_csv
 from ..outputs import OutputPathError
-from .run_folder import (RunFiles, RunFolderError, RunLock, claim_new_folder, drop_rows_after, read_json,
+from .folder import (RunFiles, RunFolderError, RunLock, claim_new_folder, drop_rows_after, read_json,
                          write_json)
 from .signals import EXIT_CODES, stop_requests
+from .spec import CONFIG_FIELDS, RunError, RunSpec, finite_or_none, whole
 
-__all__ = ["ALGOS", "WINDOW", "RunError", "RUN_ERRORS", "config_class", "agent_class", "make_config",
-           "build_agent", "reward_threshold", "start_run", "resume_run", "load_run", "read_progress",
-           "RunFiles", "coerce_value", "EXIT_OK", "EXIT_NAN", "EXIT_INTERRUPTED"]
+__all__ = ["WINDOW", "RunError", "RUN_ERRORS", "build_agent", "start_run", "resume_run", "load_run",
+           "read_info", "read_progress", "RunFiles", "EXIT_OK", "EXIT_NAN", "EXIT_INTERRUPTED"]
 
 WINDOW = 100          # episodes in the `return_mean` window (the Gymnasium "solved" convention)
 EVAL_COLUMNS = ("eval_return_mean", "eval_return_std")
@@ -66,37 +66,27 @@ EVAL_COLUMNS = ("eval_return_mean", "eval_return_std")
 EXIT_OK, EXIT_NAN, EXIT_INTERRUPTED = 0, 3, 130
 
 
-class RunError(ValueError):
-    """Bad run arguments; the message is one line saying which and what to do."""
-
-
 # every error a user's input can cause before or while loading a run: one line, exit code 2
 RUN_ERRORS = (RunError, ConfigError, RunFolderError, OutputPathError, CheckpointError)
-CONFIG_FIELDS = {"algo": str, "env_id": str, "seed": int, "total_steps": int, "config": dict}
 
 
-def build_agent(algo: str, env_id: str, config, seed: int):
-    """Construct the agent. (Tests replace this function to inject faults.)"""
-    return agent_class(algo)(env_id, config, seed=seed)
+def build_agent(spec: RunSpec):
+    """Construct the agent of a run. (Tests replace this function to inject faults.)"""
+    return agent_class(spec.algo)(spec.env_id, spec.config, seed=spec.seed)
 
 
-def _construct(algo: str, env_id: str, config, seed: int):
+def _construct(spec: RunSpec):
     """build_agent, with a bad space or setting reported as a RunError (a gymnasium error passes as is)."""
     try:
-        return build_agent(algo, env_id, config, seed)
+        return build_agent(spec)
     except (TypeError, ValueError, NotImplementedError) as exc:
-        raise RunError(f"cannot train {algo} on {env_id}: {exc}") from exc
+        raise RunError(f"cannot train {spec.algo} on {spec.env_id}: {exc}") from exc
 
 
 def _close(agent) -> None:
     close = getattr(agent, "close", None)
     if close is not None:
         close()
-
-
-def reward_threshold(env_id: str) -> float | None:
-    from ..algos.presets import reward_threshold as threshold
-    return threshold(env_id)
 
 
 def _fmt(x) -> str:
@@ -118,13 +108,12 @@ def _evaluate(agent, env_id: str, episodes: int) -> tuple[float, float]:
 # The loop
 # ----------------------------------------------------------------------------------------------
 
-def _run_loop(agent, files: RunFiles, info: dict, *, total_steps: int, stop_return: float | None,
-              bookkeeping: dict, append: bool, progress: bool, checkpoint_every_s: float,
-              callback: Callable | None) -> int:
+def _run_loop(agent, files: RunFiles, spec: RunSpec, *, bookkeeping: dict, append: bool, progress: bool,
+              checkpoint_every_s: float, callback: Callable | None) -> int:
     """Iterate `agent.learn_iter`, evaluating, logging, checkpointing and summarising. Returns an exit code."""
-    env_id = info["env_id"]
-    threshold = reward_threshold(env_id)
-    eval_every, eval_episodes = int(info.get("eval_every") or 0), int(info.get("eval_episodes") or 0)
+    env_id, total_steps, stop_return = spec.env_id, spec.total_steps, spec.stop_return
+    threshold = spec.threshold
+    eval_every, eval_episodes = spec.eval_every, spec.eval_episodes
     book = {"time_s": 0.0, "eval_time_s": 0.0, "solved_step": None, "solved_time_s": None,
             "solved_eval_step": None, "solved_eval_time_s": None, "next_eval_step": eval_every,
             "last_eval": None, "row": None, **{k: v for k, v in bookkeeping.items() if v is not None}}
@@ -139,9 +128,9 @@ def _run_loop(agent, files: RunFiles, info: dict, *, total_steps: int, stop_retu
         return time_offset + (time.perf_counter() - t0) - eval_spent
 
     def checkpoint() -> None:
-        book.update(time_s=elapsed(), eval_time_s=eval_offset + eval_spent, seed=info["seed"])
-        save_checkpoint(files.checkpoint, agent.state_dict(), algo=info["algo"], env_id=env_id,
-                        step=int(agent.global_step), config=info["config"], extra=book)
+        book.update(time_s=elapsed(), eval_time_s=eval_offset + eval_spent, seed=spec.seed)
+        save_checkpoint(files.checkpoint, agent.state_dict(), algo=spec.algo, env_id=env_id,
+                        step=int(agent.global_step), config=spec.config.to_dict(), extra=book)
 
     if not append:
         checkpoint()                                   # a good checkpoint exists from the first second
@@ -151,7 +140,7 @@ def _run_loop(agent, files: RunFiles, info: dict, *, total_steps: int, stop_retu
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=total_steps, initial=start_step, unit="step", unit_scale=True,
-                   desc=f"{info['algo']} {env_id} seed {info['seed']}", dynamic_ncols=True,
+                   desc=f"{spec.algo} {env_id} seed {spec.seed}", dynamic_ncols=True,
                    file=sys.stderr, smoothing=0.1)
     logger = CSVLogger(files.progress, append=append)
     hard_stop = False
@@ -202,8 +191,7 @@ def _run_loop(agent, files: RunFiles, info: dict, *, total_steps: int, stop_retu
         stop_reason, code, error = "nan", EXIT_NAN, f"{type(exc).__name__}: {exc}"
     except Exception as exc:                           # a bug or a broken env: record it, then let it show
         stop_reason, error = "error", f"{type(exc).__name__}: {exc}"
-        _write_summary(files, info, book, None, threshold, total_steps, stop_return, stop_reason, error,
-                       time_offset, start_step, elapsed())
+        _write_summary(files, spec, book, None, stop_reason, error, time_offset, start_step, elapsed())
         raise
     finally:
         logger.close()
@@ -218,8 +206,8 @@ def _run_loop(agent, files: RunFiles, info: dict, *, total_steps: int, stop_retu
     elif code != EXIT_NAN:
         checkpoint()                                   # the end state (also after a stop request)
     consistent = not hard_stop and code != EXIT_NAN   # else the agent may be ahead of its last row
-    _write_summary(files, info, book, agent if consistent else None, threshold, total_steps, stop_return,
-                   stop_reason, error, time_offset, start_step, elapsed() if not hard_stop else book["time_s"])
+    _write_summary(files, spec, book, agent if consistent else None, stop_reason, error, time_offset, start_step,
+                   elapsed() if not hard_stop else book["time_s"])
     step = int(agent.global_step) if consistent else int(book["row"]["step"]) if book["row"] else 0
     if code in EXIT_CODES.values():
         print(f"{stop_reason}: stopped at step {step}; log, checkpoint and summary agree. Continue with "
@@ -231,17 +219,17 @@ def _run_loop(agent, files: RunFiles, info: dict, *, total_steps: int, stop_retu
     return code
 
 
-def _write_summary(files, info, book, agent, threshold, total_steps, stop_return, stop_reason, error,
-                   time_offset, start_step, total_time) -> None:
+def _write_summary(files, spec: RunSpec, book, agent, stop_reason, error, time_offset, start_step,
+                   total_time) -> None:
     """summary.json from the bookkeeping (and the agent's counters, unless it is mid-update: None)."""
     row = book.get("row") or {}
     step = int(agent.global_step) if agent is not None else int(row.get("step", 0))
     last_eval = book.get("last_eval") or [None, None]
     summary = {
-        "algo": info["algo"], "env_id": info["env_id"], "seed": info["seed"],
+        "algo": spec.algo, "env_id": spec.env_id, "seed": spec.seed,
         "solved_step": book["solved_step"], "solved_time_s": book["solved_time_s"],
         "solved_eval_step": book["solved_eval_step"], "solved_eval_time_s": book["solved_eval_time_s"],
-        "reward_threshold": threshold,
+        "reward_threshold": spec.threshold,
         "final_return_mean": _recent_mean(agent) if agent is not None else row.get("return_mean"),
         "final_eval_return_mean": last_eval[0], "final_eval_return_std": last_eval[1],
         "final_step": step,
@@ -251,8 +239,8 @@ def _write_summary(files, info, book, agent, threshold, total_steps, stop_return
         "session_steps_per_s": (step - start_step) / (total_time - time_offset)
         if total_time > time_offset else None,
         "stop_reason": stop_reason, "interrupted": stop_reason in ("SIGINT", "SIGTERM"), "error": error,
-        "total_steps": total_steps, "stop_return": stop_return,
-        "eval_every": info.get("eval_every"), "eval_episodes": info.get("eval_episodes"),
+        "total_steps": spec.total_steps, "stop_return": spec.stop_return,
+        "eval_every": spec.eval_every, "eval_episodes": spec.eval_episodes,
     }
     if row:
         summary["last_row"] = row
@@ -263,61 +251,38 @@ def _write_summary(files, info, book, agent, threshold, total_steps, stop_return
 # Start, resume, load
 # ----------------------------------------------------------------------------------------------
 
-def _check_int(name: str, value, minimum: int) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise RunError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+def start_run(out_dir: str, spec: RunSpec, *, progress: bool = True, checkpoint_every_s: float = 60.0,
+              callback: Callable | None = None) -> int:
+    """Start the run `spec` (`minirl.runs.spec.resolve_run`) in `out_dir` (new or empty).
 
-
-def _check_number(name: str, value) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
-        raise RunError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def start_run(out_dir: str, algo: str, env_id: str, seed: int, *, total_steps: int | None = None,
-              stop_return: float | None = None, overrides: dict | None = None, progress: bool = True,
-              checkpoint_every_s: float = 60.0, eval_every: int | None = None,
-              eval_episodes: int | None = None, callback: Callable | None = None) -> int:
-    """Start a new run in `out_dir` (new or empty). Returns an exit code; bad input raises one of RUN_ERRORS."""
-    from .. import __version__
-    from ..algos import presets
-
-    seed = _check_int("--seed", seed, 0)
-    stop_return = _check_number("--stop-return", stop_return)
-    checkpoint_every_s = _check_number("--checkpoint-every", checkpoint_every_s)
-    if checkpoint_every_s < 0:
-        raise RunError(f"--checkpoint-every must be >= 0 seconds, got {checkpoint_every_s}")
-    config, used_preset = make_config(algo, env_id, overrides)
-    total_steps = _check_int("--total-steps", presets.default_total_steps(algo, env_id)
-                             if total_steps is None else total_steps, 1)
-    evaluation = presets.eval_settings(env_id)
-    eval_every = _check_int("--eval-every", evaluation["every"] if eval_every is None else eval_every, 0)
-    eval_episodes = _check_int("--eval-episodes", evaluation["episodes"] if eval_episodes is None
-                               else eval_episodes, 1)
-    agent = _construct(algo, env_id, config, seed)      # fails early on a bad env or space
+    Returns an exit code; bad input raises one of RUN_ERRORS.
+    """
+    checkpoint_every_s = _check_checkpoint_every(checkpoint_every_s)
+    agent = _construct(spec)                            # fails early on a bad env or space
     try:
         lock = claim_new_folder(out_dir)
     except BaseException:
         _close(agent)
         raise
     files = RunFiles(os.fspath(out_dir))
-    if not used_preset:
-        print(f"no {algo} preset for {env_id}: using the generic defaults "
+    if not spec.used_preset:
+        print(f"no {spec.algo} preset for {spec.env_id}: using the generic defaults "
               f"(override them with --set name=value)", file=sys.stderr)
-    info = {"algo": algo, "env_id": env_id, "seed": seed, "total_steps": total_steps,
-            "stop_return": stop_return, "eval_every": eval_every, "eval_episodes": eval_episodes,
-            "used_preset": bool(used_preset), "config": config.to_dict(), "minirl_version": __version__}
+    info = spec.info()
     try:
         write_json(files.config, info)
-        return _run_loop(agent, files, info, total_steps=total_steps, stop_return=stop_return,
-                         bookkeeping={}, append=False, progress=progress,
+        return _run_loop(agent, files, spec, bookkeeping={}, append=False, progress=progress,
                          checkpoint_every_s=checkpoint_every_s, callback=callback)
     finally:
         _close(agent)
         lock.release()
+
+
+def _check_checkpoint_every(value) -> float:
+    value = finite_or_none("--checkpoint-every", value)
+    if value is None or value < 0:
+        raise RunError(f"--checkpoint-every must be >= 0 seconds, got {value}")
+    return value
 
 
 def read_info(run_dir: str) -> dict:
@@ -326,8 +291,14 @@ def read_info(run_dir: str) -> dict:
     if not os.path.isdir(files.root):
         raise RunFolderError(f"{run_dir} is not a folder: give the --out folder of a `minirl train` run")
     info = read_json(files.config, CONFIG_FIELDS)
-    if info["algo"] not in ALGOS:
-        raise RunFolderError(f"{files.config}: field 'algo' = {info['algo']!r} is not one of {sorted(ALGOS)}")
+    try:
+        RunSpec.from_info(info)
+    except ConfigError:
+        raise RunFolderError(f"{files.config}: field 'algo' = {info['algo']!r} is not one of "
+                             f"{sorted(ALGOS)}") from None
+    except (TypeError, ValueError, KeyError) as exc:
+        raise RunFolderError(f"{files.config}: the saved config is not valid for {info['algo']}: "
+                             f"{str(exc).strip(chr(34))}") from None
     return info
 
 
@@ -340,18 +311,10 @@ def load_run(run_dir: str):
     """
     files = RunFiles(os.fspath(run_dir))
     info = read_info(run_dir)
-    algo, env_id = info["algo"], info["env_id"]
-    saved = dict(info["config"])
-    if algo in ("ppo", "reinforce"):
-        saved.setdefault("dtype", "float64")       # runs saved before the `dtype` field computed in float64
+    spec = RunSpec.from_info(info)
+    agent = _construct(spec)
     try:
-        config = config_class(algo).from_dict(saved)
-    except (TypeError, ValueError, KeyError) as exc:
-        raise RunFolderError(f"{files.config}: the saved config is not valid for {algo}: "
-                             f"{str(exc).strip(chr(34))}") from None
-    agent = _construct(algo, env_id, config, int(info["seed"]))
-    try:
-        ckpt = load_checkpoint(files.checkpoint, algo=algo, env_id=env_id, expected=agent.state_dict(),
+        ckpt = load_checkpoint(files.checkpoint, algo=spec.algo, env_id=spec.env_id, expected=agent.state_dict(),
                                any_shape=getattr(agent, "VARIABLE_SHAPE", ("recent_returns",)))
         try:
             agent.load_state_dict(ckpt.state)
@@ -369,15 +332,15 @@ def resume_run(run_dir: str, *, total_steps: int | None = None, stop_return: flo
     """Continue the run in `run_dir` from its checkpoint, appending to its progress.csv."""
     files = RunFiles(os.fspath(run_dir))
     read_info(run_dir)                                  # a clear error before taking the lock
-    checkpoint_every_s = _check_number("--checkpoint-every", checkpoint_every_s)
-    stop_return = _check_number("--stop-return", stop_return)
+    checkpoint_every_s = _check_checkpoint_every(checkpoint_every_s)
+    stop_return = finite_or_none("--stop-return", stop_return)
     if total_steps is not None:
-        _check_int("--total-steps", total_steps, 1)
+        total_steps = whole("--total-steps", total_steps, 1)
     with RunLock(files):
         agent, info, ckpt = load_run(run_dir)
         try:
             if total_steps is not None:
-                info["total_steps"] = int(total_steps)
+                info["total_steps"] = total_steps
             if stop_return is not None:
                 info["stop_return"] = stop_return
             write_json(files.config, info)
@@ -388,8 +351,7 @@ def resume_run(run_dir: str, *, total_steps: int | None = None, stop_return: flo
             if int(agent.global_step) >= info["total_steps"]:
                 print(f"resume: the run is already at step {agent.global_step} of {info['total_steps']}; "
                       "pass a larger --total-steps to train further", file=sys.stderr)
-            return _run_loop(agent, files, info, total_steps=int(info["total_steps"]),
-                             stop_return=info.get("stop_return"), bookkeeping=ckpt.extra, append=True,
+            return _run_loop(agent, files, RunSpec.from_info(info), bookkeeping=ckpt.extra, append=True,
                              progress=progress, checkpoint_every_s=checkpoint_every_s, callback=callback)
         finally:
             _close(agent)

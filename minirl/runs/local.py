@@ -1,29 +1,10 @@
-"""Where trials run: the seam between "what to run" (`minirl sweep`, `minirl compare`) and "on what".
-
-A backend runs `fn(*args)` for a list of tasks and reports each outcome as it arrives:
+"""The local backend: `jobs` worker processes on this machine (`minirl.runs.executor` has the protocol).
 
     executor = LocalExecutor(jobs=2)
-    for outcome in executor.run(fn, {"ppo-s0": (trial0,), "ppo-s1": (trial1,)}):
-        outcome.key, outcome.ok, outcome.value, outcome.error, outcome.attempts
+    for outcome in executor.run(fn, {"ppo-s0": (trial0,), "ppo-s1": (trial1,)}): ...
 
-| backend | where | chosen by |
-|---|---|---|
-| `LocalExecutor(jobs)` | `jobs` worker processes on this machine (default: one per core) | the default |
-| `RayExecutor(address)` | Ray tasks with `num_cpus=1` on a Ray cluster (`minirl.experiments.ray_backend`) | `--ray [ADDRESS]` |
-
-Both give every task the same treatment:
-
-* **One BLAS thread per worker** (`minirl.threads`), set before NumPy loads in the worker.
-* **Retries.** A task that raises, or whose worker process dies (killed, out of memory), is run once
-  more; if it fails again its outcome carries the error and the others go on.
-* **Workers end with their parent.** Each local worker asks the kernel for a signal when its parent
-  dies (`prctl(PR_SET_PDEATHSIG)` on Linux) and turns it into one SIGTERM to itself (the kernel
-  may send it twice: once per exit of a parent thread the worker gets handed to, e.g. tqdm's
-  monitor thread, and a second SIGTERM would mean "stop at once"); it checks the parent at every
-  task; it runs in its own
-  process group, so a terminal's Ctrl-C reaches only the parent, which then asks every busy worker
-  to stop (SIGTERM: a `minirl train` trial stops at its next update with a checkpoint) and waits
-  for them. A second Ctrl-C kills the workers at once.
+Workers are fresh processes (the "spawn" start method), each with one BLAS thread, in their own
+process group, ending with their parent (the protocol module says how and why).
 """
 
 from __future__ import annotations
@@ -33,30 +14,13 @@ import os
 import signal
 import sys
 import traceback
-from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
+from .executor import Outcome, TaskQueue, check_retries, default_jobs
 from .signals import stop_requests
 
-__all__ = ["Outcome", "LocalExecutor", "make_executor", "default_jobs"]
-
-
-@dataclass
-class Outcome:
-    key: str
-    ok: bool
-    value: Any = None            # fn's return value when ok
-    error: str | None = None     # the last error when not ok
-    attempts: int = 1
-
-
-def default_jobs() -> int:
-    """Worker processes by default: one per core this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:                               # not Linux
-        return max(1, os.cpu_count() or 1)
+__all__ = ["LocalExecutor"]
 
 
 def _parent_died(signum, frame) -> None:
@@ -135,9 +99,7 @@ class LocalExecutor:
         jobs = default_jobs() if jobs is None else jobs
         if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
             raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
-        if not isinstance(retries, int) or retries < 0:
-            raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
-        self.jobs, self.retries = jobs, retries
+        self.jobs, self.retries = jobs, check_retries(retries)
         self.stopped: str | None = None                  # the signal that stopped the last run(), if any
 
     def run(self, fn: Callable, tasks: dict[str, tuple]) -> Iterator[Outcome]:
@@ -147,28 +109,26 @@ class LocalExecutor:
         """
         ctx = mp.get_context("spawn")
         self.stopped = None
-        pending = list(tasks)                            # keys in order
-        attempts = {k: 0 for k in tasks}
+        queue = TaskQueue(tasks, self.retries)
         workers: list[_Worker] = []
         stopping = False
         with stop_requests("finishing the running trials with a checkpoint; no new ones start") as stop:
             try:
-                while pending or any(w.key for w in workers):
+                while queue or any(w.key for w in workers):
                     if stop.signum is not None and not stopping:
                         stopping, self.stopped = True, stop.name
-                        pending.clear()
+                        queue.clear()
                         for w in workers:
                             if w.key is not None and w.process.is_alive():
                                 os.kill(w.process.pid, signal.SIGTERM)
-                    while pending and not stopping:
+                    while queue and not stopping:
                         idle = next((w for w in workers if w.key is None), None)
                         if idle is None and len(workers) < min(self.jobs, len(tasks)):
                             idle = _Worker(ctx)
                             workers.append(idle)
                         if idle is None:
                             break
-                        key = pending.pop(0)
-                        attempts[key] += 1
+                        key = queue.take()
                         idle.key = key
                         idle.conn.send((key, fn, tasks[key]))
                     busy = [w for w in workers if w.key is not None]
@@ -191,22 +151,13 @@ class LocalExecutor:
                         else:
                             status, _, value = message
                             if status == "ok":
-                                yield Outcome(key, True, value, None, attempts[key])
+                                yield queue.done(key, value)
                                 continue
                             error = value
-                        if attempts[key] <= self.retries and not stopping:
-                            pending.insert(0, key)                # run it again, first
-                        else:
-                            yield Outcome(key, False, None, error, attempts[key])
+                        outcome = queue.failed(key, error, stopping)
+                        if outcome is not None:
+                            yield outcome
             finally:
                 hard = sys.exc_info()[0] is not None
                 for w in workers:
                     w.stop(kill=hard or w.key is not None)
-
-
-def make_executor(jobs: int | None = None, ray: str | None = None, retries: int = 1):
-    """The local executor, or a Ray one when `ray` is an address, "auto" or "local" (start one here)."""
-    if ray is None:
-        return LocalExecutor(jobs, retries=retries)
-    from .ray_backend import RayExecutor
-    return RayExecutor(ray, retries=retries)

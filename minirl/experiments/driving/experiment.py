@@ -2,13 +2,13 @@
 
 The seed question: for language, a learned reward model is easy to build and makes the environment
 differentiable; for driving, "what inputs/outputs do we need to accurately predict the reward?"
-This experiment answers it on the shipped highway-fast-v0 transitions (`minirl.data.driving`), with
+This experiment answers it on the shipped highway-fast-v0 transitions (`minirl.experiments.driving.data`), with
 the toy language of lessons 08-10 in the second column of every table:
 
-1. reward learnability on privileged features versus observations (`driving_reward`);
-2. one-step world-model error per component (`driving_models`);
-3. over-optimisation: best-of-N by the learned reward, proxy against true (`driving_models`);
-4. a planner through the learned models, checked in the real env (`driving_planner`; needs the
+1. reward learnability on privileged features versus observations (`reward`);
+2. one-step world-model error per component (`models`);
+3. over-optimisation: best-of-N by the learned reward, proxy against true (`models`);
+4. a planner through the learned models, checked in the real env (`planner`; needs the
    [driving] extra, skipped with a one-line message otherwise).
 
 Everything returns plain data (`DrivingResult`); `minirl.plotting.driving` draws it and
@@ -23,11 +23,11 @@ from typing import Callable
 
 import numpy as np
 
-from ..algos.segment_prefs import sample_pairs, segment_starts, segment_sums
-from ..stats import r_squared
-from . import driving_models as dm
-from . import driving_planner as dp
-from . import driving_reward as dr
+from ...algos.segment_prefs import sample_pairs, segment_starts, segment_sums
+from ...stats import r_squared
+from . import models as dm
+from . import planner as dp
+from . import reward as dr
 
 __all__ = ["DrivingConfig", "DrivingResult", "run_driving", "count_units"]
 
@@ -128,7 +128,7 @@ def run_driving(data, config: DrivingConfig | None = None, *, evaluate: bool = T
                 planner_models["dynamics"] = net
         tick(f"seed {seed}")
     if evaluate:
-        from ..data.driving_collect import driving_extra_missing
+        from .collect import driving_extra_missing
         result.skipped = driving_extra_missing()
         if result.skipped is None:
             _evaluate_planners(result, planner_models, config, tick)
@@ -148,7 +148,7 @@ def _bon(result, seed, name, model, x, act, data, rows, config):
 
 
 def _evaluate_planners(result, models, config, tick):
-    from ..data.driving_collect import careful_action, episode_seed, make_env
+    from .collect import careful_action, episode_seed, make_env
 
     env = make_env(duration=config.eval_duration)
     seeds = [episode_seed(10_000, k) for k in range(config.eval_episodes)]    # disjoint from the data's

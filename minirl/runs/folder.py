@@ -5,7 +5,7 @@
 | `config.json` | at the start (atomically) | algo, env id, seed, budget, evaluation settings, every hyperparameter |
 | `progress.csv` | one row per update, flushed at once | `step,time_s,episodes,return_mean,eval_return_mean,eval_return_std` + diagnostics |
 | `checkpoint.npz` | at the start, periodically, at the end, on a stop request | the agent's state (`minirl.checkpoint`) |
-| `summary.json` | at the end, after a stop request, a NaN or an error (atomically) | see `minirl.experiments.train_run` |
+| `summary.json` | at the end, after a stop request, a NaN or an error (atomically) | see `minirl.runs.driver` |
 | `.lock` | while a process trains in the folder | that process's pid |
 
 Rules:
@@ -33,10 +33,16 @@ from ..checkpoint import to_jsonable
 from ..outputs import check_out_dir
 
 __all__ = ["RunFiles", "RunFolderError", "RunLock", "write_json", "read_json", "read_json_or_none",
-           "drop_rows_after", "RUN_FILES", "LOCK_NAME"]
+           "drop_rows_after", "finished", "RUN_FILES", "LOCK_NAME", "FINISHED"]
 
 LOCK_NAME = ".lock"
 RUN_FILES = ("config.json", "progress.csv", "checkpoint.npz", "summary.json")
+FINISHED = ("budget", "stop_return")     # summary.json's stop_reason when a run ended as it was asked to
+
+
+def finished(summary: dict | None) -> bool:
+    """Whether a run's summary.json says it ended as asked (its budget or its stop_return reached)."""
+    return isinstance(summary, dict) and summary.get("stop_reason") in FINISHED
 
 
 class RunFolderError(ValueError):

@@ -32,12 +32,12 @@ import warnings
 
 import numpy as np
 
-from ..algos.model_fitting import (ModelWarning, Transitions, fit_reward_preferences, fit_reward_regression,
+from ...algos.model_fitting import (ModelWarning, Transitions, fit_reward_preferences, fit_reward_regression,
                                    scripted_judge)
-from ..algos.segment_prefs import accuracy_by_crash, pair_accuracy, sample_pairs, segment_steps, segment_sums
-from ..algos.world_models import RewardModel
-from ..autograd import no_grad
-from ..stats import r_squared
+from ...algos.segment_prefs import accuracy_by_crash, pair_accuracy, sample_pairs, segment_steps, segment_sums
+from ...algos.world_models import RewardModel
+from ...autograd import no_grad
+from ...stats import r_squared
 
 __all__ = ["INPUTS", "MODELS", "split_episodes", "reward_inputs", "fit_regression", "fit_preferences",
            "score_pairs", "evaluate_pairs", "toy_reward_rows"]
@@ -146,8 +146,8 @@ def toy_reward_rows(pair_counts, seed: int, *, steps: int, n_test: int = 4000) -
 
     Returns (rows with n_pairs, accuracy, r2; {n_pairs: proxy reward table (P, S)}).
     """
-    from ..algos.reward_model_bt import train_reward_model
-    from ..envs.toylang import ToyLanguage, reference_policy, sample_preferences
+    from ...algos.reward_model_bt import train_reward_model
+    from ...envs.toylang import ToyLanguage, reference_policy, sample_preferences
 
     lang = ToyLanguage()
     ref = reference_policy(lang)

@@ -41,12 +41,22 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ACTIONS", "DrivingData", "SHIPPED", "REGENERATE", "save_npz", "load", "load_shipped"]
+__all__ = ["ACTIONS", "DrivingData", "SHIPPED", "REGENERATE", "save_npz", "load", "load_shipped", "X_RANGE",
+           "Y_RANGE", "V_RANGE", "LANE_WIDTH", "LANES", "lane_from_obs"]
 
 ACTIONS = ("LANE_LEFT", "IDLE", "LANE_RIGHT", "FASTER", "SLOWER")
+# Kinematics normalisation of highway-fast-v0 (3 lanes of 4 m): x in [-200, 200] m,
+# y in [-12, 12] m, vx, vy in [-80, 80] m/s, each mapped to [-1, 1] and clipped.
+X_RANGE, Y_RANGE, V_RANGE, LANE_WIDTH, LANES = 200.0, 12.0, 80.0, 4.0, 3
+
+
+def lane_from_obs(obs) -> np.ndarray:
+    """The ego car's lane index (0 = left) read from observations (..., 5, 5): its y over the lane width."""
+    o = np.asarray(obs, dtype=np.float64)
+    return np.clip(np.rint(o[..., 0, 2] * Y_RANGE / LANE_WIDTH), 0, LANES - 1)
 SHIPPED = Path(__file__).resolve().parent / "highway_fast_v0.npz"
 # The command that wrote SHIPPED (tests/test_driving_data.py re-runs its first episodes).
-REGENERATE = "minirl driving collect --out minirl/data/highway_fast_v0.npz --steps 4000 --seed 0"
+REGENERATE = "minirl driving collect --out minirl/experiments/driving/highway_fast_v0.npz --steps 4000 --seed 0"
 
 TRANSITION_FIELDS = {"obs": np.float32, "next_obs": np.float32, "action": np.int8, "reward": np.float64,
                      "terminated": bool, "truncated": bool, "crashed": bool, "on_road": bool,

@@ -32,12 +32,12 @@ import warnings
 
 import numpy as np
 
-from ..algos.best_of_n import best_of_n_log_probs
-from ..algos.model_fitting import ModelWarning, Transitions, fit_dynamics
-from ..algos.world_models import DynamicsModel
-from ..autograd import no_grad
-from ..stats import r_squared
-from .driving_reward import MODELS
+from ...algos.best_of_n import best_of_n_log_probs
+from ...algos.model_fitting import ModelWarning, Transitions, fit_dynamics
+from ...algos.world_models import DynamicsModel
+from ...autograd import no_grad
+from ...stats import r_squared
+from .reward import MODELS
 
 __all__ = ["FEATURES", "fit_world_model", "component_r2", "bon_curve", "toy_bon_curve"]
 
@@ -108,8 +108,8 @@ def bon_curve(proxy, true_return, crash, ns) -> list[dict]:
 
 def toy_bon_curve(proxy_table, ns) -> list[dict]:
     """The toy language's exact best-of-N curve against pi_ref with a learned proxy table (P, S)."""
-    from ..envs import toylang_exact as ex
-    from ..envs.toylang import ToyLanguage, reference_policy
+    from ...envs import toylang_exact as ex
+    from ...envs.toylang import ToyLanguage, reference_policy
 
     lang = ToyLanguage()
     lref = reference_policy(lang).all_log_probs().data                                   # (P, S)

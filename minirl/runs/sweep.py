@@ -260,33 +260,13 @@ def _run_value(name: str, value):
 
 
 def _check_pair(algo: str, env: str) -> None:
-    """The algorithm exists, the env id is registered, and the algorithm can train on it (twin, Box)."""
-    import gymnasium as gym
-
-    import minirl.envs  # noqa: F401  (registers the minirl/ ids)
-    from ..algos.registry import ALGOS
-    from ..rollout import resolve_env_id
-    from .compare import ARMS
-
-    if algo not in ALGOS:
-        raise SweepError(f"unknown algo {algo!r}; choose from {sorted(ALGOS)}")
+    """`minirl.runs.spec.check_pair` (the algorithm can train on the env), as a SweepError."""
+    from ..algos.registry import ConfigError
+    from .spec import check_pair
     try:
-        gym.spec(resolve_env_id(env))
-    except gym.error.Error as exc:
-        raise SweepError(f"unknown env {env!r} ({exc})") from None
-    if ARMS[algo].needs_twin:
-        from minirl.envs import TWINS
-        if env not in TWINS:
-            raise SweepError(f"{algo} needs a differentiable twin of its env, and {env!r} has none; "
-                             f"envs with a twin: {sorted(TWINS)}")
-    if ARMS[algo].needs_box:
-        made = gym.make(env)
-        try:
-            space = made.action_space
-        finally:
-            made.close()
-        if not isinstance(space, gym.spaces.Box):
-            raise SweepError(f"{algo} needs continuous (Box) actions, and {env!r} has {space}")
+        check_pair(algo, env)
+    except ConfigError as exc:
+        raise SweepError(str(exc)) from None
 
 
 def _fmt(value) -> str:
@@ -312,7 +292,7 @@ def setting_of(trial_name: str) -> str:
 def expand(sweep: Sweep) -> list[Trial]:
     """Every (seed, combination) as a Trial (module doc), values read with their types; bad names,
     values or algo/env pairs raise SweepError (one line) before anything runs."""
-    from ..algos.registry import ConfigError, make_config
+    from .spec import resolve_run
 
     names = list(sweep.grid)
     combos = [dict(zip(names, values)) for values in itertools.product(*(sweep.grid[n] for n in names))]
@@ -327,10 +307,11 @@ def expand(sweep: Sweep) -> list[Trial]:
             checked.add((algo, env))
         overrides = {**sweep.fixed, **{k: v for k, v in combo.items() if k not in RUN_SETTINGS}}
         try:
-            config, _ = make_config(algo, env, overrides)
-        except ConfigError as exc:
+            spec = resolve_run(algo, env, 0, overrides=overrides, check_env=False, **{
+                k: run.get(k) for k in ("total_steps", "eval_every", "eval_episodes", "stop_return")})
+        except ValueError as exc:                          # ConfigError, RunError: one line
             raise SweepError(str(exc)) from None
-        resolved = config.to_dict()
+        resolved = spec.config.to_dict()
         overrides = {k: resolved[k] for k in overrides}    # the value the trial will use, typed
         shown = {**{k: v for k, v in run.items() if k not in ("algo", "env")}, **overrides}
         label = ",".join(f"{k}={_fmt(shown[k])}" for k in sorted(names) if k not in ("algo", "env"))
@@ -392,7 +373,7 @@ def check_plan(out: str, record: dict) -> bool:
 
 
 def write_plan(out: str, record: dict) -> str:
-    from .run_folder import write_json
+    from .folder import write_json
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, PLAN_NAME)
     write_json(path, record)
