@@ -40,7 +40,7 @@ def main(argv=None) -> int:
         print("HalfCheetah-v5 needs MuJoCo: pip install -e '.[mujoco]' (or pip install 'gymnasium[mujoco]')",
               file=sys.stderr)
         return 2
-    from minirl.runs import driver as train_run
+    from minirl.runs import driver
     from minirl.runs.spec import resolve_run
 
     rows = []
@@ -52,11 +52,11 @@ def main(argv=None) -> int:
                 done = json.load(f)
             if done.get("final_step", 0) < args.steps:
                 print(f"seed {seed}: resuming {run_dir}", file=sys.stderr)
-                code = train_run.resume_run(run_dir, total_steps=args.steps, progress=not args.no_progress)
+                code = driver.resume_run(run_dir, total_steps=args.steps, progress=not args.no_progress)
             else:
                 code = 0
         else:
-            code = train_run.start_run(run_dir, resolve_run("ppo", ENV_ID, seed, total_steps=args.steps),
+            code = driver.start_run(run_dir, resolve_run("ppo", ENV_ID, seed, total_steps=args.steps),
                                        progress=not args.no_progress)
         if code != 0:
             print(f"seed {seed}: run stopped with exit code {code}", file=sys.stderr)

@@ -64,11 +64,11 @@ def _result(lib, seed, solved, clock, last_eval, steps_done):
 
 
 def run_minirl(seed: int, max_steps: int, eval_every: int, episodes: int, overrides: dict) -> dict:
-    from minirl.algos.registry import make_config
+    from minirl.runs.spec import resolve_run
     from minirl.algos.sac import SAC
     from minirl.evaluation import evaluate_policy
 
-    config, _ = make_config("sac", ENV_ID, {**overrides, "log_every": eval_every})
+    config = resolve_run("sac", ENV_ID, seed, overrides={**overrides, "log_every": eval_every}).config
     clock = Clock()
     agent = SAC(ENV_ID, config, seed=seed)
     solved, last = None, None
