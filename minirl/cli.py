@@ -64,10 +64,24 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        if code in (130, 143) and argv is None:   # stopped by a signal, files written: copies change nothing now
+            _ignore_stop_signals()
+        return code
     except KeyboardInterrupt:
+        if argv is None:
+            _ignore_stop_signals()
         print("\ninterrupted", file=sys.stderr)
         return 130
+
+
+def _ignore_stop_signals() -> None:
+    """The command (`minirl ...` itself, not a caller of main(argv)) is over: a Ctrl-C or SIGTERM arriving
+    now must not turn exit code 130 into a death by signal."""
+    import signal
+    for name in ("SIGINT", "SIGTERM"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
 
 
 if __name__ == "__main__":

@@ -294,6 +294,14 @@ def _log(tmp_path) -> str:
     return (tmp_path / "sweep.log").read_text()
 
 
+def wait_at_gate(gate: Path, proc, log_dir: Path, workers: int = 2) -> None:
+    """Wait until `workers` worker processes of the gated sweep `proc` are inside their trials."""
+    deadline = time.monotonic() + 120
+    while len(list(gate.glob("at-*"))) < workers:
+        assert proc.poll() is None and time.monotonic() < deadline, _log(log_dir)[-2000:]
+        time.sleep(0.02)
+
+
 @pytest.mark.slow
 def test_a_killed_worker_is_retried_once_then_the_trial_is_recorded_failed(tmp_path):
     from sweep_gate import watch_gate
@@ -353,10 +361,7 @@ def _alive(pid: int) -> bool:
 def test_killing_the_sweep_leaves_no_worker_behind_and_a_rerun_resumes(tmp_path):
     out = tmp_path / "sw"
     gate, proc, env, argv = _gated_sweep(tmp_path, out, "--jobs", "2")
-    deadline = time.monotonic() + 120
-    while len(list(gate.glob("at-*"))) < 2:            # both workers are inside their trials
-        assert proc.poll() is None and time.monotonic() < deadline, _log(tmp_path)[-2000:]
-        time.sleep(0.02)
+    wait_at_gate(gate, proc, tmp_path)
     workers = _descendants(proc.pid)
     gated = {int(p.name[3:]) for p in gate.glob("at-*")}
     assert gated <= workers
@@ -430,10 +435,7 @@ def test_the_remote_path_sends_the_files_and_writes_back_what_comes_back(tmp_pat
 def test_sigterm_to_the_sweep_stops_every_trial_with_a_checkpoint(tmp_path):
     out = tmp_path / "sw"
     gate, proc, _, _ = _gated_sweep(tmp_path, out, "--jobs", "2")
-    deadline = time.monotonic() + 120
-    while len(list(gate.glob("at-*"))) < 2:
-        assert proc.poll() is None and time.monotonic() < deadline, _log(tmp_path)[-2000:]
-        time.sleep(0.02)
+    wait_at_gate(gate, proc, tmp_path)
     proc.send_signal(signal.SIGTERM)                   # the sweep forwards it to its busy workers
     time.sleep(0.5)
     (gate / "closed").unlink()

@@ -174,8 +174,9 @@ def run(args) -> int:
         import signal
 
         from minirl.runs.signals import EXIT_CODES
+        from minirl.runs.sweep_run import describe_stopped
         name = getattr(executor, "stopped", None) or "SIGINT"
-        print(f"{name}: {len(result.stopped)} trial(s) did not finish (each running one stopped at an update with a "
-              "checkpoint); run the same command again to continue them", file=sys.stderr)
+        for line in describe_stopped(out, result.stopped, name, getattr(executor, "cancelled", ())):
+            print(line, file=sys.stderr)
         return EXIT_CODES[signal.Signals[name]]
     return 1 if result.failed else code

@@ -11,8 +11,9 @@ An env id with a tuned preset gets it; any other id gets the generic defaults (a
 Every `--eval-every` env steps the deterministic policy plays `--eval-episodes` evaluation episodes
 (defaults per task: `minirl.algos.presets.EVALUATION`). The run folder gets config.json,
 progress.csv, checkpoint.npz and summary.json (see `minirl.runs.driver`); one process at a
-time trains in it. Exit code: 0 done, 2 bad arguments (one line, before any work), 3 stopped by a
-NaN, 130 / 143 stopped by Ctrl-C / SIGTERM (resume it later).
+time trains in it. Exit code: 0 done, 1 a write the disk refused (one line naming the file; resume it
+once there is room), 2 bad arguments (one line, before any work), 3 stopped by a NaN, 130 / 143
+stopped by Ctrl-C / SIGTERM (resume it later).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ DESCRIPTION = ("Train an agent on a Gymnasium environment. Writes DIR/config.jso
 from ..algos.registry import ALGOS
 from . import fail
 from ..runs.driver import RunError
+from ..runs.folder import RunWriteError
 
 HP_PREFIX = "hp__"
 LR_ALIAS = HP_PREFIX + "_lr_alias"          # --lr: learning_rate, or lr for configs that call it so
@@ -149,6 +151,8 @@ def run(args) -> int:
                            total_steps=args.total_steps, eval_every=args.eval_every,
                            eval_episodes=args.eval_episodes, stop_return=args.stop_return)
         return driver.start_run(args.out, spec, **common)
+    except RunWriteError as exc:                          # the disk refused a write: not the user's input
+        return fail("train", exc, code=1)
     except driver.RUN_ERRORS as exc:
         return fail("train", exc, _env_hint(args, exc))
     except Exception as exc:

@@ -51,8 +51,8 @@ from ..algos.registry import ALGOS, ConfigError, agent_class
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..logger import CSVLogger, read_csv
 from ..outputs import OutputPathError
-from .folder import (RunFiles, RunFolderError, RunLock, claim_new_folder, drop_rows_after, read_json,
-                         write_json)
+from .folder import (RunFiles, RunFolderError, RunLock, RunWriteError, claim_new_folder, drop_rows_after, read_json,
+                     remove_temp_files, write_json, writing)
 from .signals import EXIT_CODES, stop_requests
 from .spec import CONFIG_FIELDS, RunError, RunSpec, finite_or_none, whole
 
@@ -123,91 +123,102 @@ def _run_loop(agent, files: RunFiles, spec: RunSpec, *, bookkeeping: dict, appen
     t0 = time.perf_counter()
     eval_spent = 0.0                                   # seconds of evaluation in this session
     last_ckpt = t0
+    resume_hint = f"free some space (or fix the folder), then continue with `minirl train --resume {files.root}`"
 
     def elapsed() -> float:
         return time_offset + (time.perf_counter() - t0) - eval_spent
 
     def checkpoint() -> None:
         book.update(time_s=elapsed(), eval_time_s=eval_offset + eval_spent, seed=spec.seed)
-        save_checkpoint(files.checkpoint, agent.state_dict(), algo=spec.algo, env_id=env_id,
-                        step=int(agent.global_step), config=spec.config.to_dict(), extra=book)
+        with writing(files.checkpoint, resume_hint):
+            save_checkpoint(files.checkpoint, agent.state_dict(), algo=spec.algo, env_id=env_id,
+                            step=int(agent.global_step), config=spec.config.to_dict(), extra=book)
 
-    if not append:
-        checkpoint()                                   # a good checkpoint exists from the first second
-    ckpt_book = dict(book)
+    # Signals are requests from here to the end, final files included (minirl.runs.signals); only
+    # inside the loop may a second Ctrl-C stop at once.
+    with stop_requests("stopping after this update, with a checkpoint") as stop:
+        if not append:
+            checkpoint()                               # a good checkpoint exists from the first second
+        ckpt_book = dict(book)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=total_steps, initial=start_step, unit="step", unit_scale=True,
+                       desc=f"{spec.algo} {env_id} seed {spec.seed}", dynamic_ncols=True,
+                       file=sys.stderr, smoothing=0.1)
+        with writing(files.progress, resume_hint):
+            logger = CSVLogger(files.progress, append=append)
+        hard_stop = False
+        try:
+            with stop.armed():
+                for raw in agent.learn_iter(total_steps):
+                    step = int(raw["step"])
+                    row = {"step": step, "time_s": elapsed(), "episodes": int(raw.get("episodes", 0)),
+                           "return_mean": float(raw.get("return_mean", math.nan)),
+                           **dict.fromkeys(EVAL_COLUMNS, math.nan)}
+                    row.update({k: v for k, v in raw.items() if k not in row})
+                    if eval_every > 0 and (step >= book["next_eval_step"] or step >= total_steps):
+                        t_eval = time.perf_counter()
+                        mean, std = _evaluate(agent, env_id, eval_episodes)
+                        eval_spent += time.perf_counter() - t_eval
+                        row["eval_return_mean"], row["eval_return_std"] = mean, std
+                        book["next_eval_step"] = (step // eval_every + 1) * eval_every
+                        book["last_eval"] = [mean, std]
+                        if book["solved_eval_step"] is None and threshold is not None and mean >= threshold:
+                            book["solved_eval_step"], book["solved_eval_time_s"] = step, row["time_s"]
+                    with writing(files.progress, resume_hint):
+                        logger.write(row)
+                    book["row"] = row
+                    ret = row["return_mean"]
+                    full = row["episodes"] >= WINDOW and math.isfinite(ret)
+                    if book["solved_step"] is None and threshold is not None and full and ret >= threshold:
+                        book["solved_step"], book["solved_time_s"] = step, row["time_s"]
+                    if bar is not None:
+                        bar.total = max(bar.total, step)            # the last update can overshoot the budget
+                        bar.update(step - bar.n)
+                        last = book["last_eval"]
+                        bar.set_postfix_str(f"return {_fmt(ret)} ({row['episodes']} ep)"
+                                            + (f", eval {_fmt(last[0])}" if last else ""), refresh=False)
+                    if callback is not None:
+                        callback(agent, row)
+                    if stop.signum is not None:
+                        stop_reason, code = stop.name, EXIT_CODES[stop.signum]
+                        break
+                    if time.perf_counter() - last_ckpt >= checkpoint_every_s:
+                        checkpoint()
+                        ckpt_book = dict(book)
+                        last_ckpt = time.perf_counter()
+                    if stop_return is not None and full and ret >= stop_return:
+                        stop_reason = "stop_return"
+                        break
+        except KeyboardInterrupt:                      # a second Ctrl-C, or an interrupt we did not catch
+            stop_reason, code, hard_stop = "SIGINT", EXIT_INTERRUPTED, True
+        except FloatingPointError as exc:
+            stop_reason, code, error = "nan", EXIT_NAN, f"{type(exc).__name__}: {exc}"
+        except RunWriteError:                          # the disk refused a write: the files on it stay as they were
+            raise
+        except Exception as exc:                       # a bug or a broken env: record it, then let it show
+            stop_reason, error = "error", f"{type(exc).__name__}: {exc}"
+            try:
+                _write_summary(files, spec, book, None, stop_reason, error, time_offset, start_step, elapsed())
+            except RunWriteError:
+                pass                                   # the error itself matters more
+            raise
+        finally:
+            logger.close()
+            if bar is not None:
+                bar.close()
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=total_steps, initial=start_step, unit="step", unit_scale=True,
-                   desc=f"{spec.algo} {env_id} seed {spec.seed}", dynamic_ncols=True,
-                   file=sys.stderr, smoothing=0.1)
-    logger = CSVLogger(files.progress, append=append)
-    hard_stop = False
-    try:
-        with stop_requests("stopping after this update, with a checkpoint") as stop:
-            for raw in agent.learn_iter(total_steps):
-                step = int(raw["step"])
-                row = {"step": step, "time_s": elapsed(), "episodes": int(raw.get("episodes", 0)),
-                       "return_mean": float(raw.get("return_mean", math.nan)),
-                       **dict.fromkeys(EVAL_COLUMNS, math.nan)}
-                row.update({k: v for k, v in raw.items() if k not in row})
-                if eval_every > 0 and (step >= book["next_eval_step"] or step >= total_steps):
-                    t_eval = time.perf_counter()
-                    mean, std = _evaluate(agent, env_id, eval_episodes)
-                    eval_spent += time.perf_counter() - t_eval
-                    row["eval_return_mean"], row["eval_return_std"] = mean, std
-                    book["next_eval_step"] = (step // eval_every + 1) * eval_every
-                    book["last_eval"] = [mean, std]
-                    if book["solved_eval_step"] is None and threshold is not None and mean >= threshold:
-                        book["solved_eval_step"], book["solved_eval_time_s"] = step, row["time_s"]
-                logger.write(row)
-                book["row"] = row
-                ret = row["return_mean"]
-                full = row["episodes"] >= WINDOW and math.isfinite(ret)
-                if book["solved_step"] is None and threshold is not None and full and ret >= threshold:
-                    book["solved_step"], book["solved_time_s"] = step, row["time_s"]
-                if bar is not None:
-                    bar.total = max(bar.total, step)            # the last update can overshoot the budget
-                    bar.update(step - bar.n)
-                    last = book["last_eval"]
-                    bar.set_postfix_str(f"return {_fmt(ret)} ({row['episodes']} ep)"
-                                        + (f", eval {_fmt(last[0])}" if last else ""), refresh=False)
-                if callback is not None:
-                    callback(agent, row)
-                if stop.signum is not None:
-                    stop_reason, code = stop.name, EXIT_CODES[stop.signum]
-                    break
-                if time.perf_counter() - last_ckpt >= checkpoint_every_s:
-                    checkpoint()
-                    ckpt_book = dict(book)
-                    last_ckpt = time.perf_counter()
-                if stop_return is not None and full and ret >= stop_return:
-                    stop_reason = "stop_return"
-                    break
-    except KeyboardInterrupt:                          # a second signal, or an interrupt we did not catch
-        stop_reason, code, hard_stop = "SIGINT", EXIT_INTERRUPTED, True
-    except FloatingPointError as exc:
-        stop_reason, code, error = "nan", EXIT_NAN, f"{type(exc).__name__}: {exc}"
-    except Exception as exc:                           # a bug or a broken env: record it, then let it show
-        stop_reason, error = "error", f"{type(exc).__name__}: {exc}"
-        _write_summary(files, spec, book, None, stop_reason, error, time_offset, start_step, elapsed())
-        raise
-    finally:
-        logger.close()
-        if bar is not None:
-            bar.close()
-
-    if hard_stop:                                      # the agent may be mid-update: keep the last checkpoint
-        book = ckpt_book
-        dropped = drop_rows_after(files.progress, int(book["row"]["step"]) if book["row"] else 0)
-        print(f"stopped at once: kept the checkpoint at step {book['row']['step'] if book['row'] else 0}"
-              f"{f' and dropped {dropped} row(s) logged after it' if dropped else ''}", file=sys.stderr)
-    elif code != EXIT_NAN:
-        checkpoint()                                   # the end state (also after a stop request)
-    consistent = not hard_stop and code != EXIT_NAN   # else the agent may be ahead of its last row
-    _write_summary(files, spec, book, agent if consistent else None, stop_reason, error, time_offset, start_step,
-                   elapsed() if not hard_stop else book["time_s"])
+        if hard_stop:                                  # the agent may be mid-update: keep the last checkpoint
+            book = ckpt_book
+            dropped = drop_rows_after(files.progress, int(book["row"]["step"]) if book["row"] else 0)
+            print(f"stopped at once: kept the checkpoint at step {book['row']['step'] if book['row'] else 0}"
+                  f"{f' and dropped {dropped} row(s) logged after it' if dropped else ''}", file=sys.stderr)
+        elif code != EXIT_NAN:
+            checkpoint()                               # the end state (also after a stop request)
+        consistent = not hard_stop and code != EXIT_NAN   # else the agent may be ahead of its last row
+        _write_summary(files, spec, book, agent if consistent else None, stop_reason, error, time_offset, start_step,
+                       elapsed() if not hard_stop else book["time_s"], at_once=hard_stop)
     step = int(agent.global_step) if consistent else int(book["row"]["step"]) if book["row"] else 0
     if code in EXIT_CODES.values():
         print(f"{stop_reason}: stopped at step {step}; log, checkpoint and summary agree. Continue with "
@@ -220,7 +231,7 @@ def _run_loop(agent, files: RunFiles, spec: RunSpec, *, bookkeeping: dict, appen
 
 
 def _write_summary(files, spec: RunSpec, book, agent, stop_reason, error, time_offset, start_step,
-                   total_time) -> None:
+                   total_time, at_once: bool = False) -> None:
     """summary.json from the bookkeeping (and the agent's counters, unless it is mid-update: None)."""
     row = book.get("row") or {}
     step = int(agent.global_step) if agent is not None else int(row.get("step", 0))
@@ -238,13 +249,15 @@ def _write_summary(files, spec: RunSpec, book, agent, stop_reason, error, time_o
         "steps_per_s": step / total_time if total_time > 0 else None,
         "session_steps_per_s": (step - start_step) / (total_time - time_offset)
         if total_time > time_offset else None,
-        "stop_reason": stop_reason, "interrupted": stop_reason in ("SIGINT", "SIGTERM"), "error": error,
+        "stop_reason": stop_reason, "interrupted": stop_reason in ("SIGINT", "SIGTERM"), "stopped_at_once": at_once,
+        "error": error,
         "total_steps": spec.total_steps, "stop_return": spec.stop_return,
         "eval_every": spec.eval_every, "eval_episodes": spec.eval_episodes,
     }
     if row:
         summary["last_row"] = row
-    write_json(files.summary, summary)
+    with writing(files.summary, f"continue with `minirl train --resume {files.root}` once it can be written"):
+        write_json(files.summary, summary)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -270,7 +283,8 @@ def start_run(out_dir: str, spec: RunSpec, *, progress: bool = True, checkpoint_
               f"(override them with --set name=value)", file=sys.stderr)
     info = spec.info()
     try:
-        write_json(files.config, info)
+        with writing(files.config, f"free some space (or fix the folder), then remove {files.root} and start again"):
+            write_json(files.config, info)
         return _run_loop(agent, files, spec, bookkeeping={}, append=False, progress=progress,
                          checkpoint_every_s=checkpoint_every_s, callback=callback)
     finally:
@@ -329,7 +343,11 @@ def load_run(run_dir: str):
 def resume_run(run_dir: str, *, total_steps: int | None = None, stop_return: float | None = None,
                progress: bool = True, checkpoint_every_s: float = 60.0,
                callback: Callable | None = None) -> int:
-    """Continue the run in `run_dir` from its checkpoint, appending to its progress.csv."""
+    """Continue the run in `run_dir` from its checkpoint, appending to its progress.csv.
+
+    A run that stopped before its first checkpoint (a crash or a full disk right after config.json
+    was written) starts again from step 0 with its saved settings: nothing of it was kept.
+    """
     files = RunFiles(os.fspath(run_dir))
     read_info(run_dir)                                  # a clear error before taking the lock
     checkpoint_every_s = _check_checkpoint_every(checkpoint_every_s)
@@ -337,14 +355,20 @@ def resume_run(run_dir: str, *, total_steps: int | None = None, stop_return: flo
     if total_steps is not None:
         total_steps = whole("--total-steps", total_steps, 1)
     with RunLock(files):
+        remove_temp_files(files.root)                   # left by a process killed while writing
+        if not os.path.exists(files.checkpoint):
+            return _restart(files, total_steps, stop_return, progress=progress,
+                            checkpoint_every_s=checkpoint_every_s, callback=callback)
         agent, info, ckpt = load_run(run_dir)
         try:
             if total_steps is not None:
                 info["total_steps"] = total_steps
             if stop_return is not None:
                 info["stop_return"] = stop_return
-            write_json(files.config, info)
-            dropped = drop_rows_after(files.progress, ckpt.step)
+            with writing(files.config):
+                write_json(files.config, info)
+            with writing(files.progress):
+                dropped = drop_rows_after(files.progress, ckpt.step)
             if dropped:
                 print(f"resume: dropped {dropped} row(s) of progress.csv logged after the checkpoint "
                       f"(step {ckpt.step})", file=sys.stderr)
@@ -355,6 +379,37 @@ def resume_run(run_dir: str, *, total_steps: int | None = None, stop_return: flo
                              progress=progress, checkpoint_every_s=checkpoint_every_s, callback=callback)
         finally:
             _close(agent)
+
+
+def _restart(files: RunFiles, total_steps, stop_return, **loop) -> int:
+    """`resume_run` of a run without a checkpoint (the lock is held): start it again from step 0, or refuse
+    (one line) if it logged rows, which no checkpoint backs."""
+    from ..logger import read_csv
+    try:
+        rows = len(read_csv(files.progress).get("step", [])) if os.path.exists(files.progress) else 0
+    except (OSError, ValueError):
+        rows = 1
+    if rows:
+        raise RunFolderError(f"{files.root} has progress rows but no checkpoint.npz, so it cannot be continued: "
+                             f"remove the folder (rm -r {files.root}) and start the run again")
+    info = read_info(files.root)
+    if total_steps is not None:
+        info["total_steps"] = total_steps
+    if stop_return is not None:
+        info["stop_return"] = stop_return
+    spec = RunSpec.from_info(info)
+    agent = _construct(spec)
+    try:
+        print(f"resume: {files.root} has no checkpoint (the run stopped before its first one): starting it "
+              "again from step 0 with its saved settings", file=sys.stderr)
+        with writing(files.config):
+            write_json(files.config, info)
+        for name in (files.progress, files.summary):
+            if os.path.exists(name):
+                os.remove(name)
+        return _run_loop(agent, files, spec, bookkeeping={}, append=False, **loop)
+    finally:
+        _close(agent)
 
 
 def read_progress(run_dir: str) -> dict[str, np.ndarray]:

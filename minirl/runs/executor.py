@@ -17,12 +17,14 @@ Both give every task the same treatment:
 * **Retries.** A task that raises, or whose worker process dies (killed, out of memory), is run once
   more; if it fails again its outcome carries the error and the others go on.
 * **Workers end with their parent.** Each local worker asks the kernel for a signal when its parent
-  dies (`prctl(PR_SET_PDEATHSIG)` on Linux) and turns it into one SIGTERM to itself (the kernel
-  may send it twice: once per exit of a parent thread the worker gets handed to, e.g. tqdm's
-  monitor thread, and a second SIGTERM would mean "stop at once"); it checks the parent at every
-  task; it runs in its own process group, so a terminal's Ctrl-C reaches only the parent, which then asks every busy worker
-  to stop (SIGTERM: a `minirl train` trial stops at its next update with a checkpoint) and waits
-  for them. A second Ctrl-C kills the workers at once.
+  dies (`prctl(PR_SET_PDEATHSIG)` on Linux) and turns it into a SIGTERM to itself; it checks the
+  parent at every task; it runs in its own process group (where the platform has them), so a
+  terminal's Ctrl-C reaches only the parent.
+* **One stop request.** A stop request to the parent (Ctrl-C, SIGTERM) starts no new task and asks
+  every busy local worker to stop its trial at the next update with a checkpoint (a shared value,
+  `minirl.runs.local`); a worker that also receives the signal itself (systemd, Slurm and `timeout`
+  signal every process of the job) counts it as the same request. A second Ctrl-C kills the
+  workers at once. Ray tasks are cancelled (`minirl.runs.ray_backend`).
 
 This module holds what both backends share: `Outcome`, the retry rule (`TaskQueue`) and the
 default number of workers. `minirl.runs.local` and `minirl.runs.ray_backend` implement the backends;

@@ -10,33 +10,45 @@
 
 Rules:
 
-* **One process at a time.** A trainer holds an exclusive `fcntl.flock` on `.lock` for the run's
-  lifetime and writes its pid there. A second trainer (a start into the same folder, or `--resume`
-  while it trains) is refused with "DIR is being trained by pid N". The kernel drops the lock when
-  the process dies, however it dies, so a stale `.lock` never blocks a resume.
+* **One process at a time.** A trainer holds an exclusive lock on `.lock` for the run's lifetime
+  (`minirl.runs.lockfile`: `flock` on POSIX, `msvcrt.locking` on Windows) and writes its pid there.
+  A second trainer (a start into the same folder, or `--resume` while it trains) is refused with
+  "DIR is being trained by pid N". The operating system drops the lock when the process dies,
+  however it dies, so a stale `.lock` never blocks a resume. A `.lock` that cannot be opened (a
+  read-only file, a folder) is named in one line with the fix.
 * **Check and create under the lock.** A new run takes the lock first and only then checks that the
   folder is empty, so two starts into one fresh folder cannot both pass the check.
 * **Only empty folders become runs.** A folder holding anything else (a run of this command or the
   user's own files) is refused before anything is written into it.
 * **Atomic JSON.** JSON files are written to a temporary file and renamed over the old one.
+* **No leftovers.** A process killed while writing leaves a temporary file (`TEMP_FILE`); whoever
+  takes the lock next removes them (`remove_temp_files`): a start, a resume, a sweep's trial.
+* **Writes that fail say where.** A write the disk refuses (full, read-only, quota) raises
+  `RunWriteError` naming the file, and the run's other files stay as they were.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
 import os
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..checkpoint import to_jsonable
 from ..outputs import check_out_dir
+from .lockfile import FileLock, holder, open_error
 
-__all__ = ["RunFiles", "RunFolderError", "RunLock", "write_json", "read_json", "read_json_or_none",
-           "drop_rows_after", "finished", "RUN_FILES", "LOCK_NAME", "FINISHED"]
+__all__ = ["RunFiles", "RunFolderError", "RunWriteError", "RunLock", "write_json", "read_json", "read_json_or_none",
+           "drop_rows_after", "finished", "writing", "remove_temp_files", "RUN_FILES", "LOCK_NAME", "FINISHED",
+           "TEMP_FILE"]
 
 LOCK_NAME = ".lock"
 RUN_FILES = ("config.json", "progress.csv", "checkpoint.npz", "summary.json")
+# what a killed writer leaves: save_checkpoint's temp file, write_json's, drop_rows_after's, trials.write_files'
+TEMP_FILE = re.compile(r"\.checkpoint-[^/]*\.npz\.tmp|\.?(config\.json|progress\.csv|checkpoint\.npz|summary\.json|"
+                       r"sweep\.json|failures\.json|report\.csv)\.tmp(\.\d+)?")
+LOCK_FILES = (LOCK_NAME, LOCK_NAME + ".held")      # the lock, and its marker where no OS lock exists
 FINISHED = ("budget", "stop_return")     # summary.json's stop_reason when a run ended as it was asked to
 
 
@@ -47,6 +59,37 @@ def finished(summary: dict | None) -> bool:
 
 class RunFolderError(ValueError):
     """A run folder that cannot be used as asked; the message is one line with the fix."""
+
+
+class RunWriteError(RunFolderError):
+    """A write the disk refused (full, read-only, over quota); the message names the file."""
+
+
+@contextmanager
+def writing(path: str, then: str = ""):
+    """Within the block, an OSError becomes RunWriteError naming `path` (`then`: what to do next)."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise RunWriteError(f"cannot write {path} ({reason}){': ' + then if then else ''}") from None
+
+
+def remove_temp_files(folder: str) -> list[str]:
+    """Remove the temporary files a killed writer left in `folder` (call it holding the folder's lock)."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        if TEMP_FILE.fullmatch(name):
+            try:
+                os.remove(os.path.join(folder, name))
+                removed.append(name)
+            except OSError:
+                pass
+    return removed
 
 
 @dataclass(frozen=True)
@@ -87,41 +130,35 @@ class RunFiles:
 class RunLock:
     """An exclusive lock on a run folder for this process's lifetime in it (see the module doc)."""
 
-    def __init__(self, files: RunFiles):
-        self.files, self._fd = files, None
+    def __init__(self, files: RunFiles, what: str = "trained"):
+        self.files, self.what = files, what
+        self._lock = FileLock(files.lock)
 
     def acquire(self) -> "RunLock":
-        fd = os.open(self.files.lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            got = self._lock.acquire()
         except OSError as exc:
-            os.close(fd)
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise
-            raise RunFolderError(f"{self.files.root} is being trained by pid {self.holder() or '?'}: wait for "
-                                 f"it to finish, or stop it first (kill {self.holder() or 'PID'})") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        os.fsync(fd)
-        self._fd = fd
+            raise RunFolderError(open_error(self.files.lock, exc)) from None
+        if not got:
+            pid = self.holder()
+            raise RunFolderError(f"{self.files.root} is being {self.what} by pid {pid or '?'}: wait for it to finish, "
+                                 f"or stop it first (kill {pid or 'PID'})")
+        try:
+            self._lock.write_pid()
+        except OSError as exc:
+            self._lock.release()
+            raise RunFolderError(open_error(self.files.lock, exc)) from None
         return self
 
     def holder(self) -> int | None:
         """The pid written in the lock file (the current or last holder), if any."""
-        try:
-            with open(self.files.lock) as f:
-                return int(f.read().strip() or 0) or None
-        except (OSError, ValueError):
-            return None
+        return holder(self.files.lock)
 
     def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        self._lock.release()
 
     def __enter__(self) -> "RunLock":
-        return self.acquire() if self._fd is None else self
+        return self.acquire() if not self._lock.held else self
 
     def __exit__(self, *exc) -> None:
         self.release()
@@ -137,7 +174,8 @@ def claim_new_folder(root: str) -> RunLock:
     files = RunFiles(os.fspath(root))
     had_lock = os.path.exists(files.lock)
     lock = RunLock(files).acquire()
-    others = sorted(n for n in os.listdir(files.root) if n != LOCK_NAME)
+    remove_temp_files(files.root)               # a start killed while writing its first files
+    others = sorted(n for n in os.listdir(files.root) if n not in LOCK_FILES)
     if others:
         lock.release()
         if not had_lock:
@@ -154,12 +192,19 @@ def claim_new_folder(root: str) -> RunLock:
 def write_json(path: str, obj) -> None:
     """Write JSON atomically (temp file in the same folder + os.replace)."""
     tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(to_jsonable(obj), f, indent=2, sort_keys=False)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            json.dump(to_jsonable(obj), f, indent=2, sort_keys=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def read_json_or_none(path: str):
@@ -227,7 +272,12 @@ def drop_rows_after(path: str, step: int) -> int:
             dropped += 1
     if dropped:
         tmp = path + ".tmp"
-        with open(tmp, "w", newline="") as f:
-            f.writelines(keep)
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "w", newline="") as f:
+                f.writelines(keep)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
     return dropped

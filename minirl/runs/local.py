@@ -4,7 +4,15 @@
     for outcome in executor.run(fn, {"ppo-s0": (trial0,), "ppo-s1": (trial1,)}): ...
 
 Workers are fresh processes (the "spawn" start method), each with one BLAS thread, in their own
-process group, ending with their parent (the protocol module says how and why).
+process group where the platform has them, ending with their parent (the protocol module says how
+and why).
+
+A stop request reaches the workers through a shared value, not a signal: the parent writes its
+signal's number there and each busy worker's trial sees it at its next row (`minirl.runs.signals`,
+`source`). A worker also treats SIGTERM and SIGINT sent to it directly (systemd, Slurm and `timeout`
+signal every process of the job) as the same one request, at any moment of its life, so however
+many copies arrive its trial ends at its next row with a checkpoint. Only a second Ctrl-C to the
+parent stops at once: the parent then kills the busy workers.
 """
 
 from __future__ import annotations
@@ -43,35 +51,43 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _worker(conn, parent_pid: int) -> None:
-    """A worker's main loop: receive (key, fn, args), send back ("ok"|"error", key, value)."""
+def _worker(conn, parent_pid: int, asked) -> None:
+    """A worker's main loop: receive (key, fn, args), send back ("ok"|"error", key, value).
+
+    `asked` is the shared value where the parent writes the signal number of its stop request.
+    """
     from ..threads import limit_blas_threads
-    os.setpgrp()                                         # Ctrl-C in a terminal goes to the parent only
-    _die_with_parent(parent_pid)
-    limit_blas_threads()
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message is None or os.getppid() != parent_pid:
-            return
-        key, fn, args = message
-        try:
-            reply = ("ok", key, fn(*args))
-        except BaseException as exc:                     # noqa: BLE001  (reported to the parent)
-            tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-            reply = ("error", key, f"{type(exc).__name__}: {exc}\n{''.join(tb[-3:])}".strip())
-        try:
-            conn.send(reply)
-        except (BrokenPipeError, OSError):
-            return
+    if hasattr(os, "setpgrp"):
+        os.setpgrp()                                     # Ctrl-C in a terminal goes to the parent only
+    with stop_requests("stopping this trial after its current update, with a checkpoint",
+                       source=lambda: asked.value or None) as stop:
+        _die_with_parent(parent_pid)
+        limit_blas_threads()
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                return
+            if message is None or os.getppid() != parent_pid:
+                return
+            key, fn, args = message
+            try:
+                reply = ("ok", key, fn(*args))
+            except BaseException as exc:                 # noqa: BLE001  (reported to the parent)
+                tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+                reply = ("error", key, f"{type(exc).__name__}: {exc}\n{''.join(tb[-3:])}".strip())
+            if not asked.value:
+                stop.clear()                             # a request to this worker alone ended its trial
+            try:
+                conn.send(reply)
+            except (BrokenPipeError, OSError):
+                return
 
 
 class _Worker:
-    def __init__(self, ctx):
+    def __init__(self, ctx, asked):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker, args=(child, os.getpid()), daemon=True)
+        self.process = ctx.Process(target=_worker, args=(child, os.getpid(), asked), daemon=True)
         self.process.start()
         child.close()
         self.key = None                                  # the task it runs now
@@ -108,23 +124,22 @@ class LocalExecutor:
         `fn` must be importable by name (a module-level function): workers are fresh processes.
         """
         ctx = mp.get_context("spawn")
+        asked = ctx.RawValue("i", 0)                     # the stop request's signal number, for the workers
         self.stopped = None
         queue = TaskQueue(tasks, self.retries)
         workers: list[_Worker] = []
         stopping = False
-        with stop_requests("finishing the running trials with a checkpoint; no new ones start") as stop:
+        with stop_requests("finishing the running trials with a checkpoint; no new ones start") as stop, stop.armed():
             try:
                 while queue or any(w.key for w in workers):
                     if stop.signum is not None and not stopping:
                         stopping, self.stopped = True, stop.name
                         queue.clear()
-                        for w in workers:
-                            if w.key is not None and w.process.is_alive():
-                                os.kill(w.process.pid, signal.SIGTERM)
+                        asked.value = int(stop.signum)           # each busy trial stops at its next row
                     while queue and not stopping:
                         idle = next((w for w in workers if w.key is None), None)
                         if idle is None and len(workers) < min(self.jobs, len(tasks)):
-                            idle = _Worker(ctx)
+                            idle = _Worker(ctx, asked)
                             workers.append(idle)
                         if idle is None:
                             break

@@ -83,6 +83,7 @@ class RayExecutor:
     def __init__(self, address: str = "auto", retries: int = 1, num_cpus: int | None = None):
         self.address, self.retries = check_address(address), check_retries(retries)
         self.stopped: str | None = None                  # the signal that stopped the last run(), if any
+        self.cancelled: set[str] = set()                 # tasks the stop request cancelled while they ran
         self.num_cpus = num_cpus if num_cpus is not None else default_jobs()
         try:
             import ray
@@ -133,17 +134,18 @@ class RayExecutor:
         from ..threads import THREAD_VARIABLES, blas_thread_limit
         env = {name: str(blas_thread_limit()) for name in THREAD_VARIABLES}
         task = ray.remote(num_cpus=1, max_retries=0, runtime_env={"env_vars": env})(_run_task)
-        self.stopped = None
+        self.stopped, self.cancelled = None, set()
         queue = TaskQueue(tasks, self.retries)
         running: dict = {}                                   # ObjectRef -> key
         stopping = False
         with stop_requests("cancelling the running Ray tasks; their trials continue from their last saved "
-                           "files on the next run") as stop:
+                           "files on the next run") as stop, stop.armed():
             try:
                 while queue or running:
                     if stop.signum is not None and not stopping:
                         stopping, self.stopped = True, stop.name
                         queue.clear()
+                        self.cancelled = set(running.values())
                         for ref in running:
                             ray.cancel(ref)
                     slots = self.jobs - len(running) if queue and not stopping else 0

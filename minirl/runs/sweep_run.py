@@ -22,7 +22,7 @@ from typing import Callable
 from .folder import finished, read_json_or_none
 from .trials import Trial, folder_state, is_done, run_trials
 
-__all__ = ["SweepRun", "run_sweep", "read_failures", "FAILURES_NAME", "is_finished"]
+__all__ = ["SweepRun", "run_sweep", "read_failures", "FAILURES_NAME", "is_finished", "describe_stopped"]
 
 FAILURES_NAME = "failures.json"
 
@@ -93,3 +93,37 @@ def run_sweep(out: str, trials: list[Trial], executor, on_outcome: Callable | No
             on_outcome(trial, outcome, status)
     result.stopped.extend(t.name for t in todo if t.name not in ended)
     return result
+
+
+def _shown(items: list[str], limit: int = 6) -> str:
+    return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def describe_stopped(out: str, names: list[str], signal_name: str, cancelled=()) -> list[str]:
+    """What happened to each trial a stop request cut short, read from its folder: one line per kind.
+
+    Kinds: stopped at its next update with a checkpoint; stopped at once (a second Ctrl-C: the last
+    checkpoint kept); cancelled on Ray (it continues from the files it was sent with); not started.
+    """
+    kinds: dict[str, list[str]] = {"clean": [], "at_once": [], "cancelled": [], "not_started": []}
+    for name in names:
+        folder = os.path.join(out, name)
+        summary = read_json_or_none(os.path.join(folder, "summary.json")) or {}
+        step = summary.get("final_step")
+        if name in cancelled:
+            kinds["cancelled"].append(f"{name} (from step {step or 0})")
+        elif folder_state(folder) == "new":
+            kinds["not_started"].append(name)
+        elif summary.get("stopped_at_once"):
+            kinds["at_once"].append(f"{name} at step {step}")
+        else:
+            kinds["clean"].append(f"{name} at step {step}")
+    again = "run the same command again to continue"
+    texts = {
+        "clean": "stopped at their next update with a checkpoint: {}; " + again + " them from there",
+        "at_once": "stopped at once (a second Ctrl-C): each kept its last checkpoint, {}; " + again + " them from there",
+        "cancelled": "cancelled on the Ray cluster, losing the work since their files were sent: {}; " + again + " them",
+        "not_started": "not started: {}; " + again,
+    }
+    return [f"{signal_name}: {len(items)} trial(s) " + texts[kind].format(_shown(items))
+            for kind, items in kinds.items() if items]
