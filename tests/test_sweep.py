@@ -443,7 +443,7 @@ def test_sigterm_to_the_sweep_stops_every_trial_with_a_checkpoint(tmp_path):
     for seed in (0, 1):
         summary = json.loads((out / f"ppo-sweep_gate_GatedCartPole-v0/s{seed}" / "summary.json").read_text())
         assert summary["stop_reason"] == "SIGTERM" and summary["interrupted"], summary
-    assert "SIGTERM: 2 trial(s) did not finish" in _log(tmp_path)
+    assert "SIGTERM: 2 trial(s) stopped at their next update with a checkpoint" in _log(tmp_path)
     row, = csv.DictReader(open(out / "report.csv"))
     assert (row["finished"], row["failed"], row["pending"]) == ("0", "0", "2")
 
