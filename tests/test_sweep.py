@@ -101,6 +101,10 @@ BASE = ["--algo", "ppo", "--env", "CartPole-v1"]
 
 @pytest.mark.parametrize("argv,needle", [
     (BASE + ["--seeds", "3-1"], "cannot read seeds"),
+    (BASE + ["--seeds", ""], "cannot read seeds ''"),
+    (BASE + ["--seeds", "0-99", "--grid", "clip_coef=" + ",".join(f"0.{i}" for i in range(1, 10)) + ",0.91,0.92",
+             "gamma=" + ",".join(f"0.9{i}" for i in range(11))], "100 seed(s) x 121 setting(s) = 12,100 trials"),
+    (BASE + ["--grid", "hidden_sizes=[" + ",".join(["64"] * 100) + "]"], "folder name of 312 bytes"),
     (BASE + ["--grid", "learning_rate"], "expects NAME=V1,V2"),
     (BASE + ["--grid", "learning_rat=1,2"], "unknown hyperparameter"),
     (BASE + ["--grid", "learning_rate=abc"], "cannot read learning_rate"),
@@ -129,6 +133,19 @@ def test_bad_input_fails_in_one_line_before_any_work(tmp_path, capsys, argv, nee
     assert code == 2 and needle in err and len(err.splitlines()) == 1, err
     assert err.startswith("minirl sweep: error: ")
     assert not out.exists(), "nothing may be written when the request is refused"
+
+
+def test_an_absurd_seed_range_is_refused_at_once_saying_how_many_trials(tmp_path):
+    """Before: `--seeds 0-99999999` hung (a quadratic scan for repeats over a list of 10^8 seeds)."""
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "minirl", "sweep", *BASE, "--seeds", "0-99999999", "--out", str(out)],
+                          capture_output=True, text=True, timeout=60)
+    err = done.stderr.strip()
+    assert done.returncode == 2 and len(err.splitlines()) == 1, err
+    assert "100,000,000 seeds" in err and "at most 10,000" in err and not out.exists()
+    assert sw.parse_seeds("0-9999") == list(range(10_000))          # the largest sweep, read at once
+    with pytest.raises(sw.SweepError, match=r"seed\(s\) \[3, 4, 5\] given more than once"):
+        sw.parse_seeds("0-5,3-9")
 
 
 def test_a_non_finite_threshold_is_refused_with_a_file_and_with_report_too(tmp_path, capsys):

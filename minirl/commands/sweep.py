@@ -123,8 +123,8 @@ def run(args) -> int:
             if args.threshold is not None:
                 sweep.threshold = sw.check_threshold(args.threshold)
         else:
-            sweep = sw.sweep_from_flags(algo=args.algo, env=args.env, seeds=args.seeds or "0", grid=args.grid,
-                                        sets=args.sets, total_steps=args.total_steps, eval_every=args.eval_every,
+            seeds = "0" if args.seeds is None else args.seeds          # --seeds '' is refused, not seed 0
+            sweep = sw.sweep_from_flags(algo=args.algo, env=args.env, seeds=seeds, grid=args.grid, sets=args.sets, total_steps=args.total_steps, eval_every=args.eval_every,
                                         eval_episodes=args.eval_episodes, stop_return=args.stop_return,
                                         threshold=args.threshold)
         jobs = None
@@ -141,6 +141,7 @@ def run(args) -> int:
             check_available()
         trials = sw.expand(sweep)
         record = sw.plan_record(sweep, trials)
+        sw.check_path_lengths(args.out, trials)
         out = check_out_dir(args.out)
         continuing = sw.check_plan(out, record)
         for t in trials:                                 # a folder holding a run of other settings: refuse now

@@ -44,9 +44,11 @@ from .trials import Trial, trial_record
 
 __all__ = ["SweepError", "Sweep", "RUN_SETTINGS", "parse_seeds", "split_values", "parse_grid_items",
            "sweep_from_flags", "sweep_from_file", "expand", "setting_of", "plan_record", "check_plan",
-           "write_plan", "read_plan", "check_threshold", "PLAN_NAME"]
+           "write_plan", "read_plan", "check_threshold", "check_path_lengths", "PLAN_NAME", "MAX_TRIALS"]
 
 PLAN_NAME = "sweep.json"
+MAX_TRIALS = 10_000                 # seeds x settings; more is refused before anything is built
+NAME_MAX = 255                      # bytes in one folder name (ext4, XFS, APFS, NTFS: 255)
 # run settings a sweep can fix or vary besides config fields: name -> (type, minimum)
 RUN_SETTINGS = {"algo": (str, None), "env": (str, None), "total_steps": (int, 1), "eval_every": (int, 0),
                 "eval_episodes": (int, 1), "stop_return": (float, None)}
@@ -85,25 +87,35 @@ class Sweep:
 # ------------------------------------------------------------------------------------------------
 
 def parse_seeds(text) -> list[int]:
-    """"0-9" -> [0..9]; "0,3,7"; "0-4,10"; a list of integers passes (checked). Seeds are >= 0, no repeats."""
+    """"0-9" -> [0..9]; "0,3,7"; "0-4,10"; a list of integers passes (checked). Seeds are >= 0, no repeats.
+
+    Linear in the number of seeds, and counted before any list is built: more than MAX_TRIALS seeds
+    (a sweep has at least one trial per seed) is refused in one line saying how many that would be.
+    """
     if isinstance(text, (list, tuple)):
         items = list(text)
         if not all(isinstance(s, int) and not isinstance(s, bool) for s in items):
             raise SweepError(f"seeds must be integers >= 0, got {items!r}")
-        seeds = items
+        ranges = [(s, s) for s in items]
     else:
-        seeds = []
+        ranges = []
         for part in str(text).split(","):
             m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
             if not m or (m.group(2) is not None and int(m.group(2)) < int(m.group(1))):
                 raise SweepError(f"cannot read seeds {text!r}: give a range like 0-9, a list like 0,3,7, or both (0-4,10)")
-            first, last = int(m.group(1)), int(m.group(2) if m.group(2) is not None else m.group(1))
-            seeds.extend(range(first, last + 1))
+            ranges.append((int(m.group(1)), int(m.group(2) if m.group(2) is not None else m.group(1))))
+    count = sum(last - first + 1 for first, last in ranges)
+    if count > MAX_TRIALS:
+        raise SweepError(f"seeds {text!r} are {count:,} seeds, so at least {count:,} trials; a sweep runs at most "
+                         f"{MAX_TRIALS:,}: give fewer seeds (e.g. 0-9), or split the sweep")
+    seeds = [s for first, last in ranges for s in range(first, last + 1)]
     if not seeds or min(seeds) < 0:
         raise SweepError(f"seeds must be integers >= 0, got {text!r}")
-    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    seen: set[int] = set()
+    repeated = sorted({s for s in seeds if s in seen or seen.add(s)})
     if repeated:
-        raise SweepError(f"seed(s) {repeated} given more than once in {text!r}")
+        shown = repeated[:10] + (["..."] if len(repeated) > 10 else [])
+        raise SweepError(f"seed(s) {shown} given more than once in {text!r}: give each seed once")
     return seeds
 
 
@@ -166,6 +178,15 @@ def _check_layout(base: dict, fixed: dict, grid: dict) -> None:
             raise SweepError(f"grid {name}: give a non-empty list of values, got {values!r}")
 
 
+def _check_size(sweep: "Sweep") -> None:
+    """seeds x combinations <= MAX_TRIALS, counted without building them (one line saying how many)."""
+    combos = math.prod(len(v) for v in sweep.grid.values())
+    trials = len(sweep.seeds) * combos
+    if trials > MAX_TRIALS:
+        raise SweepError(f"{len(sweep.seeds):,} seed(s) x {combos:,} setting(s) = {trials:,} trials; a sweep runs at "
+                         f"most {MAX_TRIALS:,}: give fewer seeds or grid values, or split the sweep")
+
+
 def sweep_from_flags(*, algo=None, env=None, seeds="0", grid=(), sets=(), total_steps=None, eval_every=None,
                      eval_episodes=None, stop_return=None, threshold=None) -> Sweep:
     """The flag form (texts as typed on the command line)."""
@@ -175,6 +196,7 @@ def sweep_from_flags(*, algo=None, env=None, seeds="0", grid=(), sets=(), total_
     fixed = {k: v[0] for k, v in parse_grid_items(sets, "--set").items()}
     sweep = Sweep(parse_seeds(seeds), base, fixed, parse_grid_items(grid), check_threshold(threshold))
     _check_layout(sweep.base, sweep.fixed, sweep.grid)
+    _check_size(sweep)
     return sweep
 
 
@@ -230,6 +252,7 @@ def sweep_from_file(path: str) -> Sweep:
     base = {k: data[k] for k in RUN_SETTINGS if data.get(k) is not None}
     sweep = Sweep(parse_seeds(data.get("seeds", "0")), base, fixed, grid, check_threshold(data.get("threshold")))
     _check_layout(sweep.base, sweep.fixed, sweep.grid)
+    _check_size(sweep)
     return sweep
 
 
@@ -284,6 +307,28 @@ def _fmt(value) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
 
 
+def _check_name_lengths(folder: str) -> None:
+    """Each folder name of a setting fits a file system's name limit (NAME_MAX bytes), or SweepError."""
+    for part in folder.split("/"):
+        size = len(part.encode())
+        if size > NAME_MAX:
+            raise SweepError(f"the grid values make a folder name of {size} bytes ({part[:48]}...); folder names "
+                             f"can have at most {NAME_MAX}: give shorter values (e.g. fewer list items) or fewer "
+                             "grid keys per sweep")
+
+
+def check_path_lengths(out: str, trials: list[Trial], limit: int = 4000) -> None:
+    """Every file of every trial below OUT has a path shorter than `limit` characters (Linux allows 4096;
+    a checkpoint's temporary file adds 30), or SweepError naming the longest."""
+    longest = max(trials, key=lambda t: len(t.name), default=None)
+    if longest is None:
+        return
+    path = os.path.join(os.path.abspath(out), longest.name, ".checkpoint-XXXXXXXX.npz.tmp")
+    if len(path) >= limit:
+        raise SweepError(f"the trial folder {longest.name[:48]}... under {out} makes paths of {len(path)} characters; "
+                         f"at most {limit} work everywhere: choose a shorter --out or shorter grid values")
+
+
 def setting_of(trial_name: str) -> str:
     """The setting of a trial: its folder without the seed part."""
     return trial_name.rsplit("/", 1)[0]
@@ -316,6 +361,7 @@ def expand(sweep: Sweep) -> list[Trial]:
         shown = {**{k: v for k, v in run.items() if k not in ("algo", "env")}, **overrides}
         label = ",".join(f"{k}={_fmt(shown[k])}" for k in sorted(names) if k not in ("algo", "env"))
         folder = f"{_fmt(algo)}-{_fmt(env)}" + (f"/{label}" if label else "")
+        _check_name_lengths(folder)
         settings.append((folder, algo, env, run, overrides))
     folders = [s[0] for s in settings]
     twice = sorted({f for f in folders if folders.count(f) > 1})
