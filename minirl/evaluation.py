@@ -36,7 +36,10 @@ EVAL_SEED_BASE = 10 ** 12
 
 
 def make_eval_env(env_id: str, **kwargs) -> gym.Env:
-    """`gym.make(env_id)`; an id of the `module:Env-v0` form imports `module` first (as gym.make does)."""
+    """`gym.make(env_id)`; an id of the `module:Env-v0` form needs its module allowed first
+    (`minirl.rollout.resolve_env_id`: never imported because a file names it)."""
+    from .rollout import resolve_env_id
+    resolve_env_id(env_id)
     return gym.make(env_id, **kwargs)
 
 

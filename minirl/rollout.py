@@ -46,7 +46,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 __all__ = ["VecEnv", "Step", "check_spaces", "SUPPORTED_SPACES", "collect_episodes", "Episode", "resolve_env_id",
-           "check_finite"]
+           "check_finite", "allow_env_modules", "allowed_env_modules", "ENV_MODULES_VARIABLE"]
 
 SUPPORTED_SPACES = ("observations: Box with shape (obs_dim,); "
                     "actions: Discrete(n) or Box with shape (act_dim,) and finite bounds")
@@ -80,15 +80,54 @@ def check_spaces(obs_space: gym.Space, act_space: gym.Space, where: str = "envir
 VECTORIZATIONS = ("loop", "sync")
 
 
+ENV_MODULES_VARIABLE = "MINIRL_ENV_MODULES"    # the modules the user named (--env-module), comma-separated
+
+
+def allowed_env_modules() -> set[str]:
+    """The modules an env id of the `module:Env-v0` form may name: those the user named with
+    `--env-module` (here or in the process that started this one: the variable is inherited)."""
+    import os
+    return {m for m in os.environ.get(ENV_MODULES_VARIABLE, "").split(",") if m}
+
+
+def allow_env_modules(names) -> None:
+    """Import each module the user named on the command line (`--env-module NAME`: it registers their
+    ids) and let env ids name it, in this process and every process it starts. ValueError (one line)
+    for a name that is not a module name or cannot be imported."""
+    import os
+    import re
+    names = list(names or [])
+    for name in names:
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", name):
+            raise ValueError(f"--env-module {name!r} is not a module name: give one like my_envs or pkg.envs")
+        try:
+            importlib.import_module(name)
+        except Exception as exc:                       # noqa: BLE001 (the user's module: say what it raised)
+            raise ValueError(f"--env-module {name}: cannot import it ({type(exc).__name__}: {exc}); is it on "
+                             "PYTHONPATH (or in the current folder)?") from None
+    if names:
+        os.environ[ENV_MODULES_VARIABLE] = ",".join(sorted(allowed_env_modules() | set(names)))
+
+
 def resolve_env_id(env_id: str) -> str:
-    """The registry id of `env_id`; the `module:Env-v0` form (as `gym.make` accepts) imports `module` first.
+    """The registry id of `env_id`; the `module:Env-v0` form (as `gym.make` accepts) names `module`.
 
     `gym.make` honours that form but `gym.spec` does not, so minirl resolves it once here and keeps
     the full string wherever an environment is made again (evaluation, resume).
+
+    **Code is never imported because a file says so.** An env id may come from a run folder's
+    config.json, a checkpoint or a sweep file, and folders are shared, downloaded and unzipped; with
+    the current folder on `sys.path` (`python -m minirl`), a planted `module.py` would run. So the
+    module is imported only if the user named it on the command line (`--env-module module`,
+    `allow_env_modules`); otherwise gymnasium.error.Error says so in one line, before anything is imported.
     """
     if ":" not in env_id:
         return env_id
     module, _, name = env_id.partition(":")
+    if module not in allowed_env_modules():
+        raise gym.error.Error(f"env id {env_id!r} names the module {module!r}, and minirl imports a module only when "
+                              f"you name it yourself: add --env-module {module} if you trust that code, or use a "
+                              "registered id")
     try:
         importlib.import_module(module)
     except ImportError as exc:

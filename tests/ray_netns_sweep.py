@@ -57,7 +57,8 @@ finally:
 gate = Path(os.environ["MINIRL_TEST_GATE"])
 (gate / "closed").write_text("")
 fault = [sys.executable, "-m", "minirl", "sweep", "--algo", "ppo", "--env", ENV_ID, "--seeds", "0-1",
-         "--total-steps", "1024", "--eval-every", "0", "--out", str(work / "fault"), "--ray"]
+         "--total-steps", "1024", "--eval-every", "0", "--out", str(work / "fault"), "--env-module", "sweep_gate",
+         "--ray"]
 with open(work / "fault.log", "w") as log:
     proc = subprocess.Popen(fault, stdout=log, stderr=subprocess.STDOUT)
 kills = []

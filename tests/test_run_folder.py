@@ -265,11 +265,12 @@ def test_the_module_colon_id_form_trains_and_evaluates_in_a_new_process(tmp_path
     env = {**ENV, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ENV.get('PYTHONPATH', '')}"}
     run = tmp_path / "run"
     train = subprocess.run([sys.executable, "-m", "minirl", "train", "--algo", "ppo", "--env", "my_envs:MyCartPole-v0",
-                            "--total-steps", "256", "--out", str(run), *TINY], env=env, capture_output=True,
+                            "--total-steps", "256", "--out", str(run), "--env-module", "my_envs", *TINY], env=env, capture_output=True,
                            text=True, timeout=300)
     assert train.returncode == 0, train.stderr[-2000:]
     assert _json(run / "summary.json")["reward_threshold"] == 195.0
-    evaluate = subprocess.run([sys.executable, "-m", "minirl", "eval", str(run), "--episodes", "2"], env=env,
+    evaluate = subprocess.run([sys.executable, "-m", "minirl", "eval", str(run), "--episodes", "2",
+                               "--env-module", "my_envs"], env=env,
                               capture_output=True, text=True, timeout=300)
     assert evaluate.returncode == 0 and "MyCartPole" in evaluate.stdout, evaluate.stderr[-2000:]
 

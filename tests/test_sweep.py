@@ -299,7 +299,8 @@ def _gated_sweep(tmp_path, out, *extra):
     env = {**os.environ, "MINIRL_TEST_GATE": str(gate), "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
     argv = [sys.executable, "-m", "minirl", "sweep", "--algo", "ppo", "--env", GATE_ENV, "--seeds", "0-1",
-            "--total-steps", "1024", "--eval-every", "1024", "--eval-episodes", "2", "--out", str(out), *extra]
+            "--total-steps", "1024", "--eval-every", "1024", "--eval-episodes", "2", "--out", str(out),
+            "--env-module", "sweep_gate", *extra]
     # output to files, not pipes: orphaned workers would hold a pipe open and block communicate()
     log = open(tmp_path / "sweep.log", "w")
     proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)

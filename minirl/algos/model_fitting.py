@@ -81,6 +81,8 @@ def make_env(env):
     import gymnasium as gym
 
     if isinstance(env, str):
+        from ..rollout import resolve_env_id
+        resolve_env_id(env)                      # a module:Env-v0 id imports nothing the user did not name
         return gym.make(env)
     if not hasattr(env, "step") or not hasattr(env, "reset"):
         raise TypeError(f"env must be a Gymnasium id (str) or an environment, got {type(env).__name__}")

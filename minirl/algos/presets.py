@@ -170,7 +170,9 @@ _GENERIC_STEPS = 500_000
 
 def _is_continuous(env_id: str) -> bool:
     """Whether env_id has a Box action space (False if it cannot be built here)."""
+    from ..rollout import resolve_env_id
     try:
+        resolve_env_id(env_id)        # a module:Env-v0 id imports nothing the user did not name
         env = gym.make(env_id)
     except Exception:                 # unknown id or missing extra: the agent reports it properly
         return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["fail"]
+__all__ = ["fail", "add_env_module_option", "allow_env_modules"]
 
 
 def fail(command: str, message, hint: str | None = None, code: int = 2) -> int:
@@ -17,3 +17,21 @@ def fail(command: str, message, hint: str | None = None, code: int = 2) -> int:
         text = f"{text} ({hint})"
     print(f"minirl {command}: error: {text}", file=sys.stderr)
     return code
+
+
+def add_env_module_option(parser) -> None:
+    """`--env-module MODULE` (repeatable): the only way an env id of the `module:Env-v0` form gets its module
+    imported (`minirl.rollout.resolve_env_id`)."""
+    parser.add_argument("--env-module", dest="env_modules", action="append", default=[], metavar="MODULE",
+                        help="import MODULE first, e.g. my_envs for the id my_envs:MyEnv-v0 (repeatable); minirl "
+                             "never imports a module because a run folder or a sweep file names it")
+
+
+def allow_env_modules(command: str, args) -> int | None:
+    """Import the modules of `--env-module`; None, or the exit code of a one-line error."""
+    from ..rollout import allow_env_modules as allow
+    try:
+        allow(getattr(args, "env_modules", None))
+    except ValueError as exc:
+        return fail(command, exc)
+    return None

@@ -61,6 +61,8 @@ def add_arguments(parser) -> None:
                         help="run on a Ray cluster: an address, 'auto', or nothing to start one here "
                              "(needs the ray extra)")
     parser.add_argument("--fast", action="store_true", help="tiny budgets and 2 seeds: a smoke test")
+    from . import add_env_module_option
+    add_env_module_option(parser)
 
 
 def _write_csv(path: str, rows: list[dict]) -> None:
@@ -101,6 +103,10 @@ def run(args) -> int:
     from minirl.plotting import save_figure
     from minirl.plotting.compare import compare_figure
 
+    from . import allow_env_modules
+    refused = allow_env_modules("compare", args)
+    if refused is not None:
+        return refused
     seeds = 2 if args.fast and args.seeds == 3 else args.seeds
     try:
         if args.jobs is not None and args.jobs <= 0:

@@ -26,6 +26,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--gif", default=None, metavar="PATH", help="write the rendered frames as a GIF")
     parser.add_argument("--fps", type=int, default=30, help="frames per second of the GIF")
     parser.add_argument("--max-frames", type=int, default=500, help="at most this many frames in the GIF")
+    from . import add_env_module_option
+    add_env_module_option(parser)
 
 
 def run(args) -> int:
@@ -34,8 +36,11 @@ def run(args) -> int:
     from ..evaluation import play_episodes
     from ..plotting.gif import save_gif
     from ..runs.driver import RUN_ERRORS, load_run
-    from . import fail
+    from . import allow_env_modules, fail
 
+    refused = allow_env_modules("eval", args)
+    if refused is not None:
+        return refused
     if args.episodes <= 0:
         return fail("eval", f"--episodes must be positive, got {args.episodes}")
     if args.seed < 0:
@@ -53,8 +58,8 @@ def run(args) -> int:
         return fail("eval", exc)
     except gym.error.Error as exc:                   # an env id this process cannot make
         return fail("eval", f"{args.run_dir} was trained on an environment this process cannot make: "
-                            f"{type(exc).__name__}: {exc}", "install the package that registers it, or use "
-                            "the module:Env-v0 form when training")
+                            f"{type(exc).__name__}: {exc}", "install the package that registers it, or name "
+                            "its module with --env-module")
     try:
         returns, lengths, frames = play_episodes(agent, info["env_id"], args.episodes, args.seed,
                                             deterministic=not args.stochastic, render=args.render,

@@ -57,6 +57,8 @@ def add_arguments(parser) -> None:
                         help="x axis: environment steps or wall-clock seconds")
     parser.add_argument("--stat", choices=["iqm", "mean"], default="iqm", help="central line over seeds")
     parser.add_argument("--title", default="", help="figure title")
+    from . import add_env_module_option
+    add_env_module_option(parser)
 
 
 def unique_run_dirs(run_dirs) -> tuple[list[str], list[str]]:
@@ -156,7 +158,11 @@ def group_labels(groups) -> dict[tuple, str]:
 
 def run(args) -> int:
     from ..outputs import OutputPathError, check_out_file
+    from . import allow_env_modules
 
+    refused = allow_env_modules("plot", args)
+    if refused is not None:
+        return refused
     try:
         out = check_out_file(args.out, suffix=".png")
     except OutputPathError as exc:

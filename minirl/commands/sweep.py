@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import fail
+from . import add_env_module_option, allow_env_modules, fail
 
 HELP = "seeds x a grid of train settings, on local processes or a Ray cluster"
 DESCRIPTION = ("Run `minirl train` for every seed and every combination of a grid of settings, each in its own "
@@ -54,6 +54,7 @@ def add_arguments(parser) -> None:
                              "start a Ray instance here (needs the ray extra)")
     parser.add_argument("--report", default=None, metavar="DIR",
                         help="only write and print the report of the sweep in DIR (any time)")
+    add_env_module_option(parser)
 
 
 def _given(args) -> list[str]:
@@ -111,6 +112,9 @@ def run(args) -> int:
     from minirl.runs.trials import check_folder
     from minirl.outputs import check_out_dir
 
+    refused = allow_env_modules("sweep", args)
+    if refused is not None:
+        return refused
     if args.report is not None:
         return report_only(args)
     try:

@@ -28,7 +28,7 @@ DESCRIPTION = ("Train an agent on a Gymnasium environment. Writes DIR/config.jso
                "can be overridden (--set name=value).")
 
 from ..algos.registry import ALGOS
-from . import fail
+from . import add_env_module_option, allow_env_modules, fail
 from ..runs.driver import RunError
 from ..runs.folder import RunWriteError
 
@@ -78,6 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-episodes", type=int, default=None, metavar="K",
                         help="deterministic evaluation episodes each time (default: the task's)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_env_module_option(parser)
     group = parser.add_argument_group(
         "hyperparameters", "any field of the algorithm's config (see minirl/algos/); "
         "values are read with the field's type; tuples as comma lists, e.g. --hidden 64,64")
@@ -129,6 +130,9 @@ def run(args) -> int:
     from ..runs import driver
     from ..runs.spec import resolve_run
 
+    refused = allow_env_modules("train", args)
+    if refused is not None:
+        return refused
     try:
         overrides = parse_overrides(args, args.algo if args.algo in ALGOS else None)
         common = dict(progress=not args.no_progress, checkpoint_every_s=args.checkpoint_every)

@@ -131,8 +131,11 @@ class RayExecutor:
         """
         ray = self._ray
         self._connect()
+        from ..rollout import ENV_MODULES_VARIABLE, allowed_env_modules
         from ..threads import THREAD_VARIABLES, blas_thread_limit
         env = {name: str(blas_thread_limit()) for name in THREAD_VARIABLES}
+        if allowed_env_modules():                    # the user's --env-module, for ids of the module:Env-v0 form
+            env[ENV_MODULES_VARIABLE] = ",".join(sorted(allowed_env_modules()))
         task = ray.remote(num_cpus=1, max_retries=0, runtime_env={"env_vars": env})(_run_task)
         self.stopped, self.cancelled = None, set()
         queue = TaskQueue(tasks, self.retries)
