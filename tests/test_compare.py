@@ -152,3 +152,19 @@ def test_figure_has_two_panels_with_one_line_per_arm():
     assert any("PPO" in s for s in labels) and any("twin" in s for s in labels)
     assert "IQM over 2 seeds" in legend.get_title().get_text() and "bootstrap" in legend.get_title().get_text()
     plt.close(fig)
+
+
+@pytest.mark.slow
+def test_a_rerun_with_a_smaller_budget_is_refused_rather_than_reporting_the_longer_runs(tmp_path, capsys):
+    """Before: the rerun skipped the finished runs and reported their curves and final evaluation, trained
+    to 1000 steps, under the budget of 600."""
+    out = tmp_path / "cmp"
+    argv = ["compare", "--fast", "--arms", "svg", "--seeds", "1", "--jobs", "1", "--out", str(out)]
+    assert main([*argv, "--total-steps", "1000"]) == 0
+    before = {name: (out / name).read_bytes() for name in ("summary.csv", "curves.csv")}
+    capsys.readouterr()
+    assert main([*argv, "--total-steps", "600"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("minirl compare: error: ") and len(err.splitlines()) == 1, err
+    assert "trained to step 1000" in err and "budget of 600" in err and "--total-steps 1000" in err, err
+    assert {name: (out / name).read_bytes() for name in before} == before, "nothing may be rewritten"

@@ -99,6 +99,7 @@ def run(args) -> int:
 
     from minirl.experiments import compare as experiment
     from minirl.runs.backends import make_executor
+    from minirl.runs.trials import check_folder
     from minirl.outputs import OutputPathError, check_out_dir
     from minirl.plotting import save_figure
     from minirl.plotting.compare import compare_figure
@@ -114,6 +115,8 @@ def run(args) -> int:
         plan = experiment.plan_comparison(args.task, args.arms, seeds=seeds, total_steps=args.total_steps,
                                           fast=args.fast, threshold=args.threshold)
         out = check_out_dir(args.out)
+        for t in experiment.trials_for(plan, plan.fast):    # runs/ holding other runs: refused before any work
+            check_folder(t, os.path.join(out, "runs", t.name))
         executor = make_executor(args.jobs, args.ray)
     except (ValueError, OutputPathError, ImportError) as exc:
         return fail("compare", exc)

@@ -76,18 +76,36 @@ def folder_state(folder: str) -> str:
 
 
 def check_folder(trial: Trial, folder: str, spec=None) -> None:
-    """Refuse (RunFolderError, one line) a folder holding a run with settings other than the trial's
-    (`spec`: the trial's resolved run, if the caller has it)."""
+    """Refuse (RunFolderError, one line) a folder holding a run with settings other than the trial's, or
+    one trained past the trial's budget (`spec`: the trial's resolved run, if the caller has it)."""
     if folder_state(folder) == "new":
         return
     info = read_json_or_none(RunFiles(folder).config)
     if info is None:
         raise RunFolderError(f"{folder} holds a run without a readable config.json: remove it or choose another --out")
-    expected = (spec or trial.spec(check_env=False)).identity()
+    spec = spec or trial.spec(check_env=False)
+    expected = spec.identity()
     differ = sorted(k for k, v in expected.items() if json.loads(json.dumps(info.get(k))) != json.loads(json.dumps(v)))
     if differ:
         raise RunFolderError(f"{folder} holds a run with other settings ({', '.join(differ)} differ): "
                              "choose another --out, or remove that folder to run it again")
+    past = _rows_past(folder, spec.total_steps)
+    if past:
+        raise RunFolderError(f"{folder} holds a run trained to step {past} (budget {info.get('total_steps')}), past "
+                             f"this run's budget of {spec.total_steps} steps, so its curves would not be this run's: "
+                             f"give --total-steps {info.get('total_steps')} (or more), or choose another --out")
+
+
+def _rows_past(folder: str, budget: int) -> int | None:
+    """The last logged step if the run went on past the first row at or beyond `budget` (a run with that
+    budget stops there: one update may overshoot it), else None."""
+    from ..logger import read_csv
+    try:
+        steps = read_csv(RunFiles(folder).progress).get("step", [])
+    except (OSError, ValueError):
+        return None
+    beyond = [int(s) for s in steps if s >= budget]
+    return beyond[-1] if len(beyond) > 1 else None
 
 
 def is_done(trial: Trial, folder: str) -> bool:
