@@ -238,14 +238,17 @@ def test_a_sweep_runs_then_a_rerun_skips_finished_trials(tmp_path, capsys):
 # ------------------------------------------------------------------------------------------------
 
 def _fake_trial(folder: Path, evals, final_return, stop_reason="budget"):
+    """A trial folder as `minirl train` leaves it: config.json (its setting and seed), progress.csv, summary.json."""
     folder.mkdir(parents=True)
+    setting = {k: json.loads(v) for k, v in (part.split("=") for part in folder.parent.name.split(",") if "=" in part)}
+    config = {"algo": "ppo", "env_id": "CartPole-v1", "seed": int(folder.name[1:]), "config": setting}
     with open(folder / "progress.csv", "w") as f:
         f.write("step,time_s,episodes,return_mean,eval_return_mean,eval_return_std\n")
         for i, e in enumerate(evals):
             ret = final_return if i == len(evals) - 1 else 0.0
             f.write(f"{1000 * (i + 1)},{i},{10 * i},{ret},{e},0\n")
     (folder / "summary.json").write_text(json.dumps({"stop_reason": stop_reason}))
-    (folder / "config.json").write_text("{}")
+    (folder / "config.json").write_text(json.dumps(config))
 
 
 def test_report_numbers_by_hand(tmp_path):

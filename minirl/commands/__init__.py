@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["fail", "add_env_module_option", "allow_env_modules"]
+__all__ = ["fail", "write_failed", "add_env_module_option", "allow_env_modules"]
 
 
 def fail(command: str, message, hint: str | None = None, code: int = 2) -> int:
@@ -17,6 +17,14 @@ def fail(command: str, message, hint: str | None = None, code: int = 2) -> int:
         text = f"{text} ({hint})"
     print(f"minirl {command}: error: {text}", file=sys.stderr)
     return code
+
+
+def write_failed(command: str, exc: OSError, path: str) -> int:
+    """One line for a write the disk refused (full, read-only, over quota), naming the file; exit code 1."""
+    where = exc.filename or path
+    reason = exc.strerror or type(exc).__name__
+    return fail(command, f"cannot write {where} ({reason}): free some space, or make it writable (or remove it), "
+                         "then run the command again", code=1)
 
 
 def add_env_module_option(parser) -> None:

@@ -25,7 +25,7 @@ import os
 
 import numpy as np
 
-from . import fail
+from . import fail, write_failed
 
 HELP = "score-function versus pathwise gradient estimators (figures and CSV tables)"
 DESCRIPTION = ("Score-function (no baseline, batch mean, leave-one-out), pathwise and Gumbel "
@@ -69,29 +69,33 @@ def run(args) -> int:
     scale = 10 if args.fast else 1                              # fast mode: 10x fewer batches
     written = []
 
-    count = lab.sample_count_sweep(rng, n_batches=4000 // scale)
-    written.append(save_figure(plots.sample_count_figure(count), os.path.join(out, "sample_count.png")))
-    written.append(write_csv(os.path.join(out, "sample_count.csv"), count.rows()))
+    try:                                                        # a full disk: one line naming the file
+        count = lab.sample_count_sweep(rng, n_batches=4000 // scale)
+        written.append(save_figure(plots.sample_count_figure(count), os.path.join(out, "sample_count.png")))
+        written.append(write_csv(os.path.join(out, "sample_count.csv"), count.rows()))
 
-    quad = lab.parameter_sweep(rng, "quadratic", n_batches=20000 // scale)
-    cos = lab.parameter_sweep(rng, "cosine", n_batches=20000 // scale)
-    written.append(save_figure(plots.parameter_figure(quad, cos), os.path.join(out, "parameter.png")))
-    written.append(write_csv(os.path.join(out, "parameter_quadratic.csv"), quad.rows()))
-    written.append(write_csv(os.path.join(out, "parameter_cosine.csv"), cos.rows()))
+        quad = lab.parameter_sweep(rng, "quadratic", n_batches=20000 // scale)
+        cos = lab.parameter_sweep(rng, "cosine", n_batches=20000 // scale)
+        written.append(save_figure(plots.parameter_figure(quad, cos), os.path.join(out, "parameter.png")))
+        written.append(write_csv(os.path.join(out, "parameter_quadratic.csv"), quad.rows()))
+        written.append(write_csv(os.path.join(out, "parameter_cosine.csv"), cos.rows()))
 
-    dim = lab.dimension_sweep(rng, n_batches=20000 // scale)
-    written.append(save_figure(plots.dimension_figure(dim), os.path.join(out, "dimension.png")))
-    written.append(write_csv(os.path.join(out, "dimension.csv"), dim.rows()))
+        dim = lab.dimension_sweep(rng, n_batches=20000 // scale)
+        written.append(save_figure(plots.dimension_figure(dim), os.path.join(out, "dimension.png")))
+        written.append(write_csv(os.path.join(out, "dimension.csv"), dim.rows()))
 
-    temp = lab.temperature_sweep(rng, n_batches=5000 // scale)
-    written.append(save_figure(plots.temperature_figure(temp), os.path.join(out, "temperature.png")))
-    written.append(write_csv(os.path.join(out, "temperature.csv"), temp.rows()))
+        temp = lab.temperature_sweep(rng, n_batches=5000 // scale)
+        written.append(save_figure(plots.temperature_figure(temp), os.path.join(out, "temperature.png")))
+        written.append(write_csv(os.path.join(out, "temperature.csv"), temp.rows()))
 
-    cases = lab.failure_cases(rng, n_batches=2000 // scale)
-    horizon = lab.horizon_sweep(rng, n_batches=20000 // scale)
-    written.append(save_figure(plots.failures_figure(cases, horizon), os.path.join(out, "failures.png")))
-    written.append(write_csv(os.path.join(out, "failures.csv"), [r for c in cases for r in c.summary()]))
-    written.append(write_csv(os.path.join(out, "horizon.csv"), horizon.rows()))
+        cases = lab.failure_cases(rng, n_batches=2000 // scale)
+        horizon = lab.horizon_sweep(rng, n_batches=20000 // scale)
+        written.append(save_figure(plots.failures_figure(cases, horizon), os.path.join(out, "failures.png")))
+        written.append(write_csv(os.path.join(out, "failures.csv"), [r for c in cases for r in c.summary()]))
+        written.append(write_csv(os.path.join(out, "horizon.csv"), horizon.rows()))
+
+    except OSError as exc:
+        return write_failed("estimators", exc, out)
 
     i1, i3 = list(quad.x).index(1.0), list(quad.x).index(-3.0)
     print("per-sample variance of dJ/dmu, x ~ N(1, 1), f = (x - k)^2   (measured / closed form)")

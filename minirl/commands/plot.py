@@ -22,7 +22,9 @@ environment's reward threshold (if any) is drawn as a dotted line.
 
 The same folder named twice (`runs/a runs/a`, or overlapping globs such as `runs/* runs/ppo*`) is
 one run, not two seeds: folders are compared by their real path (symbolic links resolved), counted
-once, and the command says how many repeats it dropped. The --out path is checked before any run
+once, and the command says how many repeats it dropped. So are two folders holding the same run: the
+same algorithm, env, config and seed (a copied folder, or runs that all forgot `--seed`) train
+identically, so the later ones are copies; each run is counted once and one line names the copies. The --out path is checked before any run
 is read; a progress.csv or config.json that cannot be read is named in the error.
 """
 
@@ -35,7 +37,7 @@ import sys
 
 import numpy as np
 
-from . import fail
+from . import fail, write_failed
 
 HELP = "plot learning curves (evaluation return by default) of one or more run directories"
 DESCRIPTION = ("Learning curves of runs grouped by algo and env: IQM or mean over seeds with a bootstrap band; "
@@ -109,7 +111,8 @@ def load_curves(run_dirs, x: str = "steps", metric: str = "eval", notes: list | 
     notes = [] if notes is None else notes
     x_column = {"steps": "step", "time": "time_s"}[x]
     groups: dict[tuple[str, str, str, str], list] = {}
-    fallbacks, skipped = [], []
+    fallbacks, skipped, copies = [], [], []
+    seen: dict[tuple, str] = {}                   # (algo, env, config, seed) -> the first folder holding it
     for d in run_dirs:
         cfg_path, csv_path = os.path.join(d, "config.json"), os.path.join(d, "progress.csv")
         if not (os.path.isfile(cfg_path) and os.path.isfile(csv_path)):
@@ -129,12 +132,21 @@ def load_curves(run_dirs, x: str = "steps", metric: str = "eval", notes: list | 
             skipped.append(f"{d} (no {'evaluation' if column == 'eval_return_mean' else 'finished episode'} yet)")
             continue
         key = (info["algo"], info["env_id"], json.dumps(info.get("config", {}), sort_keys=True), column)
+        identity = key[:3] + (json.dumps(info.get("seed")),)
+        if identity in seen:                      # the same run again: a copy, not another seed
+            copies.append(f"{d} (= {seen[identity]})")
+            continue
+        seen[identity] = d
         groups.setdefault(key, []).append((xs[keep], ys[keep]))
     if fallbacks:
         notes.append(f"{len(fallbacks)} run(s) have no evaluation column (written before evaluation existed): "
                      f"plotting their training return instead, labelled [train]: {' '.join(fallbacks)}")
     if skipped:
         notes.append(f"{len(skipped)} run(s) have nothing to plot yet, skipped: {', '.join(skipped)}")
+    if copies:
+        notes.append(f"{len(copies)} folder(s) hold the same run as another (same algorithm, env, config and seed: a "
+                     f"copy, or runs that all used one --seed), each run counted once: {', '.join(copies)}; give "
+                     "each run its own --seed")
     return groups
 
 
@@ -199,7 +211,11 @@ def run(args) -> int:
         learning_curves_figure(methods, ax=ax, statistic=args.stat, threshold=_threshold(env), ylabel=ylabel,
                                xlabel="environment steps" if args.x == "steps" else "wall-clock seconds",
                                title=args.title or env)
-    path = save_figure(fig, out)
+    try:
+        path = save_figure(fig, out)
+    except OSError as exc:                        # a full disk, a read-only file: one line naming it
+        plt.close(fig)
+        return write_failed("plot", exc, out)
     counts = ", ".join(f"{labels[key]} on {key[1]}: {len(c)} run(s)" for key, c in sorted(groups.items()))
     print(f"{counts}; {ylabel}; figure written to {path}")
     return 0

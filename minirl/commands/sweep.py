@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import add_env_module_option, allow_env_modules, fail
+from . import add_env_module_option, allow_env_modules, fail, write_failed
 
 HELP = "seeds x a grid of train settings, on local processes or a Ray cluster"
 DESCRIPTION = ("Run `minirl train` for every seed and every combination of a grid of settings, each in its own "
@@ -62,16 +62,29 @@ def _given(args) -> list[str]:
             if getattr(args, name) not in (None, [])]
 
 
-def _write_report(out: str, threshold) -> int:
+def _write_report(out: str, threshold):
+    """Write report.csv and report.png, print the table and one "failed:" line per failed trial.
+    Returns (exit code, the report): 1 if a file could not be written (one line naming it)."""
     from minirl.runs.sweep_report import format_report, sweep_report, write_report_csv
     from minirl.plotting import save_figure
     from minirl.plotting.sweep import sweep_figure
 
     report = sweep_report(out, threshold)
-    paths = {"table": write_report_csv(report, os.path.join(out, "report.csv"))}
+    paths = {"table": os.path.join(out, "report.csv"), "figure": os.path.join(out, "report.png")}
+    try:
+        write_report_csv(report, paths["table"])
+    except OSError as exc:
+        return write_failed("sweep", exc, paths["table"]), report
     fig = sweep_figure(report)
-    if fig is not None:
-        paths["figure"] = save_figure(fig, os.path.join(out, "report.png"))
+    if fig is None:
+        del paths["figure"]
+    else:
+        try:
+            save_figure(fig, paths["figure"])
+        except OSError as exc:
+            import matplotlib.pyplot as plt
+            plt.close(fig)
+            return write_failed("sweep", exc, paths["figure"]), report
     print(format_report(report))
     print("(IQM over finished seeds with a 95% bootstrap interval; steps to threshold: median over finished seeds "
           "of the first evaluation at or above it, a seed that never reached it counting as infinitely slow)")
@@ -79,7 +92,9 @@ def _write_report(out: str, threshold) -> int:
         print("no figure yet: no setting has a finished trial with an evaluation")
     for what, path in paths.items():
         print(f"{what:>8}: {path}")
-    return 0
+    for name, error in report.failures.items():
+        print(f"failed: {name}: {' '.join(str(error).split())[:300]}")
+    return 0, report
 
 
 def report_only(args) -> int:
@@ -100,15 +115,14 @@ def report_only(args) -> int:
         check_out_dir(args.report, flag="--report")
     except (SweepError, OutputPathError) as exc:
         return fail("sweep", exc)
-    return _write_report(args.report, threshold)
+    code, report = _write_report(args.report, threshold)
+    return code or (1 if report.failures else 0)
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
     from minirl.runs import sweep as sw
     from minirl.runs.backends import make_executor
-    from minirl.runs.sweep_run import is_finished, run_sweep
+    from minirl.runs.folder import RunFiles, RunLock
     from minirl.runs.trials import check_folder
     from minirl.outputs import check_out_dir
 
@@ -128,7 +142,8 @@ def run(args) -> int:
                 sweep.threshold = sw.check_threshold(args.threshold)
         else:
             seeds = "0" if args.seeds is None else args.seeds          # --seeds '' is refused, not seed 0
-            sweep = sw.sweep_from_flags(algo=args.algo, env=args.env, seeds=seeds, grid=args.grid, sets=args.sets, total_steps=args.total_steps, eval_every=args.eval_every,
+            sweep = sw.sweep_from_flags(algo=args.algo, env=args.env, seeds=seeds, grid=args.grid, sets=args.sets,
+                                        total_steps=args.total_steps, eval_every=args.eval_every,
                                         eval_episodes=args.eval_episodes, stop_return=args.stop_return,
                                         threshold=args.threshold)
         jobs = None
@@ -150,9 +165,28 @@ def run(args) -> int:
         continuing = sw.check_plan(out, record)
         for t in trials:                                 # a folder holding a run of other settings: refuse now
             check_folder(t, os.path.join(out, t.name))
-        executor = make_executor(jobs, args.ray)
+        lock = RunLock(RunFiles(out), what="swept").acquire()   # one sweep at a time in OUT
+        try:
+            executor = make_executor(jobs, args.ray)
+        except BaseException:
+            lock.release()
+            raise
     except (ValueError, ImportError, ConnectionError) as exc:     # SweepError, OutputPathError, RunFolderError
         return fail("sweep", exc)
+    try:
+        return _run(args, sweep, trials, record, out, continuing, executor)
+    finally:
+        lock.release()
+
+
+def _run(args, sweep, trials, record, out, continuing, executor) -> int:
+    from tqdm import tqdm
+
+    from minirl.runs import sweep as sw
+    from minirl.runs.folder import remove_temp_files
+    from minirl.runs.sweep_run import is_finished, run_sweep
+
+    remove_temp_files(out)                           # sweep.json, failures.json, report.csv of a killed sweep
     sw.write_plan(out, record)
 
     settings = len({sw.setting_of(t.name) for t in trials})
@@ -172,9 +206,7 @@ def run(args) -> int:
     close = getattr(executor, "close", None)
     if close is not None:
         close()
-    code = _write_report(out, sweep.threshold)
-    for name, error in result.failed.items():
-        print(f"failed: {name}: {' '.join(str(error).split())[:300]}")
+    code, report = _write_report(out, sweep.threshold)
     if result.stopped:
         import signal
 
@@ -184,4 +216,4 @@ def run(args) -> int:
         for line in describe_stopped(out, result.stopped, name, getattr(executor, "cancelled", ())):
             print(line, file=sys.stderr)
         return EXIT_CODES[signal.Signals[name]]
-    return 1 if result.failed else code
+    return code or (1 if report.failures else 0)

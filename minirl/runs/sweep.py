@@ -403,10 +403,12 @@ def read_plan(out: str) -> dict | None:
 
 def check_plan(out: str, record: dict) -> bool:
     """Whether OUT already holds this sweep (True) or nothing (False); SweepError for another sweep."""
+    from .folder import LOCK_FILES
     plan = read_plan(out)
     if plan is None:
-        if os.path.isdir(out) and os.listdir(out):
-            shown = ", ".join(sorted(os.listdir(out))[:3])
+        mine = [n for n in (os.listdir(out) if os.path.isdir(out) else []) if n not in LOCK_FILES]
+        if mine:
+            shown = ", ".join(sorted(mine)[:3])
             raise SweepError(f"{out} is not empty ({shown}) and holds no {PLAN_NAME}: choose a new or empty --out")
         return False
     old = {t.get("name"): t for t in plan["trials"] if isinstance(t, dict)}

@@ -4,9 +4,13 @@
     report.rows                                 # one dict per setting (the columns below)
     report.curves[setting]                      # per-seed (step, evaluation return) of its finished trials
 
-A trial is `finished` (its summary says the budget or `stop_return` was reached), `failed` (listed
-in OUT/failures.json, or stopped by a NaN or an error) or `pending` (not run yet, running, or
-interrupted). Only finished trials enter the statistics. Over the n finished seeds of a setting:
+A trial is `failed` (listed in OUT/failures.json, stopped by a NaN or an error, or a finished
+folder that does not hold its own run: an unreadable config.json or progress.csv, or the algorithm,
+env, seed or a grid value of another trial, as a copied folder has: so a copy is never counted as
+a second seed of its original), `finished` (its summary says the budget or
+`stop_return` was reached) or `pending` (not run yet, running, or interrupted). Every failed trial
+has its reason in `report.failures`, which `minirl sweep` prints as its "failed:" lines, so the
+counts and the lines always agree. Only finished trials enter the statistics, each run once. Over the n finished seeds of a setting:
 
 | column | what |
 |---|---|
@@ -48,6 +52,7 @@ class SweepReport:
     out: str
     grid_names: list[str]
     rows: list[dict] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)               # failed trial -> why
     curves: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
     thresholds: dict[str, float | None] = field(default_factory=dict)    # env id -> threshold
 
@@ -56,15 +61,36 @@ class SweepReport:
         return [*FIXED_COLUMNS[:3], *self.grid_names, *FIXED_COLUMNS[3:]]
 
 
-def trial_status(folder: str, failures: dict, name: str) -> str:
-    """"finished", "failed" or "pending" (see the module doc)."""
+def trial_status(folder: str, failures: dict, name: str, record: dict | None = None) -> tuple[str, str | None]:
+    """("finished" | "failed" | "pending", the reason when failed) of one trial (see the module doc).
+
+    `record`: the trial as the plan holds it; a finished folder must hold that run (algo, env, seed).
+    """
+    if name in failures:
+        entry = failures[name]
+        return "failed", str(entry.get("error") if isinstance(entry, dict) else entry)
     summary = read_json_or_none(os.path.join(folder, "summary.json")) or {}
     reason = summary.get("stop_reason")
     if finished(summary):
-        return "finished"
-    if name in failures or reason in ("nan", "error"):
-        return "failed"
-    return "pending"
+        config = read_json_or_none(os.path.join(folder, "config.json"))
+        if not isinstance(config, dict):
+            return "failed", (f"{os.path.join(folder, 'config.json')} cannot be read: remove the folder and rerun "
+                              "the sweep to train this trial again")
+        if record is not None:
+            saved = config.get("config") if isinstance(config.get("config"), dict) else {}
+            differ = [k for k in ("algo", "env_id", "seed") if config.get(k) != record.get(k)]
+            differ += [k for k, v in (record.get("overrides") or {}).items() if saved.get(k) != v]
+            if differ:
+                shown = ", ".join(f"{k} {config.get(k, saved.get(k))!r}" for k in differ)
+                return "failed", (f"the folder holds another run ({shown}; a copied folder?): remove it and rerun "
+                                  "the sweep to train this trial")
+        if not _rows(folder).get("step", np.zeros(0)).size:
+            return "failed", (f"{os.path.join(folder, 'progress.csv')} cannot be read or has no rows: remove the "
+                              "folder and rerun the sweep to train this trial again")
+        return "finished", None
+    if reason in ("nan", "error"):
+        return "failed", str(summary.get("error") or f"stopped by {'a NaN' if reason == 'nan' else 'an error'}")
+    return "pending", None
 
 
 def _rows(folder: str) -> dict[str, np.ndarray]:
@@ -127,8 +153,10 @@ def sweep_report(out: str, threshold: float | None = None) -> SweepReport:
         finals, evals, steps, curves = [], [], [], []
         for record in records:
             folder = os.path.join(out, record["name"])
-            status = trial_status(folder, failures, record["name"])
+            status, why = trial_status(folder, failures, record["name"], record)
             counts[status] += 1
+            if status == "failed":
+                report.failures[record["name"]] = why
             if status != "finished":
                 continue
             data = _rows(folder)
@@ -181,9 +209,21 @@ def format_report(report: SweepReport) -> str:
 
 
 def write_report_csv(report: SweepReport, path: str) -> str:
+    """Write the table atomically (a temporary file renamed over it), so a full disk never leaves half a
+    table; an existing report.csv that cannot be written (read-only) is refused with the OSError."""
     import csv
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=report.columns)
-        writer.writeheader()
-        writer.writerows(report.rows)
+    if os.path.exists(path):
+        with open(path, "r+b"):                      # PermissionError for a read-only file: kept as it is
+            pass
+    tmp = f"{path}.tmp.{os.getpid()}"
+    try:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=report.columns)
+            writer.writeheader()
+            writer.writerows(report.rows)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
     return path

@@ -7,7 +7,9 @@
 * Each task ends in an `Outcome` (`minirl.runs.executor`): a trial that raised or whose worker
   died was already retried once by the executor. A trial that still failed, or that stopped on a
   NaN (exit code 3), is recorded in OUT/failures.json (name -> error, attempts); the others go on.
-  A later successful run of that trial removes its entry.
+  A later successful run of that trial removes its entry, and every run first drops the entries of
+  trials that are finished by now (rerun, or finished elsewhere) and of names outside the sweep, so
+  failures.json always says what is failed now.
 * A stop request (Ctrl-C, SIGTERM) reaches the executor, which stops the running trials with a
   checkpoint and starts no new one; the trials that did not end are counted as `stopped`, and
   rerunning the same command continues them.
@@ -51,6 +53,16 @@ def _write_failures(out: str, failures: dict) -> None:
         os.remove(path)
 
 
+def _tidy(folder: str) -> None:
+    """Remove a killed writer's temporary files from a finished trial's folder, unless someone holds it."""
+    from .folder import RunFiles, RunFolderError, RunLock, remove_temp_files
+    try:
+        with RunLock(RunFiles(folder)):
+            remove_temp_files(folder)
+    except RunFolderError:
+        pass
+
+
 def is_finished(folder: str) -> bool:
     """A trial folder whose run reached its budget or its stop_return (`minirl.runs.folder.finished`)."""
     return folder_state(folder) == "finished"
@@ -68,9 +80,12 @@ def run_sweep(out: str, trials: list[Trial], executor, on_outcome: Callable | No
         folder = os.path.join(out, t.name)
         if is_done(t, folder):
             result.skipped.append(t.name)
+            _tidy(folder)
         else:
             todo.append(t)
-    failures = read_failures(out)
+    pending = {t.name for t in todo}
+    failures = {name: entry for name, entry in read_failures(out).items() if name in pending}
+    _write_failures(out, failures)
     ended = set()
     for trial, outcome in run_trials(executor, todo, out):
         ended.add(trial.name)
