@@ -72,6 +72,25 @@ def test_the_same_run_named_three_times_is_one_seed_and_said_once(tmp_path, caps
     assert "ppo on CartPole-v1: 2 run(s)" in capsys.readouterr().out           # two real seeds stay two
 
 
+def test_copies_of_one_run_count_once_and_are_named_in_one_line(tmp_path, capsys):
+    """Before: a copied folder, or four runs that all forgot --seed, counted as several seeds: the band
+    collapsed and the IQM was taken over duplicates."""
+    import shutil
+    a = _run_folder(tmp_path / "a", seed=0)
+    shutil.copytree(a, tmp_path / "copy")
+    same = [_run_folder(tmp_path / f"forgot{i}", seed=0) for i in range(3)]      # all seed 0, same config
+    other = _run_folder(tmp_path / "b", seed=1)
+    assert cli(["plot", a, str(tmp_path / "copy"), *same, other, "--out", str(tmp_path / "c.png")]) == 0
+    captured = capsys.readouterr()
+    assert "ppo on CartPole-v1: 2 run(s)" in captured.out, captured.out
+    notes = [line for line in captured.err.splitlines() if "same run as another" in line]
+    assert len(notes) == 1 and notes[0].startswith("minirl plot: 4 folder(s)"), captured.err
+    assert f"{tmp_path / 'copy'} (= {a})" in notes[0] and "own --seed" in notes[0]
+    other_config = _run_folder(tmp_path / "c", seed=0, config={"clip_coef": 0.1})   # another setting stays
+    assert cli(["plot", a, other_config, "--out", str(tmp_path / "c.png")]) == 0
+    assert "same run" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("name, content", [
     ("config.json", ""), ("config.json", "{\"algo\": \"ppo\""), ("config.json", "[1, 2]"),
     ("config.json", "{\"algo\": \"ppo\"}"), ("config.json", b"\xff\xfe\x00garbage"),
