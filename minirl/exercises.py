@@ -288,16 +288,25 @@ def _write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
+BACKUP_DIR = ".backup"          # below the lessons folder: copies of files `generate --force` reset
+
+
 def generate(out=None, lessons=None, force: bool = False, log=print) -> dict:
     """Write the stubs of `lessons` (numbers; default all) into `out` (default: `default_lessons_dir()`).
 
     A file that is missing is created; one identical to the fresh stub is left alone; one that
-    differs (the learner's work) is kept unless `force`. Returns {"created": [...], "reset": [...],
-    "unchanged": [...], "kept": [...], "skipped": [...]} with lesson numbers.
+    differs (the learner's work) is kept unless `force`. `force` without `lessons` (every lesson at
+    once, the easy slip) first copies each file it resets to `out/.backup/<date-time>/` and says
+    where. Returns {"created": [...], "reset": [...], "unchanged": [...], "kept": [...], "skipped":
+    [...]} with lesson numbers, and "backup": the backup folder (None if nothing was copied).
     """
+    import shutil
+    import time
     out = Path(out) if out is not None else default_lessons_dir()
     selected = [get_lesson(n) for n in lessons] if lessons else list(LESSONS)
     result = {key: [] for key in ("created", "reset", "unchanged", "kept", "skipped")}
+    result["backup"] = None
+    backup = out / BACKUP_DIR / time.strftime("%Y%m%d-%H%M%S") if force and not lessons else None
     for lesson in selected:
         stub = lesson_stub(lesson)
         if stub is None:
@@ -313,9 +322,16 @@ def generate(out=None, lessons=None, force: bool = False, log=print) -> dict:
             result["unchanged"].append(lesson.number)
             log(f"lesson {lesson.number}: {_shown(target)} is a fresh stub already")
         elif force:
+            kept = ""
+            if backup is not None:                     # every lesson at once: keep a copy of the work
+                copy = backup / lesson.module
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(target, copy)
+                result["backup"] = backup
+                kept = f"; your version is in {_shown(copy)}"
             _write_if_changed(target, stub)
             result["reset"].append(lesson.number)
-            log(f"lesson {lesson.number}: reset {_shown(target)} to a fresh stub")
+            log(f"lesson {lesson.number}: reset {_shown(target)} to a fresh stub{kept}")
         else:
             result["kept"].append(lesson.number)
             log(f"lesson {lesson.number}: kept {_shown(target)}: it differs from a fresh stub (your work?); "
@@ -453,7 +469,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     gen.add_argument("--out", default=None,
                      help="directory of your exercise files (default: lessons/ of the repository)")
     gen.add_argument("--force", action="store_true",
-                     help="overwrite files that differ from a fresh stub (your changes are lost)")
+                     help="overwrite files that differ from a fresh stub (with --lesson your changes are lost; "
+                          "without it, every reset file is first copied to lessons/.backup/<date-time>/)")
     ch = sub.add_parser("check", help="run a lesson's exercise tests on your code, with their hints")
     ch.add_argument("lessons", nargs="*", metavar="NN", help="lesson numbers (default: every lesson)")
     ch.add_argument("--impl", default=None,
@@ -478,6 +495,9 @@ def run(args) -> int:
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if result["backup"] is not None:
+        print(f"reset {len(result['reset'])} file(s) that differed from a fresh stub; copies of them are in "
+              f"{_shown(result['backup'])} (to reset one lesson only, use --lesson NN --force)")
     if result["kept"]:
         print(f"kept {len(result['kept'])} file(s) with your changes (nothing was lost); "
               "pass --force with --lesson NN to reset one")

@@ -386,6 +386,24 @@ def test_reset_one_lesson_touches_only_that_lesson_and_keeps_work_without_force(
     assert fa.read_text(encoding="utf-8") == fresh_a
 
 
+@needs_two
+def test_force_without_a_lesson_keeps_a_copy_of_every_file_it_resets_and_says_where(tmp_path, capsys):
+    """Before: `generate --force` without --lesson reset every edited lesson with no copy kept."""
+    a, b = AVAILABLE[0], AVAILABLE[1]
+    ex.generate(tmp_path, log=_quiet)
+    fa, fb = tmp_path / a.module, tmp_path / b.module
+    fresh_a, fresh_b = fa.read_text(encoding="utf-8"), fb.read_text(encoding="utf-8")
+    fa.write_text(fresh_a + "# my work on a\n", encoding="utf-8")
+    assert ex.main(["generate", "--out", str(tmp_path), "--force"]) == 0
+    printed = capsys.readouterr().out
+    assert fa.read_text(encoding="utf-8") == fresh_a and fb.read_text(encoding="utf-8") == fresh_b
+    copies = list((tmp_path / ".backup").rglob("*.py"))
+    assert len(copies) == 1 and copies[0].read_text(encoding="utf-8").endswith("# my work on a\n")
+    assert copies[0].relative_to(tmp_path / ".backup").parts[1:] == Path(a.module).parts
+    assert f"your version is in {copies[0]}" in printed
+    assert f"copies of them are in {tmp_path / '.backup'}" in printed, printed
+
+
 @needs_one
 def test_reset_of_a_single_lesson_without_other_lessons_present(tmp_path):
     a = AVAILABLE[0]
