@@ -573,6 +573,33 @@ def test_gif_writer_and_render_error(tmp_path, capsys):
         assert code == 2 and "pygame" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv,needle", [
+    (["--fps", "0"], "--fps must be a positive integer, got 0"),
+    (["--fps", "-5"], "--fps must be a positive integer, got -5"),
+    (["--max-frames", "0"], "--max-frames must be a positive integer, got 0"),
+    (["--gif", "{tmp}/movie.png"], "ends in .png, but this command writes a .gif file"),
+    (["--gif", "{unwritable}"], "cannot be written"),
+])
+def test_gif_settings_are_checked_before_any_episode_plays(tmp_path, capsys, monkeypatch, argv, needle):
+    """Before: the episodes played first, then --fps 0 divided by zero, a read-only folder gave a traceback and
+    movie.png was written as a GIF under a .png name."""
+    from unwritable import unwritable_path
+    import minirl.evaluation
+    run = tmp_path / "run"
+    assert _train(run, steps=128) == 0
+    played = []
+    monkeypatch.setattr(minirl.evaluation, "play_episodes", lambda *a, **k: played.append(a))
+    argv = [a.format(tmp=tmp_path, unwritable=unwritable_path(tmp_path, "a.gif") if "{unwritable}" in a else "")
+            for a in argv]
+    if "--gif" not in argv:
+        argv += ["--gif", str(tmp_path / "a.gif")]
+    capsys.readouterr()
+    assert cli(["eval", str(run), "--episodes", "1", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("minirl eval: error: ") and needle in err and len(err.splitlines()) == 1, err
+    assert played == [], "the episodes must not play before the GIF settings are checked"
+
+
 def test_stop_return_ends_the_run_once_a_full_window_reaches_it(tmp_path):
     run = tmp_path / "run"
     assert _train(run, "--stop-return", "15", steps=50_000) == 0

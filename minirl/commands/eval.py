@@ -23,7 +23,8 @@ def add_arguments(parser) -> None:
                         help="seed of the evaluation environment (different from training by default)")
     parser.add_argument("--stochastic", action="store_true", help="sample actions instead of the mode")
     parser.add_argument("--render", choices=["rgb_array"], default=None, help="render frames of the first episode")
-    parser.add_argument("--gif", default=None, metavar="PATH", help="write the rendered frames as a GIF")
+    parser.add_argument("--gif", default=None, metavar="PATH",
+                        help="write the rendered frames as a GIF (.gif is added to a name without an ending)")
     parser.add_argument("--fps", type=int, default=30, help="frames per second of the GIF")
     parser.add_argument("--max-frames", type=int, default=500, help="at most this many frames in the GIF")
     from . import add_env_module_option
@@ -47,7 +48,16 @@ def run(args) -> int:
         return fail("eval", f"--seed must be >= 0 (Gymnasium seeds are non-negative), got {args.seed}")
     if args.gif and not args.render:
         args.render = "rgb_array"
-    if args.gif:
+    if args.gif:                                     # every GIF setting is checked before an episode plays
+        from ..outputs import OutputPathError, check_out_file
+        for flag, value in (("--fps", args.fps), ("--max-frames", args.max_frames)):
+            if value < 1:
+                return fail("eval", f"{flag} must be a positive integer, got {value}",
+                            "e.g. --fps 30 --max-frames 500")
+        try:
+            args.gif = check_out_file(args.gif, suffix=".gif", flag="--gif")
+        except OutputPathError as exc:
+            return fail("eval", exc)
         try:
             import PIL  # noqa: F401
         except ImportError:
@@ -73,6 +83,10 @@ def run(args) -> int:
           f"{mode} episode{'s' if args.episodes != 1 else ''}: return {returns.mean():.2f} ± {returns.std():.2f} "
           f"(min {returns.min():.1f}, max {returns.max():.1f}; mean length {lengths.mean():.1f})")
     if args.gif:
-        save_gif(frames, args.gif, fps=args.fps)
+        try:
+            save_gif(frames, args.gif, fps=args.fps)
+        except OSError as exc:
+            from . import write_failed
+            return write_failed("eval", exc, args.gif)
         print(f"GIF of the first episode ({len(frames)} frames) written to {args.gif}")
     return 0
