@@ -331,3 +331,18 @@ def test_killing_compare_leaves_no_worker_behind(tmp_path, how):
         for s in (0, 1):
             _assert_consistent(out / "runs" / f"ppo-s{s}")
             assert _json(out / "runs" / f"ppo-s{s}" / "summary.json")["stop_reason"] == "SIGTERM"
+
+
+def test_an_env_without_a_time_limit_is_refused_before_training_naming_eval_every_0(tmp_path, capsys):
+    """Before: training ran until the first evaluation, which failed with "pass max_steps", an argument the
+    command line cannot give."""
+    import gymnasium as gym
+    if "NoLimitCartPole-v0" not in gym.registry:
+        gym.register("NoLimitCartPole-v0", entry_point="gymnasium.envs.classic_control:CartPoleEnv",
+                     max_episode_steps=None)
+    argv = ["train", "--algo", "ppo", "--env", "NoLimitCartPole-v0", "--total-steps", "256", *TINY]
+    assert cli([*argv, "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "has no time limit" in err and "--eval-every 0" in err, err
+    assert not (tmp_path / "a").exists()
+    assert cli([*argv, "--eval-every", "0", "--out", str(tmp_path / "b")]) == 0

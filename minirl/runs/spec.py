@@ -18,6 +18,7 @@ settings it was started with, never the presets of today.
 | the config: the tuned preset for (algo, env), else generic defaults, then the overrides | `minirl.algos.presets` |
 | the budget, the evaluation protocol, the threshold | `minirl.algos.presets` (`default_total_steps`, `eval_settings`, `reward_threshold`) |
 | seed, budget and evaluation numbers are integers in range, stop_return finite | here, one line each |
+| an env evaluated (`eval_every` > 0) has a time limit, so evaluation episodes end | here (`--eval-every 0` otherwise) |
 
 Errors are one line naming the value and what is accepted: `RunError` for the run's numbers,
 `ConfigError` for the algorithm, the env and the hyperparameters (both are ValueErrors).
@@ -133,6 +134,21 @@ def check_pair(algo: str, env_id: str) -> None:
             raise ConfigError(f"{algo} needs continuous (Box) actions, and {env_id!r} has {space}")
 
 
+def _check_time_limit(env_id: str) -> None:
+    """An evaluation episode must end: the env needs a time limit (RunError, one line, naming the way out)."""
+    import gymnasium as gym
+
+    from ..rollout import resolve_env_id
+    try:
+        limit = gym.spec(resolve_env_id(env_id)).max_episode_steps
+    except gym.error.Error:
+        return                                    # an unknown id: check_pair and the agent report it
+    if limit is None:
+        raise RunError(f"{env_id} has no time limit (its registration sets no max_episode_steps), so an evaluation "
+                       "episode could run for ever: pass --eval-every 0 to train without evaluations, or register "
+                       "the env with max_episode_steps")
+
+
 @functools.lru_cache(maxsize=64)
 def _action_space(env_id: str):
     """The action space of a registered env (made once per process: a comparison asks once per arm)."""
@@ -159,6 +175,8 @@ def resolve_run(algo: str, env_id: str, seed: int = 0, *, overrides: dict | None
     evaluation = presets.eval_settings(env_id)
     eval_every = whole("--eval-every", evaluation["every"] if eval_every is None else eval_every, 0)
     eval_episodes = whole("--eval-episodes", evaluation["episodes"] if eval_episodes is None else eval_episodes, 1)
+    if eval_every > 0:
+        _check_time_limit(env_id)
     return RunSpec(algo, env_id, seed, config, total_steps, eval_every, eval_episodes,
                    finite_or_none("--stop-return", stop_return), bool(used_preset))
 
