@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sweep_gate import ENV_ID, watch_gate  # noqa: E402
+from sweep_gate import ray_sweep, watch_gate  # noqa: E402
 
 work = Path(sys.argv[1])
 request = json.loads((work / "request.json").read_text())
@@ -56,9 +56,7 @@ finally:
 # this environment (PYTHONPATH, MINIRL_TEST_GATE) from the sweep
 gate = Path(os.environ["MINIRL_TEST_GATE"])
 (gate / "closed").write_text("")
-fault = [sys.executable, "-m", "minirl", "sweep", "--algo", "ppo", "--env", ENV_ID, "--seeds", "0-1",
-         "--total-steps", "1024", "--eval-every", "0", "--out", str(work / "fault"), "--env-module", "sweep_gate",
-         "--ray"]
+fault = ray_sweep(work / "fault")
 with open(work / "fault.log", "w") as log:
     proc = subprocess.Popen(fault, stdout=log, stderr=subprocess.STDOUT)
 kills = []

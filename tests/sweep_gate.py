@@ -46,6 +46,13 @@ if "GatedCartPole-v0" not in gym.registry:
     gym.register("GatedCartPole-v0", entry_point=GatedCartPole, max_episode_steps=500, reward_threshold=475.0)
 
 
+def ray_sweep(out: Path) -> list[str]:
+    """The command of a two-trial sweep of the gated env on a Ray instance it starts itself (`--ray`)."""
+    import sys
+    return [sys.executable, "-m", "minirl", "sweep", "--algo", "ppo", "--env", ENV_ID, "--seeds", "0-1",
+            "--total-steps", "1024", "--eval-every", "0", "--out", str(out), "--env-module", "sweep_gate", "--ray"]
+
+
 def trial_of(out: Path, pid: int) -> str | None:
     """The trial folder (relative to `out`) whose run lock holds `pid` (the trainer writes its pid there)."""
     for lock in out.rglob(".lock"):

@@ -13,6 +13,13 @@ this process never imports Ray. The test checks that
   killed mid-trial (a real SIGKILL, three deaths for two trials) is retried once, then its trial
   is recorded as failed, and the sweep finishes with every trial accounted for;
 * no process of the namespace is left when it is done.
+
+`test_ray_addresses_sockets_and_kills_in_a_namespace` (issue 23) runs tests/ray_netns_checks.py in a
+namespace that also has a veth pair (both ends inside it, so nothing leaves): an address where
+nothing or something silent listens fails in one line within seconds, Ctrl-C lands at once and no
+--out is left; the instance `--ray` starts listens on loopback only (its sockets are listed); a
+SIGKILL of the sweep leaves no Ray process behind for long and the next sweep removes the trials'
+temporary folders.
 """
 
 from __future__ import annotations
@@ -63,6 +70,10 @@ def _can_unshare() -> str | None:
     return None
 
 
+VETH = ("ip link add v0 type veth peer name v1 && ip addr add 10.254.0.1/24 dev v0 && ip link set v0 up && "
+        "ip link set v1 up && ip route add default via 10.254.0.2 dev v0")
+
+
 def _netns_pids(netns: str) -> list[int]:
     pids = []
     for entry in Path("/proc").glob("[0-9]*"):
@@ -72,6 +83,26 @@ def _netns_pids(netns: str) -> list[int]:
         except OSError:
             continue
     return pids
+
+
+def _in_namespace(script: str, env: dict, result: Path, timeout: float):
+    """Run the shell `script` in a network namespace of its own; (its CompletedProcess, the JSON it wrote)."""
+    done = subprocess.run(["unshare", "-n", "sh", "-c", script], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    return done, json.loads(result.read_text())
+
+
+def _end_namespace(netns: str | None, ray_tmp: str) -> list[int]:
+    """Wait up to 30 s for every process of the namespace to end, kill what is left; return what was left."""
+    left = []
+    if netns is not None:
+        deadline = time.monotonic() + 30
+        while (left := _netns_pids(netns)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(ray_tmp, ignore_errors=True)
+    return left
 
 
 def _columns(path: Path) -> dict[str, list[str]]:
@@ -118,9 +149,7 @@ def test_ray_backend_in_a_loopback_namespace(tmp_path, monkeypatch):
     script = f"ip link set lo up && exec {sys.executable} {HERE / 'ray_netns_sweep.py'} {work}"
     netns = None
     try:
-        done = subprocess.run(["unshare", "-n", "sh", "-c", script], env=env, capture_output=True, text=True,
-                              timeout=900)
-        result = json.loads((work / "result.json").read_text())
+        done, result = _in_namespace(script, env, work / "result.json", timeout=900)
         netns = result["netns"]
         assert done.returncode == 0, done.stderr[-3000:]
         assert netns != os.readlink("/proc/self/ns/net"), "the Ray side must run in its own network namespace"
@@ -151,12 +180,57 @@ def test_ray_backend_in_a_loopback_namespace(tmp_path, monkeypatch):
                      if f"ppo-sweep_gate_GatedCartPole-v0/s{s}" != failed)
         assert json.loads((work / "fault" / other / "summary.json").read_text())["stop_reason"] == "budget"
     finally:
-        left = []
-        if netns is not None:                       # every Ray process of the namespace must be gone
-            deadline = time.monotonic() + 30
-            while (left := _netns_pids(netns)) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            for pid in left:
-                os.kill(pid, signal.SIGKILL)
-        shutil.rmtree(ray_tmp, ignore_errors=True)
+        left = _end_namespace(netns, ray_tmp)
+    assert not left, f"processes left in the Ray namespace: {left}"
+
+
+def _loopback(address: str) -> bool:
+    host = address.split(" ", 1)[1].rsplit(":", 1)[0]
+    return host in ("127.0.0.1", "::1", "::ffff:127.0.0.1")
+
+
+@pytest.mark.slow
+def test_ray_addresses_sockets_and_kills_in_a_namespace(tmp_path):
+    reason = _can_unshare()
+    if reason is None and subprocess.run(["unshare", "-n", "sh", "-c", VETH], capture_output=True).returncode != 0:
+        reason = "cannot make a veth pair in a network namespace here"
+    if importlib.util.find_spec("ray") is None:
+        reason = "Ray is not installed (pip install -e '.[ray]'; the dev extra has it)"
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}: CI must run this test")
+        pytest.skip(reason)
+    work = tmp_path / "work"
+    (work / "gate").mkdir(parents=True)
+    (work / "tmp").mkdir()
+    ray_tmp = tempfile.mkdtemp(prefix="mr-")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+           "MINIRL_TEST_GATE": str(work / "gate"), "HOME": str(work), "RAY_TMPDIR": ray_tmp, "TMPDIR": str(work / "tmp"),
+           "RAY_USAGE_STATS_ENABLED": "0", "OMP_NUM_THREADS": "1"}
+    env.pop("RAY_AUTH_MODE", None)                    # the instance --ray starts chooses (token)
+    script = f"ip link set lo up && {VETH} && exec {sys.executable} {HERE / 'ray_netns_checks.py'} {work}"
+    netns = None
+    try:
+        done, result = _in_namespace(script, env, work / "checks.json", timeout=1200)
+        netns = result["netns"]
+        assert done.returncode == 0, done.stderr[-3000:]
+        # 1. no cluster at the address: one line within seconds, Ctrl-C at once, no --out left
+        for case, needle in (("refused", "nothing answers there"), ("silent", "no answer within 5 s")):
+            r = result[case]
+            lines = r["err"].strip().splitlines()
+            assert r["rc"] == 2 and len(lines) == 1 and needle in lines[0] and "--ray 127.0.0.1:" in lines[0], r
+            assert not r["out_exists"] and r["seconds"] < 60, r
+        r = result["silent_ctrl_c"]
+        assert r["rc"] == 130 and r["after_signal"] < 3 and not r["out_exists"], r
+        # 2. the instance of --ray alone listens on loopback only; a SIGKILL of the sweep leaves nothing for long
+        assert result["at_gate"] == 2, result["killed_log"]
+        sockets = result["sockets"]
+        assert sockets and all(_loopback(a) for a in sockets), f"sockets beyond loopback: {sockets}"
+        assert not result["left_after_kill"] and result["outlived_s"] < 15, \
+            (result["outlived_s"], result["left_after_kill"], result["processes_before_kill"])
+        # 3. the next sweep continues and removes the killed trials' temporary folders
+        assert result["rerun"]["rc"] == 0, result["rerun"]["err"]
+        assert result["trial_temp_left"] == [], result["trial_temp_left"]
+    finally:
+        left = _end_namespace(netns, ray_tmp)
     assert not left, f"processes left in the Ray namespace: {left}"

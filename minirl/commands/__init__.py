@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from contextlib import contextmanager
 
-__all__ = ["fail", "write_failed", "add_env_module_option", "allow_env_modules"]
+__all__ = ["fail", "write_failed", "add_env_module_option", "allow_env_modules", "undone_if_failed"]
 
 
 def fail(command: str, message, hint: str | None = None, code: int = 2) -> int:
@@ -43,3 +45,22 @@ def allow_env_modules(command: str, args) -> int | None:
     except ValueError as exc:
         return fail(command, exc)
     return None
+
+
+@contextmanager
+def undone_if_failed(path):
+    """Folders the block creates on the way to `path` are removed again (if still empty) when the block
+    fails or is interrupted: a refused command (e.g. a Ray cluster that does not answer) leaves no empty --out."""
+    new, probe = [], os.path.abspath(os.fspath(path))
+    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+        new.append(probe)                          # deepest first
+        probe = os.path.dirname(probe)
+    try:
+        yield
+    except BaseException:
+        for folder in new:
+            try:
+                os.rmdir(folder)
+            except OSError:
+                break
+        raise

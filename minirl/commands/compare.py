@@ -104,7 +104,7 @@ def run(args) -> int:
     from minirl.plotting import save_figure
     from minirl.plotting.compare import compare_figure
 
-    from . import allow_env_modules
+    from . import allow_env_modules, undone_if_failed
     refused = allow_env_modules("compare", args)
     if refused is not None:
         return refused
@@ -114,11 +114,12 @@ def run(args) -> int:
             raise ValueError(f"--jobs must be positive, got {args.jobs}")
         plan = experiment.plan_comparison(args.task, args.arms, seeds=seeds, total_steps=args.total_steps,
                                           fast=args.fast, threshold=args.threshold)
-        out = check_out_dir(args.out)
-        for t in experiment.trials_for(plan, plan.fast):    # runs/ holding other runs: refused before any work
-            check_folder(t, os.path.join(out, "runs", t.name))
-        executor = make_executor(args.jobs, args.ray)
-    except (ValueError, OutputPathError, ImportError) as exc:
+        with undone_if_failed(args.out):                   # e.g. a Ray cluster that does not answer: no empty --out
+            out = check_out_dir(args.out)
+            for t in experiment.trials_for(plan, plan.fast):    # runs/ holding other runs: refused before any work
+                check_folder(t, os.path.join(out, "runs", t.name))
+            executor = make_executor(args.jobs, args.ray)
+    except (ValueError, OutputPathError, ImportError, ConnectionError) as exc:
         return fail("compare", exc)
     where = f"Ray ({args.ray})" if args.ray else f"{executor.jobs} worker process(es)"
     print(f"{args.task}: arms {args.arms}, {seeds} seeds, env steps per run {plan.budgets}, "

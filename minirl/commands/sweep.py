@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import add_env_module_option, allow_env_modules, fail, write_failed
+from . import add_env_module_option, allow_env_modules, fail, undone_if_failed, write_failed
 
 HELP = "seeds x a grid of train settings, on local processes or a Ray cluster"
 DESCRIPTION = ("Run `minirl train` for every seed and every combination of a grid of settings, each in its own "
@@ -161,16 +161,19 @@ def run(args) -> int:
         trials = sw.expand(sweep)
         record = sw.plan_record(sweep, trials)
         sw.check_path_lengths(args.out, trials)
-        out = check_out_dir(args.out)
-        continuing = sw.check_plan(out, record)
-        for t in trials:                                 # a folder holding a run of other settings: refuse now
-            check_folder(t, os.path.join(out, t.name))
-        lock = RunLock(RunFiles(out), what="swept").acquire()   # one sweep at a time in OUT
-        try:
-            executor = make_executor(jobs, args.ray)
-        except BaseException:
-            lock.release()
-            raise
+        with undone_if_failed(args.out):                  # e.g. a Ray cluster that does not answer: no empty --out
+            out = check_out_dir(args.out)
+            continuing = sw.check_plan(out, record)
+            for t in trials:                              # a folder holding a run of other settings: refuse now
+                check_folder(t, os.path.join(out, t.name))
+            lock = RunLock(RunFiles(out), what="swept").acquire()   # one sweep at a time in OUT
+            try:
+                executor = make_executor(jobs, args.ray)
+            except BaseException:
+                lock.release()
+                if not [n for n in os.listdir(out) if n != ".lock"] and os.path.exists(os.path.join(out, ".lock")):
+                    os.remove(os.path.join(out, ".lock"))     # the lock file alone is not a sweep
+                raise
     except (ValueError, ImportError, ConnectionError) as exc:     # SweepError, OutputPathError, RunFolderError
         return fail("sweep", exc)
     try:
@@ -187,6 +190,9 @@ def _run(args, sweep, trials, record, out, continuing, executor) -> int:
     from minirl.runs.sweep_run import is_finished, run_sweep
 
     remove_temp_files(out)                           # sweep.json, failures.json, report.csv of a killed sweep
+    if getattr(executor, "remote", False):
+        from minirl.runs.trials import remove_stale_trial_folders
+        remove_stale_trial_folders()                 # a killed sweep's trials on this machine (Ray workers)
     sw.write_plan(out, record)
 
     settings = len({sw.setting_of(t.name) for t in trials})

@@ -75,21 +75,26 @@ def writing(path: str, then: str = ""):
         raise RunWriteError(f"cannot write {path} ({reason}){': ' + then if then else ''}") from None
 
 
-def remove_temp_files(folder: str) -> list[str]:
-    """Remove the temporary files a killed writer left in `folder` (call it holding the folder's lock)."""
+def remove_where(folder: str, match, remove=os.remove) -> list[str]:
+    """Remove every entry of `folder` whose name `match(name)` accepts (with `remove(path)`); return the names."""
     removed = []
     try:
         names = os.listdir(folder)
     except OSError:
         return removed
     for name in names:
-        if TEMP_FILE.fullmatch(name):
+        if match(name):
             try:
-                os.remove(os.path.join(folder, name))
+                remove(os.path.join(folder, name))
                 removed.append(name)
             except OSError:
                 pass
     return removed
+
+
+def remove_temp_files(folder: str) -> list[str]:
+    """Remove the temporary files a killed writer left in `folder` (call it holding the folder's lock)."""
+    return remove_where(folder, TEMP_FILE.fullmatch)
 
 
 @dataclass(frozen=True)

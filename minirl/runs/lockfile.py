@@ -29,7 +29,7 @@ from __future__ import annotations
 import errno
 import os
 
-__all__ = ["FileLock", "LOCKING", "open_error"]
+__all__ = ["FileLock", "LOCKING", "open_error", "pid_running"]
 
 try:
     import fcntl
@@ -44,7 +44,7 @@ LOCKING = "flock" if fcntl is not None else "msvcrt" if msvcrt is not None else 
 _MSVCRT_OFFSET = 1 << 20                              # the locked byte, well past the pid text
 
 
-def _pid_running(pid: int) -> bool:
+def pid_running(pid: int) -> bool:
     """Whether a process with this pid runs on this machine (POSIX; elsewhere: assume it does)."""
     if pid <= 0:
         return False
@@ -114,7 +114,7 @@ class FileLock:
             try:
                 fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
-                if _pid_running(_read_pid(marker) or 0):
+                if pid_running(_read_pid(marker) or 0):
                     return False
                 try:                                  # a stale marker: its holder is gone
                     os.remove(marker)

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from .folder import RUN_FILES, RunFiles, RunFolderError, finished, read_json_or_none
 
 __all__ = ["Trial", "TrialResult", "folder_state", "check_folder", "is_done", "run_trial", "run_trial_remote",
-           "read_files", "write_files", "trial_record", "run_trials"]
+           "read_files", "write_files", "trial_record", "run_trials", "remove_stale_trial_folders"]
 
 
 @dataclass(frozen=True)
@@ -162,10 +162,28 @@ def write_files(folder: str, files: dict[str, bytes]) -> None:
         os.replace(tmp, os.path.join(folder, name))
 
 
+TRIAL_TEMP = "minirl-trial-"          # + the worker's pid + "-": a remote trial's temporary folder
+
+
+def remove_stale_trial_folders(folder: str | None = None) -> list[str]:
+    """Remove the temporary folders of remote trials whose worker process no longer runs on this machine
+    (a killed worker cannot remove its own); return them. `folder`: where to look (the temp folder)."""
+    from .folder import remove_where
+    from .lockfile import pid_running
+
+    def stale(name: str) -> bool:
+        pid = name[len(TRIAL_TEMP):].split("-", 1)[0]
+        return name.startswith(TRIAL_TEMP) and pid.isdigit() and not pid_running(int(pid))
+    return remove_where(folder or tempfile.gettempdir(), stale, shutil.rmtree)
+
+
 def run_trial_remote(trial: Trial, files: dict[str, bytes] | None) -> TrialResult:
     """Run `trial` in a temporary folder seeded with `files`; return the result with every file's bytes.
-    (The executor's worker has already limited BLAS to one thread: `ray_backend._run_task`.)"""
-    root = tempfile.mkdtemp(prefix="minirl-trial-")
+    (The executor's worker has already limited BLAS to one thread: `ray_backend._run_task`.) The folder's
+    name carries this process's pid, so that the next trial on the machine removes it if this process is
+    killed (`remove_stale_trial_folders`)."""
+    remove_stale_trial_folders()
+    root = tempfile.mkdtemp(prefix=f"{TRIAL_TEMP}{os.getpid()}-")
     try:
         if files:
             write_files(os.path.join(root, trial.name), files)
