@@ -168,3 +168,9 @@ def test_a_rerun_with_a_smaller_budget_is_refused_rather_than_reporting_the_long
     assert err.startswith("minirl compare: error: ") and len(err.splitlines()) == 1, err
     assert "trained to step 1000" in err and "budget of 600" in err and "--total-steps 1000" in err, err
     assert {name: (out / name).read_bytes() for name in before} == before, "nothing may be rewritten"
+    # a copied run folder is not a second seed of its original: refused in one line, naming the difference
+    import shutil
+    shutil.copytree(out / "runs" / "svg-s0", out / "runs" / "svg-s1")
+    assert main(["compare", "--fast", "--arms", "svg", "--seeds", "2", "--out", str(out), "--total-steps", "1000"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "svg-s1 holds a run with other settings (seed differ)" in err, err

@@ -136,16 +136,24 @@ def run(args) -> int:
             return fail("compare", exc)
     if comp.stopped:
         from minirl.runs.signals import EXIT_CODES
+        from minirl.runs.sweep_run import describe_stopped, is_finished
         import signal
-        print(f"{comp.stopped}: stopped; every run stopped at an update with a checkpoint. Run the same command "
-              f"again to continue (finished runs are kept).", file=sys.stderr)
+        runs = os.path.join(out, "runs")
+        unfinished = [t.name for t in experiment.trials_for(plan, plan.fast)
+                      if not is_finished(os.path.join(runs, t.name))]
+        for line in describe_stopped(runs, unfinished, comp.stopped, getattr(executor, "cancelled", ())):
+            print(line, file=sys.stderr)
         return EXIT_CODES[signal.Signals[comp.stopped]]
     summary = experiment.summarize(comp)
     paths = {"figure": os.path.join(out, "compare.png"), "curves": os.path.join(out, "curves.csv"),
              "summary": os.path.join(out, "summary.csv"), "runs": os.path.join(out, "runs")}
-    _write_csv(paths["curves"], experiment.curve_rows(comp))
-    _write_csv(paths["summary"], summary)
-    save_figure(compare_figure(comp), paths["figure"])
+    try:                                                  # a full disk: one line naming the file
+        _write_csv(paths["curves"], experiment.curve_rows(comp))
+        _write_csv(paths["summary"], summary)
+        save_figure(compare_figure(comp), paths["figure"])
+    except OSError as exc:
+        from . import write_failed
+        return write_failed("compare", exc, out)
     print(format_table(summary))
     print(f"(final eval: mean [min, max] over seeds of the last evaluation; steps and seconds to {plan.threshold:g}: "
           f"median over all seeds, a seed that never reached it counting as slower than any other, so 'never' "

@@ -208,7 +208,12 @@ def _run(args, sweep, trials, record, out, continuing, executor) -> int:
             bar.set_postfix_str(f"{failed} failed" if failed else "", refresh=False)
             if status != "stopped":
                 bar.update(1)
-        result = run_sweep(out, trials, executor, on_outcome)
+        try:
+            result = run_sweep(out, trials, executor, on_outcome)
+        except KeyboardInterrupt:                    # a second Ctrl-C: the executor stopped the trials at once
+            print("\nsecond Ctrl-C: the running trials were stopped at once, each keeping its last checkpoint; run "
+                  "the same command again to continue them from there", file=sys.stderr)
+            return 130
     close = getattr(executor, "close", None)
     if close is not None:
         close()
