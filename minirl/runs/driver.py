@@ -21,15 +21,20 @@ window reaches the threshold), `solved_eval_step` / `solved_eval_time_s` (first 
 reaches it), `reward_threshold` (the env's, or `minirl.algos.presets.THRESHOLDS`), `final_return_mean`,
 `final_eval_return_mean` / `_std` (the last evaluation), `final_step`, `episodes`, `total_time_s`,
 `eval_time_s`, `steps_per_s`, `stop_reason` ("budget", "stop_return", "SIGINT", "SIGTERM", "nan",
-"error"), `interrupted`, `error`.
+"error"), `interrupted`, `stopped_at_once` (a second Ctrl-C), `error`.
 
 What is left on disk when things go wrong:
 
 - Ctrl-C or SIGTERM: the run stops at the end of the current update (the agent is consistent between
   two rows), writes a checkpoint of exactly the state of the last logged row, and the summary says
   `interrupted: true`. Exit code 130 (SIGINT) or 143 (SIGTERM); `minirl train --resume DIR`
-  continues with the next row. A second signal stops at once: the checkpoint stays the last one
-  written, rows logged after it are dropped, and the summary describes the checkpointed state.
+  continues with the next row. More copies of SIGTERM change nothing (`minirl.runs.signals`). A
+  second Ctrl-C during an update stops at once: the checkpoint stays the last one written, rows
+  logged after it are dropped, and the summary describes the checkpointed state. Signals arriving
+  while the final checkpoint and summary are written are noted and ignored, so the files always agree.
+- A write the disk refuses (full, read-only): `RunWriteError` names the file; the checkpoint on disk
+  is the last complete one, and `--resume` continues from it once there is room (exit code 1).
+- A run that died before its first checkpoint (config.json only): `--resume` starts it again.
 - A NaN (a loss, a gradient, an observation or a reward): stop with the cause in summary.json, no new
   checkpoint (the last one is good), exit code 3.
 - Any other exception: summary.json records it (`stop_reason: "error"`), then it propagates.
