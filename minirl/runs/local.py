@@ -161,8 +161,10 @@ class LocalExecutor:
                         if message is None:                       # the worker died mid-task
                             w.stop(kill=True)                         # reaps it: its exit code is known
                             code = w.process.exitcode if w.process.exitcode is not None else "?"
-                            error = f"the worker process died (exit code {code})"
                             workers.remove(w)
+                            if stopping and code in (-signal.SIGTERM, -signal.SIGINT):
+                                continue           # a stop signal that came before its handler: stopped, not failed
+                            error = f"the worker process died (exit code {code})"
                         else:
                             status, _, value = message
                             if status == "ok":

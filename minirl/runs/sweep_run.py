@@ -118,9 +118,10 @@ def describe_stopped(out: str, names: list[str], signal_name: str, cancelled=())
     """What happened to each trial a stop request cut short, read from its folder: one line per kind.
 
     Kinds: stopped at its next update with a checkpoint; stopped at once (a second Ctrl-C: the last
-    checkpoint kept); cancelled on Ray (it continues from the files it was sent with); not started.
+    checkpoint kept); ended with its process before a summary (its last checkpoint counts); cancelled
+    on Ray (it continues from the files it was sent with); not started.
     """
-    kinds: dict[str, list[str]] = {"clean": [], "at_once": [], "cancelled": [], "not_started": []}
+    kinds: dict[str, list[str]] = {"clean": [], "at_once": [], "killed": [], "cancelled": [], "not_started": []}
     for name in names:
         folder = os.path.join(out, name)
         summary = read_json_or_none(os.path.join(folder, "summary.json")) or {}
@@ -131,14 +132,18 @@ def describe_stopped(out: str, names: list[str], signal_name: str, cancelled=())
             kinds["not_started"].append(name)
         elif summary.get("stopped_at_once"):
             kinds["at_once"].append(f"{name} at step {step}")
+        elif summary.get("stop_reason") not in ("SIGINT", "SIGTERM"):
+            kinds["killed"].append(name)                  # its process ended before it could write a summary
         else:
             kinds["clean"].append(f"{name} at step {step}")
     again = "run the same command again to continue"
     texts = {
         "clean": "stopped at their next update with a checkpoint: {}; " + again + " them from there",
         "at_once": "stopped at once (a second Ctrl-C): each kept its last checkpoint, {}; " + again + " them from there",
+        "killed": "ended with their process before writing a summary: {}; " + again + " them from their last "
+                  "checkpoint",
         "cancelled": "cancelled on the Ray cluster, losing the work since their files were sent: {}; " + again + " them",
-        "not_started": "not started: {}; " + again,
+        "not_started": "not started: {}; run the same command again to run them",
     }
     return [f"{signal_name}: {len(items)} trial(s) " + texts[kind].format(_shown(items))
             for kind, items in kinds.items() if items]
