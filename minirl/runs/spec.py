@@ -143,10 +143,28 @@ def _check_time_limit(env_id: str) -> None:
         limit = gym.spec(resolve_env_id(env_id)).max_episode_steps
     except gym.error.Error:
         return                                    # an unknown id: check_pair and the agent report it
-    if limit is None:
+    if limit is None and _spaces_supported(env_id):    # else the agent names the space, the first problem
         raise RunError(f"{env_id} has no time limit (its registration sets no max_episode_steps), so an evaluation "
                        "episode could run for ever: pass --eval-every 0 to train without evaluations, or register "
                        "the env with max_episode_steps")
+
+
+def _spaces_supported(env_id: str) -> bool:
+    """Whether minirl can train on the env's spaces at all (`minirl.rollout.check_spaces`)."""
+    import gymnasium as gym
+
+    from ..rollout import check_spaces
+    try:
+        made = gym.make(env_id)
+    except Exception:                             # noqa: BLE001 (the agent reports why it cannot be made)
+        return False
+    try:
+        check_spaces(made.observation_space, made.action_space)
+        return True
+    except ValueError:
+        return False
+    finally:
+        made.close()
 
 
 @functools.lru_cache(maxsize=64)
