@@ -81,14 +81,16 @@ save()
 
 # 2. a Ray instance of the sweep's own: its sockets, then a SIGKILL
 def listening() -> list[str]:
-    """Every listening TCP socket and bound UDP socket of this namespace, as "proto address:port"."""
+    """Every listening TCP socket and unconnected UDP socket of this namespace, as "proto address:port"."""
     found = []
     for proto in ("tcp", "tcp6", "udp", "udp6"):
         for line in Path(f"/proc/net/{proto}").read_text().splitlines()[1:]:
             fields = line.split()
-            local, state = fields[1], fields[3]
+            local, remote, state = fields[1], fields[2], fields[3]
             if proto.startswith("tcp") and state != "0A":       # 0A: LISTEN
                 continue
+            if proto.startswith("udp") and state == "01":       # 01: connected to one peer, which alone it
+                continue                                       # hears from (a route lookup, not a server)
             host, port = local.split(":")
             raw = bytes.fromhex(host)
             if len(raw) == 4:
