@@ -78,15 +78,27 @@ def pytest_terminal_summary(terminalreporter, config):
     tr.write_line(f"                              or:  minirl exercises check {markers[0][-2:]}", bold=True)
 
 
+def _helpers():
+    """tests/exercises/helpers.py (the exercise tests' shared checks), imported on first use."""
+    if str(_EXERCISES) not in sys.path:
+        sys.path.insert(0, str(_EXERCISES))
+    import helpers
+    return helpers
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A fresh stub's NotImplementedError -> a short report: which function, where, what it does."""
+    """Short reports for the learner: a fresh stub's NotImplementedError (which function, where, what
+    it does), and any other exception raised in the learner's file (its one line, where, what the
+    function should do) instead of a traceback through the test."""
     outcome = yield
     report = outcome.get_result()
-    if call.excinfo is None or not call.excinfo.errisinstance(NotImplementedError):
+    if call.excinfo is None or call.excinfo.errisinstance((AssertionError, pytest.fail.Exception,
+                                                           pytest.skip.Exception)):
         return
     match = _STUB.search(str(call.excinfo.value))
-    if not match:
+    if not (match and call.excinfo.errisinstance(NotImplementedError)):
+        _report_learner_exception(report, call.excinfo)
         return
     number, name, notebook = match.groups()
     entry = call.excinfo.traceback[-1]
@@ -98,6 +110,18 @@ def pytest_runtest_makereport(item, call):
     if doc:
         lines.append(f"  what it does: {doc}")
     report.longrepr = "\n".join(lines)
+
+
+def _report_learner_exception(report, excinfo) -> None:
+    """An exception raised inside a learner's module -> its one line, where, and the function's doc."""
+    helpers = _helpers()
+    entry = helpers._learner_frame(excinfo.value.__traceback__)
+    if entry is None or not str(entry.tb_frame.f_globals.get("__name__", "")).startswith(
+            helpers.LEARNER_MODULE_PREFIX):
+        return
+    function = getattr(entry.tb_frame.f_code, "co_qualname", entry.tb_frame.f_code.co_name)
+    doc = _first_paragraph(entry.tb_frame.f_globals, function.split(".<locals>")[0])
+    report.longrepr = helpers.learner_error(excinfo.value, doc=doc)
 
 
 def _first_paragraph(namespace: dict, dotted: str) -> str:
@@ -136,6 +160,31 @@ def _load_fresh(name: str, path: Path):
     return module, unique
 
 
+def _load_error(path: Path, exc: Exception) -> str:
+    """A few lines for a learner's file that does not load: file, line, kind of error, the line."""
+    if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename).resolve() == path.resolve():
+        line, text = exc.lineno, (exc.text or "").rstrip("\n")
+        where = [f"    {text.strip()}"] if text.strip() else []
+        if text.strip() and exc.offset:
+            indent = len(text) - len(text.lstrip())
+            where.append("    " + " " * max(exc.offset - 1 - indent, 0) + "^")
+        message = exc.msg
+    else:
+        tb, line = exc.__traceback__, None
+        while tb is not None:                     # the deepest line of the learner's file
+            if Path(tb.tb_frame.f_code.co_filename).resolve() == path.resolve():
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        import linecache
+        text = linecache.getline(str(path), line).strip() if line else ""
+        where = [f"    {text}"] if text else []
+        message = (str(exc).strip().splitlines() or [""])[0]
+    at = f" at line {line}" if line else ""
+    return "\n".join([f"{_shown(path)} does not load: {type(exc).__name__}{at}: {message}", *where,
+                      "  fix that line, then run the check again (no test of this lesson runs until "
+                      "the file loads)"])
+
+
 @pytest.fixture
 def lesson(request):
     """`lesson("algos.ppo_loss")` -> the module under test (reference or learner's, per --impl)."""
@@ -156,7 +205,15 @@ def lesson(request):
             pytest.fail(f"--impl {impl}: {reason}. Generate the lesson stubs first: run "
                         f"`minirl exercises generate` (or `python -m minirl.exercises generate --out "
                         f"{root}`) from the repository root.", pytrace=False)
-        module, unique = _load_fresh(name, path)
+        broken = request.config.__dict__.setdefault("_minirl_broken", {})
+        if path in broken:                       # reported once, by the first test that loaded it
+            pytest.skip(f"{_shown(path)} does not load (reported above)")
+        try:
+            module, unique = _load_fresh(name, path)
+        except Exception as exc:
+            broken[path] = _load_error(path, exc)
+        if broken.get(path):                     # outside the except: no "during handling" chain
+            pytest.fail(broken[path], pytrace=False)
         loaded.append(unique)
         return module
 

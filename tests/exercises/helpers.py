@@ -17,9 +17,17 @@ training.
 
 from __future__ import annotations
 
+import contextlib
+import linecache
+import os
+
 import numpy as np
 
-__all__ = ["check_array", "check_tensor", "check_scalar", "assert_close"]
+__all__ = ["check_array", "check_tensor", "check_scalar", "assert_close", "hint_on_error", "learner_error",
+           "is_stub", "LEARNER_MODULE_PREFIX"]
+
+# The `lesson` fixture (conftest.py) loads a learner's file as a module named "minirl_lessons_<n>_...".
+LEARNER_MODULE_PREFIX = "minirl_lessons_"
 
 _KINDS = {"f": "floating-point", "i": "signed integer", "u": "unsigned integer", "b": "boolean",
           "c": "complex"}
@@ -142,3 +150,73 @@ def assert_close(actual, expected, name: str = "function", hint: str = "", rtol:
     if hint:
         message += f"\n  hint: {hint}"
     raise AssertionError(message)
+
+
+# ------------------------------------------------------------------ exceptions from the learner's code
+
+def _learner_frame(tb):
+    """The innermost traceback entry in a learner's module (else the innermost entry at all)."""
+    last = mine = None
+    while tb is not None:
+        last = tb
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith(LEARNER_MODULE_PREFIX):
+            mine = tb
+        tb = tb.tb_next
+    return mine or last
+
+
+def _shown(path: str) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:                       # another drive (Windows)
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def is_stub(exc: BaseException) -> bool:
+    """A fresh stub's `raise NotImplementedError("lesson NN: implement ...")` (reported by conftest)."""
+    return isinstance(exc, NotImplementedError) and "implement" in str(exc) and str(exc).startswith("lesson ")
+
+
+def learner_error(exc: BaseException, hint: str = "", name: str = "", doc: str = "") -> str:
+    """A few lines for an exception raised by the learner's code: the one line of the exception, where
+    it was raised in the learner's file (file, line, the line itself), the lesson's `hint` and `doc`
+    (what the function should do, the first paragraph of its docstring).
+
+        your _unbroadcast raised ValueError: cannot reshape array of size 6 into shape (2,1)
+          at lessons/autograd.py, line 85, in _unbroadcast: return grad.reshape(shape)
+          hint: sum the stretched length-1 axes with keepdims=True
+    """
+    text = str(exc).strip().splitlines()
+    what = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    entry = _learner_frame(exc.__traceback__)
+    lines = []
+    if entry is not None:
+        code = entry.tb_frame.f_code
+        function = getattr(code, "co_qualname", code.co_name).replace(".<locals>", "")
+        source = linecache.getline(code.co_filename, entry.tb_lineno).strip()
+        lines.append(f"your {name or function} raised {what}")
+        lines.append(f"  at {_shown(code.co_filename)}, line {entry.tb_lineno}, in {function}"
+                     + (f": {source}" if source else ""))
+    else:
+        lines.append(f"your {name or 'code'} raised {what}")
+    if hint:
+        lines.append(f"  hint: {hint}")
+    if doc:
+        lines.append(f"  what it should do: {doc}")
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def hint_on_error(hint: str, name: str = ""):
+    """Around a call into the learner's code: an exception it raises becomes a short AssertionError
+    with the lesson's `hint` (see `learner_error`). Assertions and a fresh stub's NotImplementedError
+    pass through unchanged (the stub has its own short report)."""
+    try:
+        yield
+    except AssertionError:
+        raise
+    except Exception as exc:
+        if is_stub(exc):
+            raise
+        raise AssertionError(learner_error(exc, hint, name)) from None
