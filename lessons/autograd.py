@@ -68,6 +68,18 @@ def no_grad():
         _GRAD_ENABLED = previous
 
 
+def _matmul_input_grad(grad, promoted: tuple, shape: tuple):
+    """A matmul operand's gradient (..., n, k), computed for the promoted operand, reduced to `shape`.
+
+    Sums the batch axes the operand was broadcast over and drops a promoted 1-D operand's extra
+    axis. A gradient whose last two axes are not the operand's (a slip in the backward rule) is
+    returned as it is, so that the check of `.grad`'s shape names the slip.
+    """
+    if grad is None or grad.shape[-2:] != tuple(promoted[-2:]):
+        return grad
+    return _unbroadcast(grad, promoted).reshape(shape)
+
+
 def is_grad_enabled() -> bool:
     return _GRAD_ENABLED
 
@@ -82,7 +94,6 @@ def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     if grad.shape == shape:
         return grad
     raise NotImplementedError("lesson 01: implement _unbroadcast, see notebooks/01_autograd.ipynb")
-    return grad.reshape(shape)
 
 
 def _expand_reduced(g: np.ndarray, axis, keepdims: bool, ndim: int) -> np.ndarray:
@@ -369,11 +380,7 @@ class Tensor:
             if b.ndim == 1:
                 G = np.expand_dims(G, -1)
             raise NotImplementedError("lesson 01: implement Tensor.__matmul__.backward, see notebooks/01_autograd.ipynb")
-            if ga is not None:
-                ga = _unbroadcast(ga, A.shape).reshape(a.shape)
-            if gb is not None:
-                gb = _unbroadcast(gb, B.shape).reshape(b.shape)
-            return ga, gb
+            return _matmul_input_grad(ga, A.shape, a.shape), _matmul_input_grad(gb, B.shape, b.shape)
 
         return Tensor._make(out, (a, b), backward, "matmul")
 

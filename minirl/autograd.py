@@ -61,6 +61,18 @@ def no_grad():
         _GRAD_ENABLED = previous
 
 
+def _matmul_input_grad(grad, promoted: tuple, shape: tuple):
+    """A matmul operand's gradient (..., n, k), computed for the promoted operand, reduced to `shape`.
+
+    Sums the batch axes the operand was broadcast over and drops a promoted 1-D operand's extra
+    axis. A gradient whose last two axes are not the operand's (a slip in the backward rule) is
+    returned as it is, so that the check of `.grad`'s shape names the slip.
+    """
+    if grad is None or grad.shape[-2:] != tuple(promoted[-2:]):
+        return grad
+    return _unbroadcast(grad, promoted).reshape(shape)
+
+
 def is_grad_enabled() -> bool:
     return _GRAD_ENABLED
 
@@ -81,8 +93,8 @@ def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if axes:                                         # axes of length 1 stretched by broadcasting
         grad = grad.sum(axis=axes, keepdims=True)
-    # END SOLUTION
     return grad.reshape(shape)
+    # END SOLUTION
 
 
 def _expand_reduced(g: np.ndarray, axis, keepdims: bool, ndim: int) -> np.ndarray:
@@ -375,11 +387,7 @@ class Tensor:
             ga = G @ np.swapaxes(B, -1, -2) if a.requires_grad else None     # (..., n, k)
             gb = np.swapaxes(A, -1, -2) @ G if b.requires_grad else None     # (..., k, m)
             # END SOLUTION
-            if ga is not None:
-                ga = _unbroadcast(ga, A.shape).reshape(a.shape)
-            if gb is not None:
-                gb = _unbroadcast(gb, B.shape).reshape(b.shape)
-            return ga, gb
+            return _matmul_input_grad(ga, A.shape, a.shape), _matmul_input_grad(gb, B.shape, b.shape)
 
         return Tensor._make(out, (a, b), backward, "matmul")
 

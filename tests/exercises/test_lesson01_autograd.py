@@ -10,7 +10,7 @@ rule written out by hand. The last test checks a whole expression against finite
 
 import numpy as np
 import pytest
-from helpers import assert_close
+from helpers import assert_close, hint_on_error
 
 pytestmark = pytest.mark.lesson01
 
@@ -38,7 +38,10 @@ def softmax(x, axis=-1):
 def test_unbroadcast_sums_over_broadcast_axes(lesson, grad_shape, shape):
     m = lesson("autograd")
     g = np.arange(np.prod(grad_shape), dtype=np.float64).reshape(grad_shape) + 1.0
-    out = m._unbroadcast(g, shape)
+    with hint_on_error("the gradient must have the input's shape: sum the added leading axes away, and "
+                       "sum length-1 axes with keepdims=True (a reshape cannot shrink a stretched axis)",
+                       name="_unbroadcast"):
+        out = m._unbroadcast(g, shape)
     # the input was copied along the broadcast axes, so its gradient is the sum over those copies
     expected = g.sum(axis=tuple(range(g.ndim - len(shape))))
     expected = expected.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True).reshape(shape)
@@ -55,7 +58,8 @@ def test_mul_backward(lesson):
     m = lesson("autograd")
     rng = np.random.default_rng(0)
     a, b, g = leaf(m, rng.standard_normal((2, 3))), leaf(m, rng.standard_normal((2, 3))), rng.standard_normal((2, 3))
-    (a * b).backward(g)
+    with hint_on_error("d(ab)/da = b and d(ab)/db = a, each times the upstream g", name="mul backward"):
+        (a * b).backward(g)
     ga, gb = grad_of(a, "a"), grad_of(b, "b")
     if np.allclose(ga, g * a.data) and not np.allclose(ga, g * b.data):
         raise AssertionError("a.grad is g * a, but d(ab)/da = b: each input's gradient uses the *other* input")
@@ -90,7 +94,8 @@ def test_mul_backward_with_broadcasting(lesson):
 def test_exp_backward(lesson):
     m = lesson("autograd")
     x, g = leaf(m, [-1.0, 0.0, 0.5, 2.0]), np.array([1.0, -2.0, 0.5, 3.0])
-    x.exp().backward(g)
+    with hint_on_error("d exp(x)/dx = exp(x) (the output itself), times g", name="exp backward"):
+        x.exp().backward(g)
     assert_close(grad_of(x, "x"), g * np.exp(x.data), name="exp backward",
                  hint="d exp(x)/dx = exp(x) (the output itself), times g")
 
@@ -98,7 +103,8 @@ def test_exp_backward(lesson):
 def test_tanh_backward(lesson):
     m = lesson("autograd")
     x, g = leaf(m, [-1.5, -0.2, 0.3, 1.0]), np.array([1.0, 2.0, -1.0, 0.5])
-    x.tanh().backward(g)
+    with hint_on_error("d tanh(x)/dx = 1 - tanh(x)^2, times g", name="tanh backward"):
+        x.tanh().backward(g)
     t = np.tanh(x.data)
     got = grad_of(x, "x")
     if np.allclose(got, g * (1 - t)):
@@ -117,7 +123,10 @@ def test_matmul_backward(lesson, sa, sb):
     a, b = leaf(m, rng.standard_normal(sa)), leaf(m, rng.standard_normal(sb))
     out = a @ b
     g = rng.standard_normal(out.shape)
-    out.backward(g)
+    with hint_on_error("dL/dA = G B^T has A's shape and dL/dB = A^T G has B's shape (check which factor is "
+                       "transposed; swap the last two axes with np.swapaxes(X, -1, -2), not .T)",
+                       name="matmul backward"):
+        out.backward(g)
     # promote 1-D operands to matrices, as numpy's @ does, then C = A B => dA = G B^T, dB = A^T G
     A = a.data[None, :] if a.ndim == 1 else a.data
     B = b.data[:, None] if b.ndim == 1 else b.data
@@ -165,7 +174,9 @@ def test_log_softmax_backward(lesson, axis):
     m = lesson("autograd")
     rng = np.random.default_rng(4)
     x, g = leaf(m, 2 * rng.standard_normal((3, 4))), rng.standard_normal((3, 4))
-    x.log_softmax(axis=axis).backward(g)
+    with hint_on_error("dL/dx = g - softmax(x) * sum_j g_j, summing over the same axis as the softmax",
+                       name=f"log_softmax(axis={axis}) backward"):
+        x.log_softmax(axis=axis).backward(g)
     p = softmax(x.data, axis=axis)
     got = grad_of(x, "x")
     if np.allclose(got, g):

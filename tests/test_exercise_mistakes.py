@@ -1,0 +1,215 @@
+"""Every common mistake reaches its diagnosis (issue 20, item 5): the table of mistakes, tested.
+
+Each row of `MISTAKES` is one slip a learner is likely to make in one exercise function (a sign, an
+axis, an off-by-one, a unit or parameterisation), written as a patch of the reference solution
+(`old` -> `new`, inside the function's `# BEGIN SOLUTION` block). The test writes the patched module
+where a learner's file would be, loads it as the `lesson` fixture does, runs the exercise test that
+should catch the slip (every parametrisation of it), and asserts that the learner reads `hint`, text
+that names the slip. An exception raised by the patched code counts as what the conftest hook
+reports for it (its one line, where, and what the function should do).
+
+CONTRIBUTING.md carries the same table ("Common mistakes and the hint each gets"); a test checks
+that it is the table below. After changing a row, print the table with
+
+    python tests/test_exercise_mistakes.py
+
+and paste it into CONTRIBUTING.md.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import itertools
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXERCISES = REPO / "tests" / "exercises"
+if str(EXERCISES) not in sys.path:
+    sys.path.insert(0, str(EXERCISES))
+
+import helpers  # noqa: E402  (tests/exercises/helpers.py)
+
+from minirl.exercises import BEGIN, END, find_blocks, get_lesson, make_stub  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Mistake:
+    lesson: str          # "01"
+    function: str        # the exercise function, as the stub names it
+    mistake: str         # the slip, in words
+    old: str             # text of the reference solution block ...
+    new: str             # ... and what the slip writes instead
+    test: str            # the exercise test that catches it
+    hint: str            # text of the message the learner reads (names the slip)
+
+
+MISTAKES: tuple[Mistake, ...] = (
+    # ---------------------------------------------------------------- lesson 01: autograd
+    Mistake("01", "_unbroadcast", "skips the stretched length-1 axes (sums only the added leading axes)",
+            "    if axes:                                         # axes of length 1 stretched by broadcasting\n"
+            "        grad = grad.sum(axis=axes, keepdims=True)\n", "",
+            "test_unbroadcast_sums_over_broadcast_axes", "sum length-1 axes with keepdims"),
+    Mistake("01", "_unbroadcast", "sums the last axes instead of the added leading ones",
+            "grad = grad.sum(axis=tuple(range(extra)))", "grad = grad.sum(axis=tuple(range(-extra, 0)))",
+            "test_unbroadcast_sums_over_broadcast_axes", "sum the added leading axes away"),
+    Mistake("01", "_unbroadcast", "sums the first axes instead of the added leading ones (off by one)",
+            "grad = grad.sum(axis=tuple(range(extra)))", "grad = grad.sum(axis=tuple(range(1, extra + 1)))",
+            "test_unbroadcast_sums_over_broadcast_axes", "sum the added leading axes away"),
+    Mistake("01", "Tensor.__mul__.backward", "multiplies by the input itself (g * a for a)",
+            "_unbroadcast(g * b.data, a.shape)", "_unbroadcast(g * a.data, a.shape)",
+            "test_mul_backward", "a.grad is g * a, but d(ab)/da = b"),
+    Mistake("01", "Tensor.__mul__.backward", "forgets the upstream gradient g",
+            "_unbroadcast(g * b.data, a.shape)", "_unbroadcast(b.data + 0 * g, a.shape)",
+            "test_mul_backward", "a.grad is b without the upstream gradient"),
+    Mistake("01", "Tensor.__mul__.backward", "does not reduce a broadcast input's gradient",
+            "gb = _unbroadcast(g * a.data, b.shape) if", "gb = (g * a.data) if",
+            "test_mul_backward_with_broadcasting", "reduce the gradient to the input's shape with _unbroadcast"),
+    Mistake("01", "Tensor.__matmul__.backward", "transposes the wrong factor (B G^T for A)",
+            "ga = G @ np.swapaxes(B, -1, -2)", "ga = B @ np.swapaxes(G, -1, -2)",
+            "test_matmul_backward", "check which factor is transposed"),
+    Mistake("01", "Tensor.__matmul__.backward", "forgets the transpose (A G for B)",
+            "gb = np.swapaxes(A, -1, -2) @ G", "gb = A @ G",
+            "test_matmul_backward", "dL/dB = A^T G has B's shape"),
+    Mistake("01", "Tensor.__matmul__.backward", "transposes with .T (reverses the batch axes too)",
+            "ga = G @ np.swapaxes(B, -1, -2)", "ga = G @ B.T",
+            "test_matmul_backward", "dL/dA = G B^T has A's shape"),
+    Mistake("01", "Tensor.exp.backward", "uses the input instead of the output, g * x",
+            "return (g * out,)", "return (g * self.data,)",
+            "test_exp_backward", "d exp(x)/dx = exp(x) (the output itself)"),
+    Mistake("01", "Tensor.exp.backward", "forgets the upstream gradient g",
+            "return (g * out,)", "return (out + 0 * g,)",
+            "test_exp_backward", "d exp(x)/dx = exp(x) (the output itself), times g"),
+    Mistake("01", "Tensor.exp.backward", "a sign slip, -g * exp(x)",
+            "return (g * out,)", "return (-g * out,)",
+            "test_exp_backward", "Your values have the wrong sign"),
+    Mistake("01", "Tensor.tanh.backward", "forgets to square, 1 - tanh(x)",
+            "local = np.square(out, out=np.empty_like(out))", "local = out.copy()",
+            "test_tanh_backward", "did you forget to square?"),
+    Mistake("01", "Tensor.tanh.backward", "squares the input, 1 - x^2",
+            "local = np.square(out, out=np.empty_like(out))", "local = np.square(self.data)",
+            "test_tanh_backward", "square the output tanh(x), not the input x"),
+    Mistake("01", "Tensor.tanh.backward", "a sign slip, tanh(x)^2 - 1",
+            "np.subtract(1, local, out=local)", "np.subtract(local, 1, out=local)",
+            "test_tanh_backward", "Your values have the wrong sign"),
+    Mistake("01", "Tensor.sum.backward", "broadcasts g without re-inserting the summed axes",
+            "g = _expand_reduced(g, axis, keepdims, a.ndim)\n            return (np.broadcast_to(g, a.shape),)",
+            "return (np.broadcast_to(g, a.shape),)",
+            "test_sum_backward", "put them back with np.expand_dims(g, axis)"),
+    Mistake("01", "Tensor.sum.backward", "returns g unchanged (not broadcast to the input's shape)",
+            "g = _expand_reduced(g, axis, keepdims, a.ndim)\n            return (np.broadcast_to(g, a.shape),)",
+            "return (g,)",
+            "test_sum_backward", "broadcast g back to the input's shape"),
+    Mistake("01", "Tensor.sum.backward", "divides by the number of entries (the mean's rule)",
+            "return (np.broadcast_to(g, a.shape),)\n            # END", "return (np.broadcast_to(g, a.shape) / (a.size / g.size),)\n            # END",
+            "test_sum_backward", "d sum/dx_i = 1"),
+    Mistake("01", "Tensor.log_softmax.backward", "drops the softmax term (returns g)",
+            "return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)", "return (g,)",
+            "test_log_softmax_backward", "the -softmax(x) * sum(g) term is missing"),
+    Mistake("01", "Tensor.log_softmax.backward", "forgets to sum g over the axis",
+            "return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)", "return (g - np.exp(out) * g,)",
+            "test_log_softmax_backward", "the second term sums g over the softmax axis"),
+    Mistake("01", "Tensor.log_softmax.backward", "sums g over the wrong axis",
+            "return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)",
+            "return (g - np.exp(out) * g.sum(axis=0 if axis != 0 else -1, keepdims=True),)",
+            "test_log_softmax_backward", "summing over the same axis as the softmax"),
+)
+
+
+# ------------------------------------------------------------------ applying a mistake
+
+def _patched_source(mistake: Mistake) -> str:
+    """The learner's file with the mistake: the reference module patched inside its solution block."""
+    lesson = get_lesson(mistake.lesson)
+    text = lesson.source.read_text(encoding="utf-8")
+    count = text.count(mistake.old)
+    assert count == 1, f"{mistake.function}: {mistake.old!r} occurs {count} times in minirl/{lesson.module}"
+    at = text[:text.index(mistake.old)].count("\n")
+    blocks = find_blocks(text)
+    assert any(begin < at < end for begin, end, _ in blocks), (
+        f"{mistake.function}: the patched text {mistake.old!r} is not inside a solution block (line {at + 1})")
+    patched = text.replace(mistake.old, mistake.new)
+    unmarked = "\n".join(l for l in patched.splitlines() if l.strip() not in (BEGIN, END)) + "\n"
+    return make_stub(unmarked, lesson)          # imports made absolute, as in a learner's file
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _parametrisations(test) -> list[dict]:
+    """Every combination of the test's @pytest.mark.parametrize arguments."""
+    axes = []
+    for mark in getattr(test, "pytestmark", []):
+        if mark.name != "parametrize":
+            continue
+        names, values = mark.args[0], mark.args[1]
+        names = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
+        rows = []
+        for value in values:
+            value = value.values if hasattr(value, "values") and hasattr(value, "marks") else value
+            rows.append(dict(zip(names, value if len(names) > 1 else (value,))))
+        axes.append(rows)
+    return [dict(itertools.chain.from_iterable(d.items() for d in combo)) for combo in itertools.product(*axes)]
+
+
+def _messages(mistake: Mistake, module) -> list[str]:
+    """What the learner reads for each failing parametrisation of the mistake's test."""
+    lesson = get_lesson(mistake.lesson)
+    tests = importlib.import_module(next(EXERCISES.glob(f"test_lesson{lesson.number}_*.py")).stem)
+    test = getattr(tests, mistake.test)
+    out = []
+    for kwargs in _parametrisations(test):
+        try:
+            test(lambda name: module, **kwargs)
+        except (AssertionError, pytest.fail.Exception) as exc:
+            out.append(str(exc))
+        except Exception as exc:                 # what conftest's hook reports for it
+            out.append(helpers.learner_error(exc))
+    return out
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=[f"{m.lesson}-{m.function}-{m.mistake[:40]}" for m in MISTAKES])
+def test_each_common_mistake_gets_the_hint_that_names_it(mistake, tmp_path):
+    path = tmp_path / Path(get_lesson(mistake.lesson).module).name
+    path.write_text(_patched_source(mistake), encoding="utf-8")
+    name = f"{helpers.LEARNER_MODULE_PREFIX}mistake_{mistake.lesson}"
+    try:
+        messages = _messages(mistake, _load(path, name))
+    finally:
+        sys.modules.pop(name, None)
+    assert messages, f"{mistake.test} passes with the mistake '{mistake.mistake}' in {mistake.function}"
+    assert any(mistake.hint in m for m in messages), (
+        f"{mistake.test} fails on '{mistake.mistake}' in {mistake.function}, but no message says "
+        f"{mistake.hint!r}; the learner reads:\n" + "\n---\n".join(dict.fromkeys(messages)))
+
+
+# ------------------------------------------------------------------ the table in CONTRIBUTING.md
+
+def table() -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    rows = ["| lesson | function | mistake | caught by | the learner reads |", "|---|---|---|---|---|"]
+    rows += [f"| {m.lesson} | `{m.function}` | {cell(m.mistake)} | `{m.test}` | \"{cell(m.hint)}\" |"
+             for m in MISTAKES]
+    return "\n".join(rows) + "\n"
+
+
+def test_contributing_carries_the_table_of_mistakes():
+    text = (REPO / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    assert table() in text, ("CONTRIBUTING.md's table of common mistakes differs from "
+                             "tests/test_exercise_mistakes.py: run `python tests/test_exercise_mistakes.py` "
+                             "and paste its output under 'Common mistakes and the hint each gets'")
+
+
+if __name__ == "__main__":
+    print(table(), end="")
