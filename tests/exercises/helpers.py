@@ -119,10 +119,12 @@ def check_scalar(value, name: str = "function") -> float:
 
 
 def assert_close(actual, expected, name: str = "function", hint: str = "", rtol: float = 1e-6,
-                 atol: float = 1e-8) -> None:
+                 atol: float = 1e-8, slips: dict | None = None) -> None:
     """Assert `actual` is close to `expected`; the message shows both, where they differ and `hint`.
 
     A ratio of 2 or 1/2 and a sign flip are recognised and named, since they are the usual slips.
+    `slips` maps a known mistake, in words, to the value it gives (worked out by hand in the test):
+    a result equal to one of them is named ("this is what you get if you ...").
     """
     a = np.asarray(actual.data if hasattr(actual, "requires_grad") else actual, dtype=np.float64)
     e = np.asarray(expected.data if hasattr(expected, "requires_grad") else expected, dtype=np.float64)
@@ -147,6 +149,11 @@ def assert_close(actual, expected, name: str = "function", hint: str = "", rtol:
     with np.printoptions(precision=5, threshold=12, suppress=True):
         message = (f"your {name} is wrong at {int(bad.sum())} of {bad.size} entries{first}.{slip}\n"
                    f"  got:      {a}\n  expected: {e}")
+    for mistake, value in (slips or {}).items():
+        value = np.asarray(value, dtype=np.float64)
+        if value.shape == a.shape and np.allclose(a, value, rtol=rtol, atol=atol):
+            message += f"\n  this is what you get if you {mistake}"
+            break
     if hint:
         message += f"\n  hint: {hint}"
     raise AssertionError(message)

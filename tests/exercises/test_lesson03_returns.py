@@ -43,6 +43,8 @@ def test_reward_to_go_hand_computed(lesson):
     #        G1 = 1 + .5 * 10 = 6 (truncated: bootstrap V(final obs));  G0 = 1 + .5 * 6 = 4
     expected = np.array([[2.0, 4.0], [2.0, 6.0], [7.0, 1.5], [8.0, 1.0]])
     assert_close(out[:, 0], expected[:, 0], name="discounted_returns (env 0)",
+                 slips={"discount the current reward too (G_t = r_t + gamma G_{t+1}: r_t is not discounted)":
+                        [1.0, 1.0, 4.5, 6.0]},
                  hint="after a termination nothing is added (G1 = 2); at the end of the window the "
                       "return bootstraps from next_values (G3 = 4 + 0.5 * 8)")
     assert_close(out[:, 1], expected[:, 1], name="discounted_returns (env 1)",
@@ -81,7 +83,12 @@ def test_gae_hand_computed(lesson):
     # env 1: delta = [1 + .5*2 - 2, 1 + .5*10 - 2, 1 + .5*2 - 2, 1 + 0 - 2] = [0, 4, 0, -1]
     #        A3 = -1, A2 = -.25, A1 = 4 (truncated: no carry from the next episode), A0 = 1
     expected = np.array([[0.75, 1.0], [1.0, 4.0], [4.25, -0.25], [7.0, -1.0]])
+    # the usual slips, worked out the same way: V(s'_1) = 99 kept after the termination gives
+    # delta_1 = 50.5, A0 = .5 + .25 * 50.5; a carry of gamma alone (no lambda) gives A2 = 2.5 + .5 * 7
     assert_close(adv[:, 0], expected[:, 0], name="gae advantages (env 0)",
+                 slips={"bootstrap from V(s') after a termination (99 here): multiply it by (1 - terminated_t)":
+                        [13.125, 50.5, 4.25, 7.0],
+                        "forget lambda: the carry is gamma * lambda * (1 - done_t) * A_{t+1}": [1.0, 1.0, 6.0, 7.0]},
                  hint="delta_t = r_t + gamma (1 - terminated_t) V(s'_t) - V(s_t); the recursion "
                       "A_t = delta_t + gamma lambda (1 - done_t) A_{t+1} stops at any episode end")
     assert_close(adv[:, 1], expected[:, 1], name="gae advantages (env 1)",
@@ -147,12 +154,16 @@ def test_baselines_hand_computed(lesson):
     values = [np.array([2.0, 2.0, 2.0]), np.array([0.5])]
     w = m.policy_gradient_weights(returns, True, "none")
     assert_close(np.concatenate(w), [3, 2, 1, 1], name="policy_gradient_weights(baseline='none')",
+                 slips={"swap reward_to_go: True weights step t by G_t, False by the whole return G_0":
+                        [3, 3, 3, 1]},
                  hint="reward-to-go without baseline: the weights are the returns G_t themselves")
     w = m.policy_gradient_weights(returns, False, "none")
     assert_close(np.concatenate(w), [3, 3, 3, 1], name="policy_gradient_weights(reward_to_go=False)",
                  hint="vanilla REINFORCE credits every step with the whole return G_0 of its episode")
     w = m.policy_gradient_weights(returns, True, "mean")
     assert_close(np.concatenate(w), [1.25, 0.25, -0.75, -0.75], name="policy_gradient_weights('mean')",
+                 slips={"subtract each episode's own mean: the 'mean' baseline is ONE number for the batch":
+                        [1, 0, -1, 0]},
                  hint="subtract the mean over all steps of the batch: (3 + 2 + 1 + 1) / 4 = 1.75")
     w = m.policy_gradient_weights(returns, True, "value", values)
     assert_close(np.concatenate(w), [1, 0, -1, 0.5], name="policy_gradient_weights('value')",
@@ -161,5 +172,7 @@ def test_baselines_hand_computed(lesson):
     # episode 0: [3 - 1, 2 - 0, 1 - 0];  episode 1: [1 - 3]
     w = m.policy_gradient_weights(returns, True, "loo")
     assert_close(np.concatenate(w), [2, 2, 1, -2], name="policy_gradient_weights('loo')",
+                 slips={"divide by E, counting episode i among the others (divide by E - 1)":
+                        [2.5, 2, 1, -0.5]},
                  hint="the baseline of episode i at step t is the mean of the OTHER episodes' G_t "
                       "(0 after they ended), never including episode i itself")

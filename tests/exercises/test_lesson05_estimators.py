@@ -85,6 +85,8 @@ def test_reparameterise_and_pathwise_gradient_hand_computed(lesson):
                      name="reparameterise")
     # x = 0.5 + 2 * [1, 0.5] = [2.5, 1.5]
     assert_close(x.data.ravel(), [2.5, 1.5], name="reparameterise",
+                 slips={"read log_std as a log-variance, std = exp(log_std / 2): here it is the log of the "
+                        "std itself": 0.5 + np.sqrt(2.0) * np.array([1.0, 0.5])},
                  hint="x = mean + exp(log_std) * eps: the standard deviation is exp(log_std), not log_std")
     objective = m.pathwise_objective(mean, log_std, eps, Quadratic(1.0))
     # f = (x - 1)^2 = [2.25, 0.25] -> mean 1.25
@@ -112,7 +114,13 @@ def test_exact_categorical_gradient_hand_computed(lesson):
     if np.allclose(got, p * v):
         pytest.fail("you got p * v: raising one logit also lowers every other probability; let autograd "
                     "differentiate sum_k softmax(logits)_k v_k through the softmax")
+    # slips: weighting f by log-probabilities gives v - p * sum(v) = [0.4, -2.9, 2.5]; a mean over the
+    # K = 3 categories instead of the sum gives a third of the answer
     assert_close(got, [-0.12, -1.08, 1.2], name="exact_categorical_gradient",
+                 slips={"weight f by log-probabilities (log_softmax): E f = sum_k softmax(logits)_k f(e_k) "
+                        "weights by the probabilities": [0.4, -2.9, 2.5],
+                        "average over the categories (.mean()): the expectation is a SUM over k of "
+                        "p_k f(e_k)": [-0.04, -0.36, 0.4]},
                  hint="the components must sum to 0 (adding a constant to all logits changes nothing)")
 
 
