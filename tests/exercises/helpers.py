@@ -49,6 +49,8 @@ def _check_layout(arr: np.ndarray, shape, ndim, dtype_kind, name: str, what: str
                 hint = " (same number of entries: a stray reshape, keepdims or [:, None]?)"
             elif arr.shape == shape[::-1]:
                 hint = " (transposed?)"
+            elif arr.ndim == len(shape):
+                hint = " (a sum or mean over the wrong axis?)"
             raise AssertionError(f"your {name} returned {what} of shape {arr.shape}, expected "
                                  f"{shape}{hint}")
     if dtype_kind is not None and arr.dtype.kind not in dtype_kind:

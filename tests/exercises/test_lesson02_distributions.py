@@ -43,6 +43,9 @@ def test_categorical_sample_inverts_the_cdf(lesson):
     if np.all(samples == expected - 1):
         raise AssertionError("every sample is one less than expected: the sample is the number of cdf "
                              "entries <= u (the first k with u < cdf_k), did you subtract 1?")
+    if np.all(samples == np.minimum(4 - expected, 3)):
+        raise AssertionError("you counted the cdf entries ABOVE u (u < cdf_k): the sample is the number of "
+                             "entries at or below u, (u >= cdf).sum(axis=-1)")
     wrong = np.flatnonzero(samples != expected)
     assert wrong.size == 0, (
         f"{wrong.size} of 500 samples differ from inverse-CDF sampling with the generator's uniforms "
@@ -71,7 +74,8 @@ def test_categorical_entropy(lesson):
     expected = -(np.exp(logp) * logp).sum(axis=-1)
     assert np.all(h.data >= 0) or not np.allclose(h.data, -expected), \
         "your entropy is negative: H = -sum_a p(a) log p(a) (log p <= 0, so H >= 0); did you forget the minus?"
-    assert_close(h, expected, name="Categorical.entropy", hint="H = -sum over the last axis of p * log p")
+    assert_close(h, expected, name="Categorical.entropy", hint="H = -sum over the last axis of p * log p",
+                 slips={"average over the 3 actions: H is a SUM over actions": expected / 3})
     uniform = m.Categorical(Tensor(np.zeros(4))).entropy()
     assert_close(uniform, np.log(4.0), name="entropy of the uniform distribution over 4 actions",
                  hint="the uniform distribution over K actions has entropy log K")
@@ -124,6 +128,11 @@ def test_gumbel_softmax_st_forward_and_backward(lesson, temperature):
     if temperature != 1.0 and np.allclose(logits.grad, untempered.grad):
         raise AssertionError("your gradient ignores the temperature: the relaxed sample is "
                              "softmax((logits + g) / temperature)")
+    multiplied = Tensor(x, requires_grad=True)
+    (((multiplied + gumbel) * temperature).softmax(axis=-1) * Tensor(w)).sum().backward()
+    if temperature != 1.0 and np.allclose(logits.grad, multiplied.grad):
+        raise AssertionError("you multiplied by the temperature: divide by it, softmax((logits + g) / "
+                             "temperature) (a low temperature makes the relaxed sample sharper)")
     assert_close(logits.grad, soft.grad, name="gumbel_softmax_st backward",
                  hint="the backward pass is that of y_soft = softmax((logits + g) / temperature)")
 
@@ -139,6 +148,8 @@ def test_normal_rsample_is_reparameterised(lesson):
     eps = np.random.default_rng(5).standard_normal((4, 3))
     std = np.exp(log_std.data)
     assert_close(a.data, mean.data + std * eps, name="Normal.rsample value",
+                 slips={"use log_std as the std: std = exp(log_std) (self.std)": mean.data + log_std.data * eps,
+                        "scale eps by the variance std^2: a = mean + std * eps": mean.data + std ** 2 * eps},
                  hint="a = mean + std * eps with eps ~ N(0, 1) drawn from rng.standard_normal(self.shape)")
     a.sum().backward()
     if log_std.grad is None or np.all(log_std.grad == 0):
@@ -167,6 +178,8 @@ def test_normal_log_prob(lesson):
         raise AssertionError(f"your log_prob is off by the constant {diff[0]:.4f}: check -log sigma and "
                              "-log(2 pi)/2 per dimension")
     assert_close(lp, expected, name="Normal.log_prob",
+                 slips={"divide a - mu by the variance: z = (a - mu) / sigma, then -z^2 / 2":
+                        (-0.5 * ((a - mu) / sigma ** 2) ** 2 - log_std - 0.5 * np.log(2 * np.pi)).sum(-1)},
                  hint="log N(a; mu, sigma) = sum_d [-(a - mu)^2 / (2 sigma^2) - log sigma - log(2 pi)/2]")
     lp.sum().backward()
     assert_close(mean_t.grad, (a - mu) / sigma ** 2, name="d log_prob / d mean", hint="(a - mu) / sigma^2")
@@ -189,5 +202,9 @@ def test_normal_kl(lesson):
         raise AssertionError("you computed KL(q || p): self.kl(other) is KL(self || other), the expectation "
                              "under self")
     assert_close(kl, expected, name="Normal.kl",
+                 slips={"drop the 2 in 2 sigma_q^2": (np.log(sq / sp) + (sp ** 2 + (mu_p - mu_q) ** 2) / sq ** 2
+                                                     - 0.5).sum(-1),
+                        "flip the log-ratio: the first term is log(sigma_q / sigma_p)":
+                        (np.log(sp / sq) + (sp ** 2 + (mu_p - mu_q) ** 2) / (2 * sq ** 2) - 0.5).sum(-1)},
                  hint="KL = sum_d [log(sigma_q / sigma_p) + (sigma_p^2 + (mu_p - mu_q)^2) / (2 sigma_q^2) - 1/2]")
     assert_close(p.kl(p), np.zeros(3), name="KL(p || p)", hint="a distribution's KL to itself is 0")
