@@ -21,9 +21,11 @@ def test_dynamics_loss_is_the_mean_squared_error(lesson):
     pred = Tensor(np.array([[1.0, 2.0], [0.0, -1.0]]))
     target = np.array([[0.0, 2.0], [2.0, 0.0]])
     got = m.dynamics_loss(pred, target).item()
-    # squared errors 1, 0, 4, 1: mean 1.5 (sum 6; mean over rows only 3.0; root-mean-square 1.22)
+    # squared errors 1, 0, 4, 1: mean 1.5 (sum 6; mean over rows only 3.0; root-mean-square 1.22;
+    # mean absolute error (1 + 0 + 2 + 1) / 4 = 1)
     hints = {6.0: "you summed instead of averaging", 3.0: "average over the features too, not only the batch",
-             np.sqrt(1.5): "no square root: the loss is the mean of the squared errors"}
+             np.sqrt(1.5): "no square root: the loss is the mean of the squared errors",
+             1.0: "that is the mean ABSOLUTE error: square the errors"}
     hint = next((h for v, h in hints.items() if np.isclose(got, v)), "")
     assert got == pytest.approx(1.5), f"dynamics_loss gave {got}, expected 1.5. {hint}"
 
@@ -60,6 +62,9 @@ def test_bradley_terry_loss_soft_labels_and_large_margins(lesson):
     assert l_pos == pytest.approx(l_neg) and l_pos > np.log(2), \
         "with y = 1/2 both orders must give the same loss, above log 2: use y and (1 - y) weights"
     big = m.bradley_terry_loss(Tensor(np.array([800.0])), Tensor(np.array([0.0])), np.array([0.0])).item()
+    assert not big == pytest.approx(0.0, abs=1e-6), (
+        "a margin of 800 for A when the judge preferred B (y = 0) cost nothing: your loss rewards the wrong "
+        "side. d = score_a - score_b, and y = 1 means A preferred: y softplus(-d) + (1 - y) softplus(d)")
     assert np.isfinite(big) and big == pytest.approx(800.0), (
         f"a margin of 800 against the judge should cost 800, got {big}: log(sigmoid(-800)) underflows; "
         "write -log sigmoid(d) as softplus(-d)")

@@ -24,7 +24,11 @@ def test_kl_penalised_rewards_hand_computed(lesson):
     # the score is added at the last token only
     expected = np.array([[-0.5 * np.log(2), 0.0, -0.5 * np.log(2) + 1.0],
                          [0.5 * np.log(2), 0.0, -2.0]])
+    flipped = expected.copy()
+    flipped[:, :] = -expected + np.array([[0, 0, 2.0], [0, 0, -4.0]])     # the same with +kl_coef
     assert_close(out, expected, name="kl_penalised_rewards",
+                 slips={"flip the sign of the KL penalty: r_t = -kl_coef * (logp_t - ref_logp_t) punishes "
+                        "moving away from the reference": flipped},
                  hint="r_t = -kl_coef * (logp_t - ref_logp_t), and the score goes on the LAST token only "
                       "(not on every token, not on the first)")
 
@@ -57,7 +61,14 @@ def test_rloo_advantages_hand_computed(lesson):
     # prompt 1: A_1 = 1 - (2+3+4)/3 = -2; A_2 = 2 - 8/3; A_3 = 3 - 7/3; A_4 = 4 - 2 = 2
     # prompt 2: the three 10s each see (10+10+14)/3; the 14 sees 10
     expected = [-2, 2 - 8 / 3, 3 - 7 / 3, 2, 10 - 34 / 3, 10 - 34 / 3, 10 - 34 / 3, 4]
+    R = returns.reshape(-1, 4)
+    strided = returns.reshape(4, -1).T                                     # samples 0, 2, 4, 6 as a group
     assert_close(out, expected, name="rloo_advantages",
+                 slips={"divide by k: the sum of the OTHER returns is divided by k - 1":
+                        (R - (R.sum(axis=1, keepdims=True) - R) / 4).reshape(-1),
+                        "group the wrong samples: the k samples of a prompt are consecutive, "
+                        "returns.reshape(-1, k)": (strided - (strided.sum(axis=1, keepdims=True) - strided) / 3
+                                                   ).reshape(-1)},
                  hint="the baseline of sample i is the mean of the OTHER k-1 returns of the same prompt "
                       "(not the mean of all k, which gives values (k-1)/k times too small)")
 

@@ -36,6 +36,8 @@ def test_dpo_loss_hand_computed(lesson):
     if np.isclose(loss, np.mean(np.log1p(np.exp(0.5 * H)))):
         raise AssertionError("your dpo_loss has the sign of h flipped: chosen minus rejected, not the reverse")
     assert_close(loss, expected, name="dpo_loss",
+                 slips={"leave out the reference model: h = (logp_w - ref_w) - (logp_l - ref_l)":
+                        np.mean(np.log1p(np.exp(-0.5 * (LOGP_W - LOGP_L))))},
                  hint="L = -mean(log sigmoid(beta * ((logp_w - ref_w) - (logp_l - ref_l)))); "
                       "-log sigmoid(z) = softplus(-z)")
 
@@ -60,6 +62,7 @@ def test_ipo_loss_hand_computed(lesson):
     loss = check_scalar(_loss(m, 0.25, "ipo"), name="dpo_loss(kind='ipo')")
     # target 1 / (2 tau) = 2: mean((1 - 2)^2, (-0.5 - 2)^2, (1.5 - 2)^2) = (1 + 6.25 + 0.25) / 3 = 2.5
     assert_close(loss, 2.5, name="dpo_loss(kind='ipo')",
+                 slips={"aim h at 1 / tau: the IPO target is 1 / (2 tau)": np.mean((H - 4.0) ** 2)},
                  hint="L_IPO = mean((h - 1/(2 tau))^2) with the same h as DPO and tau = beta")
     errors = gradient_check(lambda w, l: m.dpo_loss(w, l, REF_W, REF_L, 0.25, "ipo"), [LOGP_W, LOGP_L])
     assert max(errors) < 1e-7, f"IPO gradient differs from finite differences: {errors}"

@@ -44,6 +44,8 @@ def test_squashed_log_prob_is_finite_where_tanh_saturates(lesson):
         f"your squashed_log_prob gave {logp.data} at u = +-30: 1 - tanh(u)^2 underflows to 0. Use "
         "log_one_minus_tanh_sq(u) (defined above it in the module), the stable form")
     assert_close(logp.data, [-2 * (np.log(2.0) - 30.0)] * 2, name="squashed_log_prob(u=+-30)",
+                 slips={"sum the correction over the whole batch: one log-Jacobian per row, .sum(axis=-1)":
+                        [-4 * (np.log(2.0) - 30.0)] * 2},
                  hint="log pi = log N(u) - 2 (log 2 - |u| - softplus(-2|u|)); it is symmetric in u")
 
 
@@ -69,6 +71,8 @@ def test_critic_loss_value_and_gradient(lesson):
     loss = check_tensor(m.critic_loss(q, y), shape=(), name="critic_loss", requires_grad=True)
     # member 0: errors [0, -1], mean square 0.5; member 1: [-1, 1], mean square 1; 0.5 (0.5 + 1) = 0.75
     assert_close(loss.data, 0.75, name="critic_loss",
+                 slips={"average the critics before regressing: each critic is regressed on y on its own":
+                        0.5 * np.mean((q.data.mean(axis=0) - y) ** 2)},
                  hint="1/2 sum over critics of the mean over the batch of (Q_j - y)^2")
     loss.backward()
     # dL/dq_jb = (q_jb - y_b) / B
@@ -83,6 +87,9 @@ def test_actor_loss_value_and_gradient(lesson):
     loss = check_tensor(m.actor_loss(log_prob, q_pi, alpha=0.5), shape=(), name="actor_loss", requires_grad=True)
     # min over critics [1, 0]; per sample alpha log pi - min Q = [-0.5 - 1, 0.25 - 0] -> mean -0.625
     assert_close(loss.data, -0.625, name="actor_loss",
+                 slips={"take the max over the critics: the actor uses the MINIMUM (the pessimistic critic)":
+                        np.mean([-0.5 - 3.0, 0.25 - 2.0]),
+                        "average the critics: the actor uses their MINIMUM": np.mean([-0.5 - 2.0, 0.25 - 1.0])},
                  hint="L = mean_B(alpha log pi - min_j Q_j(s, a~)); +0.625 or 0.625-ish values: check signs")
     loss.backward()
     assert_close(log_prob.grad, [0.25, 0.25], name="gradient of actor_loss w.r.t. log pi",
@@ -100,6 +107,9 @@ def test_temperature_loss_value_gradient_and_direction(lesson):
                         name="temperature_loss", requires_grad=True)
     # mean(log pi + H_target) = mean([-3, -1]) = -2;  L = -log(0.5) * (-2) = 2 log 0.5 = -1.386294
     assert_close(loss.data, 2 * np.log(0.5), name="temperature_loss",
+                 slips={"multiply alpha, not log_alpha: the loss is -log_alpha * mean(...) (log_alpha is the "
+                        "parameter)": -0.5 * -2.0,
+                        "subtract the target entropy: mean(log pi + target_entropy)": 0.0},
                  hint="L = -log_alpha * mean(log pi + target_entropy)")
     loss.backward()
     # dL/dlog_alpha = -mean(log pi + H) = 2 > 0: the entropy (1) is above the target (-1), so gradient
