@@ -31,7 +31,7 @@ def test_window_loss_without_bootstrap(lesson):
     value = loss.item()
     if value == pytest.approx(4.5 / 4):
         pytest.fail("window_loss returned +1.125: the loss is MINUS the return (we minimise it)")
-    if value == pytest.approx(-(2.5 + 6) / 4):
+    if value == pytest.approx(-(2.5 + 2 + 0.5 * 4) / 4):       # rollout 1's step-1 reward 4 counted
         pytest.fail("window_loss counted a reward after its rollout ended: multiply by alive")
     if value == pytest.approx(-(4 + 6) / 4):
         pytest.fail("window_loss ignored gamma: weight step t by gamma**t")
@@ -45,7 +45,9 @@ def test_window_loss_bootstrap_and_gradient(lesson):
     bootstrap = Tensor(np.array([10.0, 0.0]), requires_grad=True)
     loss = m.window_loss(rewards, ALIVE, 0.5, bootstrap)
     # rollout 0: 2.5 + 0.5^2 * 10 = 5; rollout 1: 2 + 0.25 * 0 = 2; loss = -7 / 4
+    # a bootstrap discounted by gamma^(T-1) instead gives -(2.5 + 0.5 * 10 + 2) / 4
     assert_close(loss.item(), -1.75, name="window_loss with a bootstrap",
+                 slips={"discount the bootstrap by gamma**(T - 1): V(s_T) comes T steps after s_0": -9.5 / 4},
                  hint="add gamma**T * bootstrap (T = the number of steps in the window)")
     loss.backward()
     assert rewards.grad is not None, "no gradient reached the rewards: build the loss from Tensor ops"
@@ -68,10 +70,15 @@ def test_lambda_returns_hand_computed(lesson):
     assert_close(out[0, 0], 3.5, name="lambda_returns[0]",
                  hint="G_t = r_t + gamma ((1 - lam) V(s_{t+1}) + lam G_{t+1}); go backwards in t")
     mc = m.lambda_returns(r, v, alive, 0.5, 1.0)
+    # lam and 1 - lam swapped: with lam = 1 that weights V(s_1) fully, 1 + 0.5 * 4 = 3
     assert_close(mc[0, 0], 4.0, name="lambda_returns with lam = 1",
+                 slips={"swap lam and 1 - lam: lam weights the next target G_{t+1}, 1 - lam the value "
+                        "V(s_{t+1})": 3.0},
                  hint="lam = 1 is the discounted return with a bootstrap: 1 + 0.5 * 2 + 0.25 * 8")
     ended = m.lambda_returns(r, v, np.array([[1.0], [0.0], [0.0]]), 0.5, 0.5)
+    # alive[t] instead of alive[t + 1]: G_1 = 2, G_0 = 1 + 0.5 (0.5 * 4 + 0.5 * 2) = 2.5
     assert_close(ended[0, 0], 1.0, name="lambda_returns after a termination",
+                 slips={"use alive[t] (off by one): whether anything follows step t is alive[t + 1]": 2.5},
                  hint="alive[t + 1] = 0 means the episode ended on step t: nothing follows, G_t = r_t")
 
 
