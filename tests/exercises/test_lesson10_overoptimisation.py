@@ -37,6 +37,10 @@ def test_best_of_2_hand_computed(lesson):
     # group {1,3}: 0.6^2 = 0.36 split 0.2 : 0.4 -> 0.12, 0.24; response 2: 0.9^2 - 0.6^2 = 0.45;
     # response 0: 1 - 0.81 = 0.19
     assert_close(np.exp(out[0]), [0.19, 0.12, 0.45, 0.24], name="best_of_n_log_probs",
+                 slips={"return probabilities: the function returns LOG-probabilities":
+                        np.exp([0.19, 0.12, 0.45, 0.24]),
+                        "split a tied group equally: ties share in proportion to pi_ref (0.2 : 0.4)":
+                        [0.19, 0.18, 0.45, 0.18]},
                  hint="P(winner in group g) = F(g)^N - F(g-)^N with F the reference CDF in reward order; "
                       "tied responses share their group's probability in proportion to pi_ref; "
                       "return LOG-probabilities")
@@ -44,12 +48,13 @@ def test_best_of_2_hand_computed(lesson):
 
 def test_best_of_n_matches_brute_force(lesson):
     m = lesson("algos.best_of_n")
-    for n in (1, 3, 5):
+    for n in (3, 5, 1):
         out = check_array(m.best_of_n_log_probs(np.log(P_REF)[None], REWARD[None], n), shape=(1, 4),
                           dtype_kind="f", name="best_of_n_log_probs", finite=False)
         hint = "N = 1 must give pi_ref back" if n == 1 else "compare with F(g)^N - F(g-)^N"
         assert_close(np.exp(out[0]), _brute_force(P_REF, REWARD, n), name=f"best_of_n_log_probs (N={n})",
-                     hint=hint)
+                     hint=hint, slips={"raise the CDF to the power N - 1: the best of N draws lands in group g "
+                                       "with probability F(g)^N - F(g-)^N": _brute_force(P_REF, REWARD, n - 1)} if n > 1 else None)
 
 
 def test_best_of_n_stays_accurate_for_huge_n(lesson):
@@ -61,3 +66,10 @@ def test_best_of_n_stays_accurate_for_huge_n(lesson):
     assert_close(np.exp(out[0, 0]), -np.expm1(1000 * np.log1p(-1e-6)), name="best_of_n_log_probs",
                  rtol=1e-6, hint="compute F^N - F_-^N without cancellation, e.g. F^N * (1 - (F_-/F)^N) "
                                  "with -expm1(N (log F_- - log F))")
+    # N = 5000: F^N underflows to 0 below the top group (0.75^5000 ~ 1e-625), its log does not:
+    # rewards 2, 1, 0 with pi_ref 0.25, 0.25, 0.5 -> F = 1, 0.75, 0.5 and F_- = 0.75, 0.5, 0
+    out = m.best_of_n_log_probs(np.log([[0.25, 0.25, 0.5]]), np.array([[2.0, 1.0, 0.0]]), 5000)
+    expected = [np.log(-np.expm1(5000 * np.log(0.75))), 5000 * np.log(0.75) + np.log(-np.expm1(5000 * np.log(2 / 3))),
+                5000 * np.log(0.5)]
+    assert_close(out[0], expected, name="best_of_n_log_probs (N=5000)", rtol=1e-9,
+                 hint="F^N underflows to 0 for large N: stay in logs, N log F + log(1 - (F_-/F)^N)")
