@@ -427,6 +427,13 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("11", "accuracy_by_crash", "looks only at segment A's crashes",
             "crash = crash_a | crash_b ", "crash = crash_a ",
             "test_accuracy_by_crash_splits_the_pairs", "no crash in A and none in B"),
+    Mistake("11", "accuracy_by_crash", "swaps the crash and no-crash subsets",
+            '"no_crash": pair_accuracy(*(x[~crash] for x in args)),\n           "crash": pair_accuracy(*(x[crash] for x in args))',
+            '"no_crash": pair_accuracy(*(x[crash] for x in args)),\n           "crash": pair_accuracy(*(x[~crash] for x in args))',
+            "test_accuracy_by_crash_splits_the_pairs", "no crash in A and none in B"),
+    Mistake("11", "segment_sums", "returns the first step of each segment, values[starts]",
+            "return values[steps].sum(axis=starts.ndim)", "return values[starts]",
+            "test_segment_sums_hand_computed", "you returned values[starts]"),
     # ---------------------------------------------------------------- lesson 12: SAC
     Mistake("12", "squashed_log_prob", "adds the tanh correction instead of subtracting it",
             "return normal_log_prob - correction", "return normal_log_prob + correction",
