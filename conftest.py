@@ -179,8 +179,8 @@ def _load_error(path: Path, exc: Exception) -> str:
         text = linecache.getline(str(path), line).strip() if line else ""
         where = [f"    {text}"] if text else []
         message = (str(exc).strip().splitlines() or [""])[0]
-    at = f" at line {line}" if line else ""
-    return "\n".join([f"{_shown(path)} does not load: {type(exc).__name__}{at}: {message}", *where,
+    at = f", line {line}" if line else ""
+    return "\n".join([f"{type(exc).__name__} in {_shown(path)}{at}: {message} (the file does not load)", *where,
                       "  fix that line, then run the check again (no test of this lesson runs until "
                       "the file loads)"])
 

@@ -68,11 +68,14 @@ def test_a_syntax_error_is_reported_once_in_a_few_lines(tmp_path):
     assert len(reports) == 1, f"expected one failure report, got {len(reports)}:\n{output}"
     report = "\n".join(reports[0])
     assert len(reports[0]) <= 10, f"the report has {len(reports[0])} lines:\n{report}"
-    assert f"autograd.py does not load: SyntaxError at line {line}" in report, report
+    assert f"SyntaxError in {impl / 'autograd.py'}, line {line}: " in report, report
     assert "if grad.shape == shape" in report, report
     assert output.count("SyntaxError") == 1, output
     assert "Traceback" not in output and "importlib" not in output, output
     assert "1 failed" in output and "skipped" in output, output
+    lines = []                                   # `minirl exercises status` names the error too
+    assert ex.status(impl, ["01"], log=lines.append) == [("01", "failed (0/1 passed)")], lines
+    assert "SyntaxError in " in lines[-1], lines
 
 
 def test_a_failing_import_is_reported_once_with_its_line(tmp_path):
@@ -84,7 +87,7 @@ def test_a_failing_import_is_reported_once_with_its_line(tmp_path):
     reports = _failure_reports(output)
     assert len(reports) == 1 and len(reports[0]) <= 10, output
     report = "\n".join(reports[0])
-    assert f"estimators.py does not load: ImportError at line {line}: cannot import name 'no_such_name'" \
+    assert f"ImportError in {impl / 'estimators.py'}, line {line}: cannot import name 'no_such_name'" \
         in report, report
     assert "from minirl.autograd import no_such_name" in report, report
     assert "Traceback" not in output, output
