@@ -93,6 +93,9 @@ def pytest_runtest_makereport(item, call):
     function should do) instead of a traceback through the test."""
     outcome = yield
     report = outcome.get_result()
+    if call.excinfo is not None and type(call.excinfo.value).__name__ == "LearnerError":
+        report.longrepr = str(call.excinfo.value)        # already says what, where and the hint
+        return
     if call.excinfo is None or call.excinfo.errisinstance((AssertionError, pytest.fail.Exception,
                                                            pytest.skip.Exception)):
         return

@@ -110,3 +110,21 @@ def test_an_exception_in_the_learners_function_is_one_line_where_and_what(tmp_pa
     assert f"returns.py, line {line}, in discounted_returns: out[t] = r[T]" in report, report
     assert "what it should do: Discounted reward-to-go" in report, report
     assert "Traceback" not in output, output
+
+
+def test_an_exception_under_a_tests_hint_is_the_hint_without_a_traceback(tmp_path):
+    """Lesson 01's `_unbroadcast` that skips the stretched length-1 axes: its reshape fails, and the
+    learner reads the keepdims hint (issue 20: the stub's leftover reshape used to hide it)."""
+    impl = _stubs(tmp_path, "01")
+    stub = 'raise NotImplementedError("lesson 01: implement _unbroadcast, see notebooks/01_autograd.ipynb")'
+    _replace_once(impl / "autograd.py", stub, "grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))\n"
+                                              "    return grad.reshape(shape)")
+    code, output = _check("01", impl)
+    assert code == 1, output
+    reports = [r for r in _failure_reports(output) if any("your _unbroadcast raised" in l for l in r)]
+    assert reports, output
+    report = "\n".join(reports[0])
+    assert len(reports[0]) <= 4, report
+    assert "ValueError: cannot reshape" in report and "in _unbroadcast: return grad.reshape(shape)" in report
+    assert "sum length-1 axes with keepdims=True" in report, report
+    assert "contextlib" not in output and "helpers.py" not in output, output

@@ -24,7 +24,7 @@ import os
 import numpy as np
 
 __all__ = ["check_array", "check_tensor", "check_scalar", "assert_close", "hint_on_error", "learner_error",
-           "is_stub", "LEARNER_MODULE_PREFIX"]
+           "LearnerError", "is_stub", "LEARNER_MODULE_PREFIX"]
 
 # The `lesson` fixture (conftest.py) loads a learner's file as a module named "minirl_lessons_<n>_...".
 LEARNER_MODULE_PREFIX = "minirl_lessons_"
@@ -216,6 +216,10 @@ def learner_error(exc: BaseException, hint: str = "", name: str = "", doc: str =
     return "\n".join(lines)
 
 
+class LearnerError(AssertionError):
+    """An exception of the learner's code, told in a few lines (conftest reports only the message)."""
+
+
 @contextlib.contextmanager
 def hint_on_error(hint: str, name: str = ""):
     """Around a call into the learner's code: an exception it raises becomes a short AssertionError
@@ -228,4 +232,4 @@ def hint_on_error(hint: str, name: str = ""):
     except Exception as exc:
         if is_stub(exc):
             raise
-        raise AssertionError(learner_error(exc, hint, name)) from None
+        raise LearnerError(learner_error(exc, hint, name)) from None
