@@ -59,6 +59,16 @@ def _replace_once(path: Path, old: str, new: str) -> int:
     return text[:text.index(old)].count("\n") + 1
 
 
+def _report_of(number: str, impl: Path, needle: str, max_lines: int) -> tuple[str, str]:
+    """Run lesson `number`'s check; return its output and the first failure report containing `needle`."""
+    code, output = _check(number, impl)
+    assert code == 1, output
+    reports = [r for r in _failure_reports(output) if any(needle in l for l in r)]
+    assert reports, output
+    assert len(reports[0]) <= max_lines, "\n".join(reports[0])
+    return output, "\n".join(reports[0])
+
+
 def test_a_syntax_error_is_reported_once_in_a_few_lines(tmp_path):
     impl = _stubs(tmp_path, "01")
     line = _replace_once(impl / "autograd.py", "    if grad.shape == shape:\n", "    if grad.shape == shape\n")
@@ -95,17 +105,9 @@ def test_a_failing_import_is_reported_once_with_its_line(tmp_path):
 
 def test_an_exception_in_the_learners_function_is_one_line_where_and_what(tmp_path):
     impl = _stubs(tmp_path, "03")
-    path = impl / "returns.py"
-    text = path.read_text(encoding="utf-8")
     stub = 'raise NotImplementedError("lesson 03: implement discounted_returns, see notebooks/03_reinforce.ipynb")'
-    assert stub in text
-    line = _replace_once(path, stub, "out[t] = r[T]          # off the end")
-    code, output = _check("03", impl)
-    assert code == 1, output
-    reports = [r for r in _failure_reports(output) if any("discounted_returns" in l for l in r)]
-    assert reports, output
-    report = "\n".join(reports[0])
-    assert len(reports[0]) <= 6, report
+    line = _replace_once(impl / "returns.py", stub, "out[t] = r[T]          # off the end")
+    output, report = _report_of("03", impl, "your discounted_returns raised", max_lines=6)
     assert "your discounted_returns raised IndexError: index" in report, report
     assert f"returns.py, line {line}, in discounted_returns: out[t] = r[T]" in report, report
     assert "what it should do: Discounted reward-to-go" in report, report
@@ -119,12 +121,7 @@ def test_an_exception_under_a_tests_hint_is_the_hint_without_a_traceback(tmp_pat
     stub = 'raise NotImplementedError("lesson 01: implement _unbroadcast, see notebooks/01_autograd.ipynb")'
     _replace_once(impl / "autograd.py", stub, "grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))\n"
                                               "    return grad.reshape(shape)")
-    code, output = _check("01", impl)
-    assert code == 1, output
-    reports = [r for r in _failure_reports(output) if any("your _unbroadcast raised" in l for l in r)]
-    assert reports, output
-    report = "\n".join(reports[0])
-    assert len(reports[0]) <= 4, report
+    output, report = _report_of("01", impl, "your _unbroadcast raised", max_lines=4)
     assert "ValueError: cannot reshape" in report and "in _unbroadcast: return grad.reshape(shape)" in report
     assert "sum length-1 axes with keepdims=True" in report, report
     assert "contextlib" not in output and "helpers.py" not in output, output
