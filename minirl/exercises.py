@@ -107,6 +107,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson("10", "algos/best_of_n.py", "notebooks/10_overoptimisation.ipynb"),
     Lesson("11", "algos/segment_prefs.py", "notebooks/11_driving.ipynb"),
     Lesson("12", "algos/sac_loss.py", "notebooks/12_sac.ipynb"),
+    Lesson("13", "algos/gradient_snr.py", "notebooks/13_when_the_gradient_pays.ipynb"),
 )
 
 

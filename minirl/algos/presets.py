@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from ..envs.pendulum_row import DIMS as ROW_DIMS, row_id
 from .registry import ALGOS, apply_overrides, check_algo, config_class
 
 __all__ = ["preset", "has_preset", "make_config", "default_total_steps", "eval_settings", "reward_threshold",
@@ -104,6 +105,12 @@ PRESETS: dict[tuple[str, str], dict] = {
         total_steps=25_000,
         expect="evaluation return first >= -200 after 15k, 14k, 18k simulated steps (seeds 0-2), about 10 s "
                "of one core each; the earlier preset (2 rollouts, full episodes, (64, 64)) needed 16-32k"),
+    **{("shac", row_id(d)): dict(
+        # Pendulum's SHAC preset with the (64, 64) networks of the other arms (PPO, SAC, SVG), so that on the
+        # row every arm's policy has the same size: with Pendulum's (32, 32), d = 16 needed 9k steps, not 5k
+        config=dict(num_envs=1, window=16, episode_steps=64, hidden=(64, 64), gamma=0.95, lr=5e-3),
+        total_steps=10_000,
+        expect="see lesson 13 and benchmarks/README.md (the dimension study)") for d in ROW_DIMS},
     ("shac", "minirl/CliffCart-v0"): dict(
         # full-episode BPTT: it first learns to drive right, then follows the gradient off the cliff
         config=dict(num_envs=4, window=100),
@@ -141,7 +148,10 @@ PRESETS: dict[tuple[str, str], dict] = {
 }
 
 # minirl's own ids whose dynamics equal a preset's env (the black-box twins) share its tuned defaults.
-ALIASES = {"minirl/Pendulum-v1": "Pendulum-v1"}
+# The rows of d pendulums (minirl.envs.pendulum_row, lesson 13) have Pendulum's dynamics and take its
+# presets and evaluation at every d, unchanged: each arm runs the settings it was tuned with on
+# Pendulum, so that only the number of action dimensions changes along the row.
+ALIASES = {"minirl/Pendulum-v1": "Pendulum-v1", **{row_id(d): "minirl/Pendulum-v1" for d in ROW_DIMS}}
 
 # Thresholds for tasks whose Gymnasium spec states none. Pendulum-v1: -200 is where benchmark tables
 # put a solved swing-up (rl-baselines3-zoo's benchmark lists about -150 to -175 for PPO, SAC and
@@ -156,6 +166,8 @@ EVALUATION = {
     "Acrobot-v1": dict(every=10_000, episodes=10),
     "Pendulum-v1": dict(every=1_000, episodes=10),
     "minirl/CliffCart-v0": dict(every=1_000, episodes=10),
+    # the row of pendulums (lesson 13): 500 steps, so that SHAC's first few thousand steps are resolved
+    **{row_id(d): dict(every=500, episodes=10) for d in ROW_DIMS},
     "LunarLander-v3": dict(every=25_000, episodes=10),
     "HalfCheetah-v5": dict(every=50_000, episodes=5),
 }
@@ -182,9 +194,17 @@ def _is_continuous(env_id: str) -> bool:
         env.close()
 
 
+def _names(env_id: str) -> list[str]:
+    """env_id, then the ids it is an alias of, in order (minirl/Pendulums-d4-v0 -> minirl/Pendulum-v1 -> Pendulum-v1)."""
+    names = [env_id]
+    while names[-1] in ALIASES:
+        names.append(ALIASES[names[-1]])
+    return names
+
+
 def _entry(algo: str, env_id: str):
     check_algo(algo)
-    return PRESETS.get((algo, env_id)) or PRESETS.get((algo, ALIASES.get(env_id, env_id)))
+    return next((PRESETS[(algo, name)] for name in _names(env_id) if (algo, name) in PRESETS), None)
 
 
 def has_preset(algo: str, env_id: str) -> bool:
@@ -218,7 +238,7 @@ def default_total_steps(algo: str, env_id: str) -> int:
 
 def eval_settings(env_id: str) -> dict:
     """{"every": env steps between evaluations, "episodes": K} for env_id."""
-    return dict(EVALUATION.get(env_id) or EVALUATION.get(ALIASES.get(env_id, env_id)) or DEFAULT_EVALUATION)
+    return dict(next((EVALUATION[name] for name in _names(env_id) if name in EVALUATION), DEFAULT_EVALUATION))
 
 
 def reward_threshold(env_id: str) -> float | None:

@@ -3,6 +3,7 @@
     minirl compare                          # Pendulum, 5 arms, 3 seeds, one worker process per core
     minirl compare --fast --out /tmp/cmp    # a smoke run (seconds): the same files, tiny budgets
     minirl compare --arms ppo shac --seeds 5 --total-steps 80000
+    minirl compare --task minirl/PendulumRow --dims 1,2,4,8,16    # lesson 13: every arm against d
 
 Every arm is a `minirl train` run in `OUT/runs/<arm>-s<seed>`, judged by the same evaluation
 protocol: every `eval_every` env steps, 10 deterministic episodes of the black-box env on fixed
@@ -11,7 +12,9 @@ seeds. Rerunning the same command continues an interrupted comparison; finished 
 Writes into --out: compare.png (evaluation return against env steps and against seconds),
 curves.csv (every logged row: arm, seed, step, time_s, episodes, return_mean, eval_return_mean,
 eval_return_std), summary.csv (per arm: final evaluation return, seeds that reached the threshold,
-median and per-seed env steps and seconds to reach it) and runs/, and prints the table.
+median and per-seed env steps and seconds to reach it) and runs/, and prints the table. With
+`--dims`, the task is a family with one id per d and the study of `minirl.commands.compare_dims`
+runs instead (its own files: dimension.png, dimension.csv, ratios.csv, snr.csv).
 
 What `make demo` (= `minirl compare` with its defaults) printed from a fresh clone on an idle 2-core
 machine, 2026-11-30, in 2 min 51 s (302 s of CPU), the table's columns shortened:
@@ -47,7 +50,9 @@ DESCRIPTION = ("Train REINFORCE and PPO (black box), SAC (through a learned crit
 def add_arguments(parser) -> None:
     from minirl.experiments.compare import ARMS
     parser.add_argument("--out", default="runs/compare", help="output directory")
-    parser.add_argument("--task", default="minirl/Pendulum-v1", help="Gymnasium id (the shac arm needs a twin)")
+    parser.add_argument("--task", default=None,
+                        help="Gymnasium id (the shac arm needs a twin; default minirl/Pendulum-v1), or with --dims "
+                             "a task family with one id per d (default minirl/PendulumRow)")
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS), metavar="ARM",
                         help=f"arms to run, from {list(ARMS)}")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per arm (0 .. N-1)")
@@ -60,7 +65,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                         help="run on a Ray cluster: an address, 'auto', or nothing to start one here "
                              "(needs the ray extra)")
-    parser.add_argument("--fast", action="store_true", help="tiny budgets and 2 seeds: a smoke test")
+    parser.add_argument("--fast", action="store_true", help="tiny budgets and 2 seeds (1 with --dims): a smoke test")
+    parser.add_argument("--dims", default=None, metavar="D,D,...",
+                        help="run every arm on every d of the task family, e.g. 1,2,4,8,16 (lesson 13)")
+    parser.add_argument("--no-snr", action="store_true",
+                        help="with --dims: skip the measurement of the gradients' signal-to-noise ratio")
     from . import add_env_module_option
     add_env_module_option(parser)
 
@@ -108,6 +117,12 @@ def run(args) -> int:
     refused = allow_env_modules("compare", args)
     if refused is not None:
         return refused
+    if args.dims is not None:
+        from . import compare_dims
+        return compare_dims.run(args, _write_csv)
+    if args.no_snr:
+        return fail("compare", "--no-snr applies only with --dims")
+    args.task = args.task or "minirl/Pendulum-v1"
     seeds = 2 if args.fast and args.seeds == 3 else args.seeds
     try:
         if args.jobs is not None and args.jobs <= 0:

@@ -6,6 +6,10 @@ Importing this package (which `import minirl` does) registers the ids under the 
 |---|---|---|---|
 | `minirl/Pendulum-v1` | `pendulum.PendulumEnv` | `pendulum.PendulumTwin` | -200 |
 | `minirl/CliffCart-v0` | `cliffcart.CliffCartEnv` | `cliffcart.CliffCartTwin` | 70 |
+| `minirl/PendulumRow-d1-v0` ... `-d16-v0` | `pendulum_row.PendulumRowEnv(d=...)` | `pendulum_row.PendulumRowTwin(d)` | `pendulum_row.THRESHOLDS` |
+
+The `PendulumRow` family (d = 1, 2, 4, 8, 16 coupled pendulums, one motor each, each held at its own
+target angle) is lesson 13's knob: the number of action dimensions.
 
 `TWINS` maps each id with a differentiable twin to a function building it (the pathwise arms of
 `minirl compare` accept only these ids); `make_twin(id)` builds one and says which ids exist.
@@ -14,6 +18,8 @@ Importing this package (which `import minirl` does) registers the ids under the 
 from __future__ import annotations
 
 import gymnasium as gym
+
+from .pendulum_row import DIMS as ROW_DIMS, THRESHOLDS as ROW_THRESHOLDS, row_id
 
 __all__ = ["TWINS", "make_twin"]
 
@@ -28,9 +34,17 @@ def _cliffcart_twin():
     return CliffCartTwin()
 
 
+def _row_twin(d: int):
+    def make():
+        from .pendulum_row import PendulumRowTwin
+        return PendulumRowTwin(d)
+    return make
+
+
 TWINS = {
     "minirl/Pendulum-v1": _pendulum_twin,
     "minirl/CliffCart-v0": _cliffcart_twin,
+    **{row_id(d): _row_twin(d) for d in ROW_DIMS},
 }
 
 
@@ -51,3 +65,6 @@ _register("minirl/Pendulum-v1", "minirl.envs.pendulum:PendulumEnv",
           max_episode_steps=200, reward_threshold=-200.0)
 _register("minirl/CliffCart-v0", "minirl.envs.cliffcart:CliffCartEnv",
           max_episode_steps=100, reward_threshold=70.0)
+for _d in ROW_DIMS:
+    _register(row_id(_d), "minirl.envs.pendulum_row:PendulumRowEnv", max_episode_steps=100,
+              reward_threshold=ROW_THRESHOLDS[_d], kwargs={"d": _d})

@@ -73,6 +73,8 @@ class PendulumTwin:
         self.max_speed, self.max_torque = 8.0, 2.0
         self.action_low = np.array([-self.max_torque])
         self.action_high = np.array([self.max_torque])
+        # the states the pendulum can be in (th modulo 2 pi): where `PathwiseConfig.start_wide` draws from
+        self.state_box = (np.array([-np.pi, -self.max_speed]), np.array([np.pi, self.max_speed]))
 
     def reset(self, rng: np.random.Generator, batch: int) -> Tensor:
         """Initial states: th ~ U[-pi, pi], thdot ~ U[-1, 1] (as Gymnasium draws them)."""
