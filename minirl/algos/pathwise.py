@@ -394,8 +394,8 @@ def critic_data(critic, windows, gamma: float, lam: float) -> tuple[np.ndarray, 
         obs = np.concatenate([w.obs for w in group], axis=1)                 # (T + 1, K B, O)
         rewards = np.concatenate([w.rewards for w in group], axis=1)         # (T, K B)
         masks = np.concatenate([w.masks for w in group], axis=1)             # (T + 1, K B)
-        with no_grad():
-            values = critic(Tensor(obs.reshape(-1, obs.shape[-1]))).data.reshape(T + 1, -1)   # (T + 1, K B)
+        with no_grad():                                                      # one call per time step
+            values = np.stack([critic(Tensor(o)).data for o in obs])         # (T + 1, K B)
         targets = lambda_returns(rewards, values, masks, gamma, lam)         # (T, K B)
         keep = masks[:-1].reshape(-1) > 0                                    # states still running
         xs.append(obs[:-1].reshape(-1, obs.shape[-1])[keep])

@@ -187,6 +187,10 @@ def run_dimensions(study: DimensionStudy, out: str | None = None, jobs: int | No
                 if progress:
                     progress(f"{outcome.key}: " + ("done" if outcome.ok else "failed"))
             study.snr_rows = sorted(rows, key=lambda r: (r["d"], r["seed"], r["estimator"]))
+            study.stopped = getattr(executor, "stopped", None)
+            if study.stopped:                                  # a stop request: no trial starts
+                study.runs = [(dims_of[t.name], Run(t.algo, t.seed, [], error="not run (stopped)")) for t in trials]
+                return study
         finished: dict[str, Run] = {}
         for t, outcome in run_trials(executor, trials, root):
             run = _load_run(t.algo, t.seed, os.path.join(root, t.name), outcome.value,
