@@ -23,6 +23,19 @@ regressed on TD(lambda) targets computed from the window's rewards (SHAC, Eq. 7)
 
     G_t = r_t + gamma * ((1 - lambda) V(s_{t+1}) + lambda G_{t+1}),     G_h = V(s_h)
 
+The critic is what lets a short window see the whole swing-up, and SHAC's stalls are its stalls
+(on Pendulum, runs sat at -1,000 to -1,500 for 6-12k steps until it had learned which states pay).
+With one rollout and 16-step windows a window holds 16 states, too few to regress V on. So the
+critic may learn from the last `critic_windows` windows (a small replay of windows): each fit
+recomputes every kept window's TD(lambda) targets with the current critic, and regresses on all of
+them. And a simulated episode may start, with probability `start_wide`, at a state drawn uniformly
+from the box of states the twin can be in (`twin.state_box`: for Pendulum every angle and every
+speed up to the limit) instead of at `twin.reset` (which, like the black box, starts nearly at
+rest): the actor then practises catching a pendulum that arrives fast near the top, and the
+critic learns what such states are worth, long before the policy can swing up on its own. Both
+are on the simulator's side only: the evaluation (the black box, from its own initial states) and
+the step accounting (every simulated step counts) do not change.
+
 Terminations (a cart over a cliff) stop both the reward and the bootstrap: alive_t = 1 until the
 step on which the episode ends, 0 afterwards. Note what the gradient sees: alive_t is a step
 function of the state, so d alive / d s = 0 (the reason pathwise methods fail on CliffCart).
@@ -44,8 +57,9 @@ a = a_max tanh(z / a_max) so that the torque limit does not zero the gradient (a
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
@@ -55,8 +69,8 @@ from minirl.optim import Adam, clip_grad_norm_
 from minirl.policies import GaussianPolicy, ValueFunction
 from minirl.algos.agent import Agent, ConfigMixin
 
-__all__ = ["PathwiseConfig", "SHAC", "window_loss", "lambda_returns", "rollout_window",
-           "resolve_twin", "fit", "train"]
+__all__ = ["PathwiseConfig", "SHAC", "Window", "window_loss", "lambda_returns", "rollout_window",
+           "critic_data", "resolve_twin", "fit", "train"]
 
 
 @dataclass
@@ -82,10 +96,15 @@ class PathwiseConfig(ConfigMixin):
     episode_steps: int | None = None  # cut simulated episodes after this many steps, bootstrapping V
                                       # (None: the twin's horizon); shorter episodes start from more states,
                                       # and the training returns logged are those of the shorter episodes
+    critic_windows: int = 1         # the critic regresses on the last this-many windows, their TD(lambda)
+                                    # targets recomputed with the current critic (1: the window just simulated,
+                                    # as in SHAC)
+    start_wide: float = 0.0         # probability that a simulated episode starts at a state drawn uniformly from
+                                    # twin.state_box instead of at twin.reset (0: always twin.reset, as in SHAC)
 
     def __post_init__(self):
         self.check_types()
-        for name in ("num_envs", "window", "critic_iters", "critic_minibatch"):
+        for name in ("num_envs", "window", "critic_iters", "critic_minibatch", "critic_windows"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value <= 0:
                 raise ValueError(f"PathwiseConfig.{name} must be a positive integer, got {value!r}")
@@ -96,6 +115,8 @@ class PathwiseConfig(ConfigMixin):
         for name in ("lr", "critic_lr", "max_grad_norm"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"PathwiseConfig.{name} must be > 0, got {getattr(self, name)!r}")
+        if not 0 <= self.start_wide <= 1:
+            raise ValueError(f"PathwiseConfig.start_wide must be a probability in [0, 1], got {self.start_wide!r}")
         if self.action not in ("mean", "rsample"):
             raise ValueError(f"PathwiseConfig.action must be 'mean' or 'rsample', got {self.action!r}")
         if self.episode_steps is not None and self.episode_steps < 1:
@@ -217,12 +238,16 @@ class SHAC(Agent):
         self.policy = GaussianPolicy(self.twin.obs_dim, self.twin.act_dim, rng=self.rng, hidden=config.hidden,
                                      log_std_init=config.log_std_init)
         self.actor_opt = Adam(self.policy.parameters(), lr=config.lr)
+        if config.start_wide > 0 and getattr(self.twin, "state_box", None) is None:
+            raise ValueError(f"PathwiseConfig.start_wide = {config.start_wide} needs a twin with a state_box (the "
+                             f"states it can be in); {type(self.twin).__name__} has none: use start_wide=0")
         self.horizon = min(config.episode_steps or self.twin.horizon, self.twin.horizon)
         self.use_critic = config.window < self.horizon or self.horizon < self.twin.horizon
         self.critic = ValueFunction(self.twin.obs_dim, rng=self.rng, hidden=config.hidden) if self.use_critic else None
         self.critic_opt = Adam(self.critic.parameters(), lr=config.critic_lr) if self.use_critic else None
         self._init_counters()
         self._episode = None                  # (state, alive, returns, t) of the episode being simulated
+        self.windows: deque = deque(maxlen=config.critic_windows)    # the critic's replay of windows
 
     def _parts(self):
         parts = [("policy.", self.policy), ("actor_optim.", self.actor_opt)]
@@ -232,7 +257,22 @@ class SHAC(Agent):
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
-        self._episode = None                  # a resumed run starts a fresh episode
+        self._episode = None                  # a resumed run starts a fresh episode,
+        self.windows.clear()                  # and its critic an empty replay of windows
+
+    def _start_states(self, batch: int) -> Tensor:
+        """s_0 of a simulated episode: twin.reset, each row replaced with probability `start_wide` by a
+        state drawn uniformly from `twin.state_box` (low (S,), high (S,))."""
+        state = self.twin.reset(self.rng, batch)                                 # (B, S)
+        if self.config.start_wide == 0:
+            return state
+        pick = np.flatnonzero(self.rng.random(batch) < self.config.start_wide)
+        if len(pick) == 0:
+            return state
+        low, high = self.twin.state_box
+        data = state.data.copy()
+        data[pick] = self.rng.uniform(low, high, size=(len(pick), len(low)))     # (k, S)
+        return Tensor(data)
 
     def act(self, obs, deterministic: bool = True) -> np.ndarray:
         """Actions for observations (B, obs_dim) or (obs_dim,), squashed into the box as in training."""
@@ -253,7 +293,7 @@ class SHAC(Agent):
         while self.global_step < total_steps:
             t0 = time.perf_counter()
             if self._episode is None:                                        # B rollouts, cut into windows
-                self._episode = (twin.reset(self.rng, B), np.ones(B), np.zeros(B), 0)
+                self._episode = (self._start_states(B), np.ones(B), np.zeros(B), 0)
             state, alive, returns, t = self._episode
             T = min(config.window, self.horizon - t)
             state = state.detach()                                           # the gradient stops between windows
@@ -273,7 +313,8 @@ class SHAC(Agent):
                     f"through {T} steps overflowed; use a shorter window (config window={config.window})")
             self.actor_opt.step()
             if self.use_critic:
-                _fit_critic(twin, self.critic, self.critic_opt, states, rewards.data, masks, config, self.rng)
+                self.windows.append(Window.of(twin, states, rewards.data, masks))
+                _fit_critic(self.critic, self.critic_opt, self.windows, config, self.rng)
 
             returns = returns + (rewards.data * masks[:-1]).sum(axis=0)      # (B,) true-dynamics returns
             self.global_step += int(masks[:-1].sum())
@@ -313,14 +354,47 @@ def fit(env, *, seed: int, total_steps: int, config=None) -> tuple[GaussianPolic
     return agent.policy, rows
 
 
-def _fit_critic(twin, critic, opt, states, rewards, masks, config, rng) -> None:
-    """Regress V on TD(lambda) targets of the window just simulated (a few minibatch Adam steps)."""
-    with no_grad():
-        obs = np.stack([twin.observe(s.detach()).data for s in states])       # (T + 1, B, O)
-        values = np.stack([critic(Tensor(o)).data for o in obs])            # (T + 1, B)
-    targets = lambda_returns(rewards, values, masks, config.gamma, config.lam)   # (T, B)
-    keep = masks[:-1].reshape(-1) > 0                                        # states still running
-    x, y = obs[:-1].reshape(-1, obs.shape[-1])[keep], targets.reshape(-1)[keep]
+class Window(NamedTuple):
+    """One simulated window as plain arrays, kept for the critic (T steps, B rollouts)."""
+
+    obs: np.ndarray               # (T + 1, B, O) observations of s_0 .. s_T
+    rewards: np.ndarray           # (T, B)
+    masks: np.ndarray             # (T + 1, B) 1 while the rollout runs at s_t
+
+    @classmethod
+    def of(cls, twin, states, rewards, masks) -> "Window":
+        with no_grad():
+            obs = np.stack([twin.observe(s.detach()).data for s in states])
+        return cls(obs, np.asarray(rewards, dtype=np.float64), np.asarray(masks, dtype=np.float64))
+
+
+def critic_data(critic, windows, gamma: float, lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """The critic's regression data: (observations (N, O), TD(lambda) targets (N,)) of every live state
+    of `windows`, the targets recomputed with the current critic (`lambda_returns`, SHAC Eq. 7).
+
+    Windows of the same length T are batched side by side (their rollouts are independent columns),
+    so the targets equal those of `lambda_returns` on each window alone.
+    """
+    by_length: dict[int, list[Window]] = {}
+    for w in windows:
+        by_length.setdefault(w.rewards.shape[0], []).append(w)
+    xs, ys = [], []
+    for T, group in by_length.items():
+        obs = np.concatenate([w.obs for w in group], axis=1)                 # (T + 1, K B, O)
+        rewards = np.concatenate([w.rewards for w in group], axis=1)         # (T, K B)
+        masks = np.concatenate([w.masks for w in group], axis=1)             # (T + 1, K B)
+        with no_grad():                                                      # one call per time step
+            values = np.stack([critic(Tensor(o)).data for o in obs])         # (T + 1, K B)
+        targets = lambda_returns(rewards, values, masks, gamma, lam)         # (T, K B)
+        keep = masks[:-1].reshape(-1) > 0                                    # states still running
+        xs.append(obs[:-1].reshape(-1, obs.shape[-1])[keep])
+        ys.append(targets.reshape(-1)[keep])
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _fit_critic(critic, opt, windows, config, rng) -> None:
+    """Regress V on the TD(lambda) targets of the kept windows (a few minibatch Adam steps)."""
+    x, y = critic_data(critic, windows, config.gamma, config.lam)
     if len(y) == 0:
         return
     for _ in range(config.critic_iters):

@@ -19,7 +19,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["dimension_figure"]
+__all__ = ["dimension_figure", "steps_figure", "snr_figure"]
 
 ESTIMATOR_STYLE = {"score": ("score function (black box)", "C1"), "pathwise": ("pathwise (through the twin)", "C3")}
 
@@ -45,9 +45,9 @@ def _steps_panel(ax, study, summary):
         ax.scatter(dims[censored], centre[censored] * 1.35, marker="^", color=color, s=14, zorder=3)
     ax.set_yscale("log")
     ax.set_ylabel("env steps to the threshold")
-    ax.set_title("(a) env steps to the threshold", fontsize=10)
-    ax.legend(fontsize=8, ncol=2, title=f"IQM over {len(study.seeds)} seeds, 95% bootstrap band; hollow ^: "
-              "a seed never got there (lower bound)", title_fontsize=8)
+    ax.set_title(f"(a) env steps to the threshold: IQM over {len(study.seeds)} seeds, 95% bootstrap band\n"
+                 "hollow with ^: a seed never got there within its budget (a lower bound)", fontsize=9)
+    ax.legend(fontsize=8, ncol=2, loc="upper left")
 
 
 def _ratio_panel(ax, ratios):
@@ -65,7 +65,8 @@ def _ratio_panel(ax, ratios):
     ax.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
     ax.set_yscale("log")
     ax.set_ylabel("ratio of env steps")
-    ax.set_title(f"(b) how many times more env steps {ratios[0]['numerator'].upper()} needs", fontsize=10)
+    ax.set_title(f"(b) how many times more env steps {ratios[0]['numerator'].upper()} needs than "
+                 f"{ratios[0]['denominator'].upper()}\n(medians over seeds)", fontsize=9)
     ax.legend(fontsize=8)
 
 
@@ -95,30 +96,61 @@ def _snr_panels(ax_snr, ax_cos, snr_rows):
                 ax.fill_between(dims, low, high, color=color, alpha=0.15, linewidth=0)
     n = len({r["seed"] for r in snr_rows})
     first = snr_rows[0]
-    how = f"one estimate = {first['rollouts']} rollouts of {first['steps']} steps; mean over {n} seeds, min-max band"
+    how = (f"one estimate: {first['rollouts']} rollouts of {first['steps']} steps; mean over {n} seed"
+           f"{'s' if n > 1 else ''}, min-max band")
     ax_snr.set_yscale("log")
-    ax_snr.set_ylabel("SNR  |E g|^2 / E|g - E g|^2")
-    ax_snr.set_title("(c) gradient signal-to-noise ratio", fontsize=10)
-    ax_snr.legend(fontsize=8, title=how + "; hollow v: at or below 0", title_fontsize=8)
-    ax_cos.set_ylim(-0.05, 1.05)
+    ax_snr.set_ylabel("SNR of one estimate")
+    ax_snr.set_title(f"(c) gradient signal-to-noise ratio\n{how}; hollow v: at or below 0", fontsize=9)
+    ax_snr.legend(fontsize=8, loc="lower left")
+    ax_cos.set_ylim(-0.1, 1.05)
     ax_cos.set_ylabel("cosine to the reference gradient")
-    ax_cos.set_title("(d) how well one estimate points at the true gradient", fontsize=10)
-    ax_cos.legend(fontsize=8, title=how, title_fontsize=8)
+    ax_cos.set_title(f"(d) how well one estimate points at the true gradient\n{how}", fontsize=9)
+    ax_cos.legend(fontsize=8, loc="center right")
+
+
+def _dims_axis(ax, dims) -> None:
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(dims), [str(d) for d in dims])
+    ax.xaxis.set_minor_locator(plt.NullLocator())
+    ax.set_xlabel("action dimensions d")
+    ax.grid(alpha=0.3, which="both")
+
+
+def _title(study) -> str:
+    thresholds = sorted(set(study.thresholds.values()))
+    what = f"threshold {thresholds[0]:g}" if len(thresholds) == 1 else "thresholds per d"
+    return f"{study.family}-d<d>: when does the gradient pay? ({what}, evaluation return)"
 
 
 def dimension_figure(study, summary, ratios):
-    """Draw a `minirl.experiments.dimension.DimensionStudy` (with its `summarize` and `ratio_rows`)."""
+    """Draw a `minirl.experiments.dimension.DimensionStudy` (with its `summarize` and `ratio_rows`): 2 x 2 panels."""
     fig, axes = plt.subplots(2, 2, figsize=(11, 8.6), layout="constrained")
     _steps_panel(axes[0, 0], study, summary)
     _ratio_panel(axes[0, 1], ratios)
     _snr_panels(axes[1, 0], axes[1, 1], study.snr_rows)
     for ax in axes.ravel():
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(study.dims, [str(d) for d in study.dims])
-        ax.xaxis.set_minor_locator(plt.NullLocator())
-        ax.set_xlabel("action dimensions d")
-        ax.grid(alpha=0.3, which="both")
-    thresholds = sorted(set(study.thresholds.values()))
-    what = f"threshold {thresholds[0]:g}" if len(thresholds) == 1 else "thresholds per d"
-    fig.suptitle(f"{study.family}-d<d>: when does the gradient pay? ({what}, evaluation return)", fontsize=11)
+        _dims_axis(ax, study.dims)
+    fig.suptitle(_title(study), fontsize=11)
+    return fig
+
+
+def steps_figure(study, summary, ratios):
+    """Panels (a) and (b) only: env steps to the threshold per arm, and the ratio."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained")
+    _steps_panel(axes[0], study, summary)
+    _ratio_panel(axes[1], ratios)
+    for ax in axes:
+        _dims_axis(ax, study.dims)
+    fig.suptitle(_title(study), fontsize=11)
+    return fig
+
+
+def snr_figure(snr_rows):
+    """Panels (c) and (d) only: the SNR and the cosine to the reference, from `measure_snr` rows."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained")
+    _snr_panels(axes[0], axes[1], snr_rows)
+    for ax in axes:
+        _dims_axis(ax, sorted({r["d"] for r in snr_rows}))
+    fig.suptitle("the gradient's signal-to-noise ratio at the initial policy, both estimators on the same rollouts",
+                 fontsize=11)
     return fig
