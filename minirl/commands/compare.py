@@ -34,12 +34,12 @@ the threshold (-212 at 150k). Seconds move with the machine and its load.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import sys
 
 from . import fail
+from .comparing import prepare, stopped, write_csv, write_outputs
 
 HELP = "black-box versus differentiable arms, side by side (the main job)"
 DESCRIPTION = ("Train REINFORCE and PPO (black box), SAC (through a learned critic), SHAC (through the "
@@ -74,13 +74,6 @@ def add_arguments(parser) -> None:
     add_env_module_option(parser)
 
 
-def _write_csv(path: str, rows: list[dict]) -> None:
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["arm"])
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def _fmt(value, digits: int = 0) -> str:
     if isinstance(value, float) and math.isnan(value):
         return "never"
@@ -107,36 +100,25 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from minirl.experiments import compare as experiment
-    from minirl.runs.backends import make_executor
-    from minirl.runs.trials import check_folder
-    from minirl.outputs import OutputPathError, check_out_dir
     from minirl.plotting import save_figure
     from minirl.plotting.compare import compare_figure
 
-    from . import allow_env_modules, undone_if_failed
+    from . import allow_env_modules
     refused = allow_env_modules("compare", args)
     if refused is not None:
         return refused
     if args.dims is not None:
         from . import compare_dims
-        return compare_dims.run(args, _write_csv)
+        return compare_dims.run(args)
     if args.no_snr:
         return fail("compare", "--no-snr applies only with --dims")
     args.task = args.task or "minirl/Pendulum-v1"
     seeds = 2 if args.fast and args.seeds == 3 else args.seeds
-    try:
-        if args.jobs is not None and args.jobs <= 0:
-            raise ValueError(f"--jobs must be positive, got {args.jobs}")
-        plan = experiment.plan_comparison(args.task, args.arms, seeds=seeds, total_steps=args.total_steps,
-                                          fast=args.fast, threshold=args.threshold)
-        with undone_if_failed(args.out):                   # e.g. a Ray cluster that does not answer: no empty --out
-            out = check_out_dir(args.out)
-            for t in experiment.trials_for(plan, plan.fast):    # runs/ holding other runs: refused before any work
-                check_folder(t, os.path.join(out, "runs", t.name))
-            executor = make_executor(args.jobs, args.ray)
-    except (ValueError, OutputPathError, ImportError, ConnectionError) as exc:
-        return fail("compare", exc)
-    where = f"Ray ({args.ray})" if args.ray else f"{executor.jobs} worker process(es)"
+    plan, out, executor, where = prepare(args, lambda: experiment.plan_comparison(
+        args.task, args.arms, seeds=seeds, total_steps=args.total_steps, fast=args.fast, threshold=args.threshold),
+        lambda planned: experiment.trials_for(planned, planned.fast))
+    if plan is None:
+        return out
     print(f"{args.task}: arms {args.arms}, {seeds} seeds, env steps per run {plan.budgets}, "
           f"threshold {plan.threshold:g} (evaluation return), {where}")
     with tqdm(total=len(args.arms) * seeds, desc="runs", unit="run", file=sys.stderr) as bar:
@@ -150,25 +132,18 @@ def run(args) -> int:
         except ValueError as exc:                         # e.g. runs/ holds runs of other settings
             return fail("compare", exc)
     if comp.stopped:
-        from minirl.runs.signals import EXIT_CODES
-        from minirl.runs.sweep_run import describe_stopped, is_finished
-        import signal
-        runs = os.path.join(out, "runs")
-        unfinished = [t.name for t in experiment.trials_for(plan, plan.fast)
-                      if not is_finished(os.path.join(runs, t.name))]
-        for line in describe_stopped(runs, unfinished, comp.stopped, getattr(executor, "cancelled", ())):
-            print(line, file=sys.stderr)
-        return EXIT_CODES[signal.Signals[comp.stopped]]
+        return stopped(comp.stopped, out, experiment.trials_for(plan, plan.fast), executor)
     summary = experiment.summarize(comp)
     paths = {"figure": os.path.join(out, "compare.png"), "curves": os.path.join(out, "curves.csv"),
              "summary": os.path.join(out, "summary.csv"), "runs": os.path.join(out, "runs")}
-    try:                                                  # a full disk: one line naming the file
-        _write_csv(paths["curves"], experiment.curve_rows(comp))
-        _write_csv(paths["summary"], summary)
+
+    def write():
+        write_csv(paths["curves"], experiment.curve_rows(comp))
+        write_csv(paths["summary"], summary)
         save_figure(compare_figure(comp), paths["figure"])
-    except OSError as exc:
-        from . import write_failed
-        return write_failed("compare", exc, out)
+    failed = write_outputs(write, out)
+    if failed is not None:
+        return failed
     print(format_table(summary))
     print(f"(final eval: mean [min, max] over seeds of the last evaluation; steps and seconds to {plan.threshold:g}: "
           f"median over all seeds, a seed that never reached it counting as slower than any other, so 'never' "

@@ -72,32 +72,29 @@ def format_tables(study, summary, ratios) -> str:
     return "\n".join(lines)
 
 
-def run(args, write_csv) -> int:
+def run(args) -> int:
     """The `--dims` branch of `minirl compare` (args as `minirl.commands.compare` parsed them)."""
     from tqdm import tqdm
 
     from minirl.experiments import dimension as experiment
     from minirl.experiments.compare import curve_rows, Comparison
-    from minirl.outputs import OutputPathError, check_out_dir
     from minirl.plotting import save_figure
     from minirl.plotting.dimension import dimension_figure
-    from minirl.runs.backends import make_executor
+
+    from .comparing import prepare, stopped, write_csv, write_outputs
 
     seeds = FAST_SEEDS if args.fast and args.seeds == 3 else args.seeds
     task = args.task or "minirl/PendulumRow"
-    try:
+
+    def plan():
         if args.threshold is not None:
             raise ValueError("--threshold does not apply to --dims: each d has its env's reward_threshold")
-        if args.jobs is not None and args.jobs <= 0:
-            raise ValueError(f"--jobs must be positive, got {args.jobs}")
-        dims = parse_dims(args.dims)
-        study = experiment.plan_dimensions(task, dims, args.arms, seeds=seeds, total_steps=args.total_steps,
-                                           fast=args.fast, snr=not args.no_snr)
-        out = check_out_dir(args.out)
-        executor = make_executor(args.jobs, args.ray)
-    except (ValueError, OutputPathError, ImportError) as exc:
-        return fail("compare", exc)
-    where = f"Ray ({args.ray})" if args.ray else f"{executor.jobs} worker process(es)"
+        return experiment.plan_dimensions(task, parse_dims(args.dims), args.arms, seeds=seeds,
+                                          total_steps=args.total_steps, fast=args.fast, snr=not args.no_snr)
+
+    study, out, executor, where = prepare(args, plan, experiment.trials_for)
+    if study is None:
+        return out
     print(f"{task}-d<d>, d in {study.dims}: arms {study.arms}, {seeds} seed(s), env steps per run {study.budgets}, "
           f"thresholds {study.thresholds} (evaluation return), {where}")
     total = len(study.arms) * len(study.dims) * seeds + (len(study.dims) * seeds if study.snr else 0)
@@ -111,26 +108,27 @@ def run(args, write_csv) -> int:
         except ValueError as exc:
             return fail("compare", exc)
     if study.stopped:
-        from minirl.runs.signals import EXIT_CODES
-        import signal
-        print(f"{study.stopped}: stopped. Run the same command again to continue (finished runs are kept).",
-              file=sys.stderr)
-        return EXIT_CODES[signal.Signals[study.stopped]]
+        return stopped(study.stopped, out, experiment.trials_for(study), executor)
     summary = experiment.summarize(study)
     ratios = experiment.ratio_rows(summary) if {"ppo", "shac"} <= set(study.arms) else []
     paths = {"figure": os.path.join(out, "dimension.png"), "table": os.path.join(out, "dimension.csv"),
              "ratios": os.path.join(out, "ratios.csv"), "snr": os.path.join(out, "snr.csv"),
              "curves": os.path.join(out, "curves.csv"), "runs": os.path.join(out, "runs")}
-    write_csv(paths["table"], summary)
-    write_csv(paths["ratios"], ratios)
-    write_csv(paths["snr"], study.snr_rows)
     curves = []
     for d in study.dims:
         runs = [r for dd, r in study.runs if dd == d]
         curves += [{"d": d, **row} for row in curve_rows(Comparison(study.ids[d], study.thresholds[d], study.arms,
                                                                       study.seeds, study.budgets, runs=runs))]
-    write_csv(paths["curves"], curves)
-    save_figure(dimension_figure(study, summary, ratios), paths["figure"])
+
+    def write():
+        write_csv(paths["table"], summary)
+        write_csv(paths["ratios"], ratios)
+        write_csv(paths["snr"], study.snr_rows)
+        write_csv(paths["curves"], curves)
+        save_figure(dimension_figure(study, summary, ratios), paths["figure"])
+    failed = write_outputs(write, out)
+    if failed is not None:
+        return failed
     print(format_tables(study, summary, ratios))
     for d, r in study.runs:
         if r.error:
