@@ -89,17 +89,21 @@ def _minirl(*args, timeout=600):
 
 
 @pytest.mark.slow
-def test_compare_dims_writes_its_tables_and_figure(tmp_path):
+def test_the_fast_study_writes_its_tables_and_figure(tmp_path):
+    """The CI version of the study (`benchmarks/bench_dimension.py --fast` times it): every arm, every d,
+    one seed, tiny budgets; about a minute of CPU."""
     out = tmp_path / "dims"
-    proc = _minirl("compare", "--dims", "1,2", "--arms", "ppo", "shac", "--fast", "--total-steps", "600",
-                   "--jobs", "1", "--out", str(out))
+    proc = _minirl("compare", "--task", "minirl/PendulumRow", "--dims", "1,2,4,8,16", "--fast", "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-2000:]
     for name in ("dimension.png", "dimension.csv", "ratios.csv", "snr.csv", "curves.csv"):
         assert (out / name).exists(), name
-    assert "PPO/SHAC" in proc.stdout and "d = 2" in proc.stdout and "pathwise" in proc.stdout
-    assert sorted(os.listdir(out / "runs")) == ["ppo-d1-s0", "ppo-d2-s0", "shac-d1-s0", "shac-d2-s0"]
+    assert "PPO/SHAC" in proc.stdout and "d = 16" in proc.stdout and "pathwise" in proc.stdout
+    runs = sorted(os.listdir(out / "runs"))
+    assert len(runs) == 5 * 5 and "svg-d16-s0" in runs and "reinforce-d1-s0" in runs
     snr = (out / "snr.csv").read_text().splitlines()
-    assert len(snr) == 1 + 2 * 2, "one row per d and estimator (one seed)"
+    assert len(snr) == 1 + 5 * 2, "one row per d and estimator (one seed)"
+    table = (out / "dimension.csv").read_text()
+    assert table.count("\n") == 1 + 5 * 5, "one row per arm and d"
 
 
 @pytest.mark.parametrize("args, match", [

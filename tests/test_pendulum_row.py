@@ -118,3 +118,17 @@ def test_state_box_covers_reset_and_bad_input_is_named():
         row_id(3)
     with pytest.raises(ValueError, match=r"shape \(B, 4\)"):
         twin.step(np.zeros((2, 12)), np.zeros((2, 3)))
+
+
+@pytest.mark.slow
+def test_shac_holds_a_row_of_four_within_2000_simulated_steps():
+    """The learning test of the family: SHAC's row preset (seed 0) reaches the threshold, -60, on the
+    evaluation protocol (the black box, 10 fixed episodes) within 2,000 env steps at d = 4."""
+    from minirl.algos.pathwise import SHAC
+    from minirl.evaluation import evaluate_policy
+
+    agent = SHAC(row_id(4), None, seed=0)
+    for _ in agent.learn_iter(2_000):
+        pass
+    returns = evaluate_policy(lambda obs: agent.act(obs, deterministic=True), row_id(4), 10)
+    assert agent.global_step >= 2_000 and returns.mean() >= -60, returns.mean()
