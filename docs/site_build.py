@@ -262,6 +262,7 @@ class Site:
             match = LESSON_RE.match(nb_path.name)        # "07_learning_models.ipynb" -> lesson "07"
             number = match[1] if match else None
             page = "chapters/" + nb_path.name
+            plan = lesson_plan(node)
             self.warnings += [f"{nb_path.name}: {w}" for w in clean_outputs(node)]
             node.cells.insert(1 if node.cells else 0,
                               nbformat.v4.new_markdown_cell(self.chapter_box(nb_path, number, seconds, page)))
@@ -274,7 +275,7 @@ class Site:
             self.chapters.append({"page": page, "notebook": f"notebooks/{nb_path.name}", "number": number,
                                   "title": title, "nav": f"{number} {short}" if number else short,
                                   "figures": png_count(node), "seconds": round(seconds, 1),
-                                  "plan": lesson_plan(node)})
+                                  "plan": plan})
 
     def lesson_files(self, number: str | None) -> tuple[str | None, list[str], str | None]:
         """(exercise file, exercise test files, reference module) of a lesson, from the repository."""
@@ -291,8 +292,8 @@ class Site:
     def chapter_box(self, nb_path: Path, number: str | None, seconds: float, page: str) -> str:
         """The markdown cell on top of a chapter: how to run it, its exercise and tests (HTML links)."""
         mode = ("**full mode** (every budget as written)" if self.mode == "full" else
-                "**fast mode** (`MINIRL_FAST=1`: small budgets, so curves are short and noisy; the text "
-                "gives the full-mode results)")
+                "**fast mode** (`MINIRL_FAST=1`: small budgets, so curves are short and noisy; the sentences "
+                "under the figures describe this run, and the chapter ends with what it cannot show)")
         lines = [f"> **Run this lesson yourself.** This page is `notebooks/{nb_path.name}`, executed in "
                  f"{mode} in {seconds:.0f} s on the machine that built the site. From the repository "
                  f"root, `make lab` opens it in Jupyter with minirl's environment as kernel "

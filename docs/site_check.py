@@ -52,7 +52,7 @@ MIN_TEXT = 200          # characters of visible article text below which a page 
 WIDTHS = {"laptop": (1280, 900), "phone": (390, 844)}     # viewport (width, height) in CSS px
 FAST_BANNER = "fast mode: budgets shrunk for CI; not for reading"     # docs/site_build.py writes it
 # An absolute path in a notebook's output (a learner's or the build machine's folder).
-_ABS_PATH = r"(?:^|[\s'\"(=:])(/(?:home|Users|tmp|work|root|var|private|opt|mnt|srv|data)/[\w.-]+)"
+_ABS_PATH = r"(?:^|[\s'\"(=:])(/(?:home|Users|tmp|work|root|var|private|opt|mnt|srv|data)/[\w.-]+(?:/[\w.-]+)*)"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-default-apps", "--disable-extensions", "--metrics-recording-only",
@@ -67,7 +67,7 @@ _PAGE_JS = r"""() => {
       y: Math.round(i.getBoundingClientRect().top + window.scrollY)}));
   const article = document.querySelector('article') || document.body;
   const clone = article.cloneNode(true);
-  clone.querySelectorAll('pre, code, script, style, textarea, .katex, .headerlink').forEach(e => e.remove());
+  clone.querySelectorAll('pre, code, script, style, textarea, .katex, .headerlink, .clipboard-copy-txt').forEach(e => e.remove());
   const text = clone.innerText || clone.textContent || '';
   const raw = text.match(/\$[^$\n]+\$|\\\(|\\\)|\\\[|\\\]/g) || [];
   return {imgs, katex: document.querySelectorAll('.katex').length,
@@ -86,8 +86,7 @@ _LEGIBLE_JS = r"""(args) => {
   const scroller = e => { for (let p = e; p && p !== document.body; p = p.parentElement) {
       const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll') return p; } return null; };
   const name = e => (e.closest('.jp-OutputArea-output') ? 'output' : 'code block') + ' "' +
-      (e.innerText || '').trim().split('
-')[0].slice(0, 50) + '"';
+      (e.innerText || '').trim().split('\n')[0].slice(0, 50) + '"';
   if (document.documentElement.scrollWidth > vw + 1)
     found.push(`the page is ${document.documentElement.scrollWidth} px wide on a ${vw} px screen`);
   for (const pre of [...article.querySelectorAll('pre')].filter(shown)) {
