@@ -104,7 +104,7 @@ def lesson_plan(nb_node) -> dict:
     """{"difficulty": "★★☆", "study": "2–3 hours"} from a lesson's first cell (empty strings if absent)."""
     first = next((c.source for c in nb_node.cells if c.cell_type == "markdown"), "")
     stars = re.search(r"\*\*Difficulty\.\*\*\s*([★☆]+)", first)
-    study = re.search(r"\*\*Study time\.\*\*\s*(?:About\s+)?([^,.\n]+)", first)
+    study = re.search(r"\*\*Study time\.\*\*\s*(?:About\s+)?([^,\n]+?)(?:,|\.(?:\s|$))", first)
     return {"difficulty": stars[1] if stars else "", "study": study[1].strip() if study else ""}
 
 

@@ -201,6 +201,8 @@ def test_lesson_plan_is_read_from_the_first_cell(site_build):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
         "# Lesson 99\n\n**Difficulty.** ★★☆ (needs lesson 01).\n**Study time.** About 2–3 hours, the exercise included.")])
     assert site_build.lesson_plan(nb) == {"difficulty": "★★☆", "study": "2–3 hours"}
+    nb.cells[0].source = "**Difficulty.** ★☆☆\n**Study time.** About 1.5–2 hours.\n"
+    assert site_build.lesson_plan(nb) == {"difficulty": "★☆☆", "study": "1.5–2 hours"}
 
 
 def test_figures_get_the_width_at_which_their_text_is_8_pt():
@@ -297,6 +299,8 @@ def test_checker_reports_every_kind_of_defect(checker, tmp_path):
                       '/home/alice/minirl/lessons/autograd.py</pre></div>'
                       '<div class="jp-RenderedText jp-OutputArea-output" data-mime-type="application/vnd.jupyter.stderr">'
                       '<pre>model_based.py:193: ModelWarning: few transitions</pre></div>',
+        "table.html": _TEXT + '<table style="width:300px"><tr><td style="width:60px">'
+                      '<code style="overflow-wrap:anywhere">lessons/algos/world_models.py</code></td><td>x</td></tr></table>',
         "questions.html": _TEXT + '<ul><li>Questions:<ol style="list-style-type: lower-alpha"><li>a?</li><li>b?</li>'
                           '</ol></li></ul><details><summary>Answer to question 2</summary>b</details>',
     }, {"chapters/01.html": 2, "chapters/02.html": 1, "chapters/03.html": 1})
@@ -326,6 +330,7 @@ def test_checker_reports_every_kind_of_defect(checker, tmp_path):
         "paths.html: shows the build machine's path " + str(REPO),
         "paths.html: an output shows the absolute path /home/alice/minirl/lessons/autograd.py",
         "paths.html: a raw warning or error box: \"model_based.py:193: ModelWarning",
+        "table.html at 1280 px: \"lessons/algos/world_models.py\" breaks across lines in a table cell",
         "questions.html: the answers go up to question 2, but no list numbers its questions 1 to 2 (lower-alpha)",
     ]
     for text in expected:
