@@ -296,7 +296,8 @@ class Site:
                 "under the figures describe this run, and the chapter ends with what it cannot show)")
         lines = [f"> **Run this lesson yourself.** This page is `notebooks/{nb_path.name}`, executed in "
                  f"{mode} in {seconds:.0f} s on the machine that built the site. From the repository "
-                 f"root, `make lab` opens it in Jupyter with minirl's environment as kernel "
+                 f"root ([get the code]({html_of(rel('index.md', page))}#get-the-code)), `make lab` opens it "
+                 f"in Jupyter with minirl's environment as kernel "
                  f"([this page as a notebook, with its outputs]({nb_path.name})).", ">"]
         exercise, tests, module = self.lesson_files(number)
         parts = []
@@ -414,11 +415,18 @@ class Site:
         config = config.replace("  - site_hooks.py", f"  - {json.dumps(hooks)}")
         path = src / "mkdocs.yml"
         if self.repo_url:
-            config += f"\nrepo_url: {json.dumps(self.repo_url)}\n"
+            config += f"\nrepo_url: {json.dumps(self.repo_url)}\nrepo_name: {json.dumps(repo_name(self.repo_url))}\n"
         path.write_text(config + "\n" + f"docs_dir: {json.dumps(str(self.docs))}\n"
                         f"site_dir: {json.dumps(str(out))}\n" + "nav: " + json.dumps(nav, ensure_ascii=False) + "\n",
                         encoding="utf-8")
         return path
+
+
+def repo_name(url: str) -> str:
+    """What the header shows for the repository link: "owner/name" of its URL (https://host/you/minirl.git
+    or git@host:you/minirl.git -> "you/minirl")."""
+    path = re.sub(r"(\.git)?/*$", "", re.sub(r"^[a-z][a-z0-9+.-]*://[^/]+/|^[^@/]+@[^:]+:", "", url.strip(), flags=re.I))
+    return "/".join(path.split("/")[-2:]) or url
 
 
 def module_summary(module: str) -> str:

@@ -16,7 +16,7 @@ image sits, and its problems) and fails, listing every problem, unless
 | maths rendered | a page whose text has `$...$`, `\\(...\\)` or `\\[...\\]` outside code gets KaTeX elements, no `.katex-error`, and no delimiter is left in the visible text |
 | internal links resolve | every link to the same server is fetched (HTTP 200) and its `#anchor`, if any, is an id on the target page |
 | no stub pages | each page's article has at least MIN_TEXT characters of visible text; each chapter says how to run it (`make lab`) |
-| nothing cut off, nothing wrapped (both widths) | no `<pre>` (code or output) is wider than its box unless the box or a parent scrolls sideways; none sticks out of the screen; none breaks a line its text does not break (measured against a copy laid out with `white-space: pre`); no code span in a table cell (a path) breaks across lines; the page itself is no wider than the screen |
+| nothing cut off, nothing wrapped (both widths) | no `<pre>` (code or output) and no displayed equation is wider than its box unless the box or a parent scrolls sideways; none sticks out of the screen; none breaks a line its text does not break (measured against a copy laid out with `white-space: pre`); no code span in a table cell (a path) breaks across lines; the page itself is no wider than the screen |
 | figures legible (both widths) | every figure is shown at least as wide as its legible width (`data-min-width`, where its smallest text is 8 pt: docs/site_hooks.py), or, without it, as wide as its own pixels |
 | no machine paths, no warning boxes | no page holds the build machine's checkout or home folder; no notebook output holds an absolute path (/home/..., /tmp/..., ...); no output is a raw stderr or error box |
 | the banner says the mode | every chapter of a fast-mode site (site-manifest.json) shows the banner "fast mode: budgets shrunk for CI; not for reading"; no page of a full-mode site does |
@@ -112,6 +112,10 @@ _LEGIBLE_JS = r"""(args) => {
     if (pre.scrollHeight > natural + bars + 0.5 * line && (pre.innerText || '').trim().length)
       found.push(`${name(pre)} wraps its lines (${Math.round(pre.scrollHeight)} px tall, ${Math.round(natural)} px unwrapped)`);
   }
+  for (const eq of [...article.querySelectorAll('.katex-display')].filter(shown))
+    if (eq.scrollWidth > eq.clientWidth + 1 && !scroller(eq))
+      found.push(`an equation is cut off (${eq.scrollWidth} px wide in ${eq.clientWidth} px): ` +
+                 `"${(eq.innerText || '').trim().split('\n')[0].slice(0, 40)}"`);
   for (const code of [...article.querySelectorAll('td code, th code')].filter(shown))
     if (code.getClientRects().length > 1)
       found.push(`"${(code.innerText || '').slice(0, 50)}" breaks across lines in a table cell`);

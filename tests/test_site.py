@@ -11,8 +11,8 @@ after `make test` (they reuse the notebooks this suite executes). Here:
 * the checker itself, in headless chromium, on a small hand-made site: a clean site passes at both
   widths, and each kind of defect it must catch (console error, request to another host, broken
   image, missing figure, raw maths, broken link or anchor, stub page; at 1280 and 390 px: a block cut
-  off or wrapping inside its lines, a page wider than the screen, a figure below its legible width;
-  an absolute path, a raw warning box, a missing or stray banner, questions numbered otherwise than
+  off or wrapping inside its lines, an equation cut off, a page wider than the screen, a figure below
+  its legible width; an absolute path, a raw warning box, a missing or stray banner, questions numbered otherwise than
   their answers) is reported. Skipped when chromium or playwright (the `docs` extra) is missing.
 """
 
@@ -139,6 +139,8 @@ def test_page_urls(site_build):
     assert site_build.html_of("api/algos.md#minirl.algos.dpo") == "api/algos.html#minirl.algos.dpo"
     assert site_build.html_of("chapters/01_autograd.ipynb") == "chapters/01_autograd.html"
     assert site_build.source_page("lessons/algos/dpo.py") == "files/lessons/algos/dpo.md"
+    assert site_build.repo_name("https://github.com/you/minirl.git") == "you/minirl"
+    assert site_build.repo_name("git@github.com:you/minirl.git") == "you/minirl"
 
 
 def test_png_count_includes_the_pngs_inlined_in_html_outputs(site_build):
@@ -194,6 +196,31 @@ def test_home_page_has_the_lessons_the_clone_and_in_fast_mode_the_banner(site_bu
     home = (tmp_path / "fast" / "index.md").read_text()
     assert site_build.FAST_BANNER in home and "git clone <URL of this repository> minirl" in home
     assert any("no repository URL" in w for w in fast.warnings)
+
+
+def _commands(markdown: str) -> list[str]:
+    """The command lines of a markdown text's ```sh blocks (indented ones too), comments dropped."""
+    import re
+    found = []
+    for block in re.findall(r"^[ \t]*```sh\n(.*?)^[ \t]*```", markdown, re.S | re.M):
+        found += [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+    return found
+
+
+def test_the_site_pages_give_the_readmes_commands(site_build, tmp_path):
+    """The exercises page and the home page tell a learner the README's commands, spelled as the
+    README spells them (so tests/test_documented_commands.py, which runs the README's, covers them);
+    only the home page's `git clone URL` / `cd minirl` are its own."""
+    readme = set(_commands((REPO / "README.md").read_text(encoding="utf-8")))
+    exercises = _commands((REPO / "docs" / "pages" / "exercises.md").read_text(encoding="utf-8"))
+    assert {"make setup", "source .venv/bin/activate", "minirl exercises check 01"} <= set(exercises)
+    site = site_build.Site(tmp_path, "full", repo_url="https://example.org/minirl.git")
+    site.add_home()
+    home = _commands((tmp_path / "index.md").read_text(encoding="utf-8"))
+    own = {"git clone https://example.org/minirl.git minirl", "cd minirl"}
+    assert own <= set(home)
+    stray = [c for c in exercises + home if c not in readme | own]
+    assert not stray, f"site pages give commands the README does not: {stray}"
 
 
 def test_lesson_plan_is_read_from_the_first_cell(site_build):
@@ -264,6 +291,8 @@ def test_checker_passes_a_clean_site(checker, tmp_path):
                             f'<img id="fig" src="{_PNG}"><img src="{_PNG}" data-min-width="1">'
                             '<div class="jp-OutputArea-output"><pre>step  return\n1000  -1234.5</pre></div>'
                             '<pre><code>print("hello")</code></pre></div>'
+                            '<div class="katex-display" style="width:200px; overflow-x:auto">'
+                            '<span style="display:inline-block; width:500px">a long sum that scrolls</span></div>'
                             '<ul><li>Questions:<ol><li>one?</li><li>two?</li></ol></li></ul>'
                             '<details><summary>Answer to question 1</summary>1</details>'
                             '<details><summary>Answer to question 2</summary>2</details>'
@@ -301,6 +330,8 @@ def test_checker_reports_every_kind_of_defect(checker, tmp_path):
                       '<pre>model_based.py:193: ModelWarning: few transitions</pre></div>',
         "table.html": _TEXT + '<table style="width:300px"><tr><td style="width:60px">'
                       '<code style="overflow-wrap:anywhere">lessons/algos/world_models.py</code></td><td>x</td></tr></table>',
+        "equation.html": _TEXT + '<div class="katex-display" style="width:200px"><span style="display:inline-block; '
+                         'width:500px">a long displayed sum</span></div>',
         "questions.html": _TEXT + '<ul><li>Questions:<ol style="list-style-type: lower-alpha"><li>a?</li><li>b?</li>'
                           '</ol></li></ul><details><summary>Answer to question 2</summary>b</details>',
     }, {"chapters/01.html": 2, "chapters/02.html": 1, "chapters/03.html": 1})
@@ -331,6 +362,7 @@ def test_checker_reports_every_kind_of_defect(checker, tmp_path):
         "paths.html: an output shows the absolute path /home/alice/minirl/lessons/autograd.py",
         "paths.html: a raw warning or error box: \"model_based.py:193: ModelWarning",
         "table.html at 1280 px: \"lessons/algos/world_models.py\" breaks across lines in a table cell",
+        "equation.html at 1280 px: an equation is cut off (500 px wide in 200 px): \"a long displayed sum\"",
         "questions.html: the answers go up to question 2, but no list numbers its questions 1 to 2 (lower-alpha)",
     ]
     for text in expected:
