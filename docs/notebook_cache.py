@@ -16,7 +16,14 @@ library change can alter a notebook's outputs without touching the notebook.
 | `source_key(nb, mode)` | the freshness key (hex string) |
 | `store(nb_node, nb, mode, seconds, key)` | write an executed notebook with its key and run time |
 | `load_fresh(nb, mode)` | the stored notebook if its key matches, else None |
-| `execute(nb, mode)` | run a notebook with nbclient (as the tests do), store it, return (node, seconds) |
+| `execute(nb, mode)` | run a notebook with nbclient, its figures checked (below), store it, return (node, seconds) |
+
+Every execution, the tests' and the site's, checks each figure the notebook draws, as it is drawn
+(`FIGURE_CHECK`, a cell injected before the lesson's first and removed before storing): it is at most
+`COLUMN_INCHES` wide, the width of the site's text column on a 1280 px screen at 100 dpi, so it is shown
+at its own size; no text on it is below `MIN_POINTS`; a legend beside a shaded band says what the band
+is. Each PNG is stamped with its smallest text size (the PNG text chunk `MIN_TEXT_KEY`), from which the
+site (docs/site_hooks.py) works out how narrow it may be shown before its text falls below `MIN_POINTS`.
 
 Standard library plus nbformat/nbclient (the `dev` or `docs` extra); minirl does not import this.
 """
@@ -34,6 +41,54 @@ BUILD = REPO / "build" / "notebooks"
 MODES = ("fast", "full")
 META_KEY = "minirl_executed"      # notebook metadata: {"mode", "key", "seconds"}
 TIMEOUT_S = {"fast": 180, "full": 3600}   # per cell
+MIN_POINTS = 8.0                  # no text smaller than this at the size the figure is shown
+COLUMN_INCHES = 9.6               # the site's text column at 1280 px (docs/assets/site.css), at 100 dpi
+MIN_TEXT_KEY = "minirl:min-text-pt"
+
+# Injected before the notebook's first cell: every figure is checked as it is drawn (IPython's inline
+# backend and savefig both go through print_figure); the last injected cell fails with the problems.
+FIGURE_CHECK = f"""
+import io as _minirl_io, struct as _minirl_struct
+import matplotlib.backend_bases as _minirl_bb, matplotlib.text as _minirl_text
+from matplotlib.collections import PolyCollection as _minirl_Poly
+_MINIRL_FIGURE_PROBLEMS = []
+_minirl_print_figure = _minirl_bb.FigureCanvasBase.print_figure
+def _minirl_checked_print_figure(self, *args, **kwargs):
+    fig = self.figure
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    where = repr(titles[0][:50]) if titles else f"a figure with {{len(fig.axes)}} axes"
+    sizes = [(t.get_fontsize(), t.get_text()[:40]) for t in fig.findobj(_minirl_text.Text)
+             if t.get_visible() and t.get_text().strip()]
+    small = min(sizes) if sizes else None
+    if small and small[0] < {MIN_POINTS} - 1e-9:
+        _MINIRL_FIGURE_PROBLEMS.append(f"{{where}}: text {{small[1]!r}} is {{small[0]:.1f}} pt (need {MIN_POINTS:g} pt)")
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        bands = [c for c in ax.collections if isinstance(c, _minirl_Poly)]
+        if legend is not None and bands:
+            words = " ".join(t.get_text() for t in legend.get_texts()) + " " + ax.get_title() + " " \\
+                + legend.get_title().get_text()
+            if "band" not in words:
+                _MINIRL_FIGURE_PROBLEMS.append(f"{{where}}: a shaded band whose legend does not say what it is")
+    target = args[0] if args else kwargs.get("fname")
+    png = kwargs.get("format") == "png" or (isinstance(target, str) and target.endswith(".png"))
+    if png and small:
+        kwargs["metadata"] = dict(kwargs.get("metadata") or {{}}, **{{{MIN_TEXT_KEY!r}: f"{{small[0]:.2f}}"}})
+    result = _minirl_print_figure(self, *args, **kwargs)
+    if png and isinstance(target, _minirl_io.BytesIO) and target.getvalue()[:8] == b"\\x89PNG\\r\\n\\x1a\\n":
+        width_px = _minirl_struct.unpack(">I", target.getvalue()[16:20])[0]
+        inches = width_px / float(kwargs.get("dpi") or fig.dpi)
+        if inches > {COLUMN_INCHES} + 0.05:
+            _MINIRL_FIGURE_PROBLEMS.append(
+                f"{{where}}: {{inches:.1f}} inches wide as saved, wider than the site's column "
+                f"({COLUMN_INCHES:g} inches at 1280 px): draw it narrower or stack its panels")
+    return result
+_minirl_bb.FigureCanvasBase.print_figure = _minirl_checked_print_figure
+"""
+FIGURE_VERDICT = """
+_problems = sorted(set(_MINIRL_FIGURE_PROBLEMS))
+assert not _problems, "figures a learner cannot read:\\n" + "\\n".join(_problems)
+"""
 
 
 def _check_mode(mode: str) -> None:
@@ -111,16 +166,33 @@ def kernel_environ(mode: str) -> dict:
     return env
 
 
-def execute(notebook: Path, mode: str, build: Path = BUILD):
-    """Execute `notebook` top to bottom (working directory notebooks/), store it; (node, seconds).
+def without_checks(nb_node):
+    """The executed lesson as a learner runs it: the injected figure-check cells removed and the
+    execution counts renumbered from 1."""
+    nb_node.cells = nb_node.cells[1:-1]
+    for cell in nb_node.cells:
+        if cell.cell_type == "code" and cell.get("execution_count"):
+            cell.execution_count -= 1
+            for out in cell.get("outputs", []):
+                if out.get("execution_count"):
+                    out.execution_count -= 1
+    return nb_node
 
-    Raises nbclient's CellExecutionError / CellTimeoutError: a lesson that fails is not published.
+
+def execute(notebook: Path, mode: str, build: Path = BUILD):
+    """Execute `notebook` top to bottom (working directory notebooks/) with its figures checked,
+    store it without the check cells; (node, seconds).
+
+    Raises nbclient's CellExecutionError / CellTimeoutError: a lesson that fails (a cell, a claim of
+    its text that its run does not show, an illegible figure) is not published.
     """
     import nbclient
     import nbformat
     notebook = Path(notebook)
     key = source_key(notebook, mode)
     nb_node = nbformat.read(notebook, as_version=4)
+    nb_node.cells.insert(0, nbformat.v4.new_code_cell(FIGURE_CHECK))
+    nb_node.cells.append(nbformat.v4.new_code_cell(FIGURE_VERDICT))
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(kernel_environ(mode))
@@ -133,5 +205,6 @@ def execute(notebook: Path, mode: str, build: Path = BUILD):
     finally:
         os.environ.clear()
         os.environ.update(saved)
+    without_checks(nb_node)
     store(nb_node, notebook, mode, seconds, key=key, build=build)
     return nb_node, seconds

@@ -1,13 +1,14 @@
 """Build the course website into site/: `make site` (full mode) or `make site FAST=1`.
 
-    python docs/site_build.py [--fast] [--out site] [--katex DIR]
+    python docs/site_build.py [--fast] [--out site] [--katex DIR] [--repo-url URL]
 
 What goes in (found on disk, so new lessons and modules appear without editing this file):
 
 | page | from |
 |---|---|
-| home (`index`) | README.md, relative links rewritten to site pages |
-| chapters/NN_topic | every notebooks/*.ipynb, executed (docs/notebook_cache.py reuses the test suite's fast-mode outputs and executes only what is missing or stale), with a box on top: how to run it locally and links to its exercise file and tests |
+| home (`index`) | docs/pages/index.md, the course's landing page: what you learn, what you need, the lessons (a table built from the chapters), how to get the code (`git clone` of `--repo-url`) and work an exercise |
+| readme | README.md, relative links rewritten to site pages |
+| chapters/NN_topic | every notebooks/*.ipynb, executed (docs/notebook_cache.py reuses the test suite's outputs and executes only what is missing or stale), with a box on top: how to run it locally and links to its exercise file and tests; in fast mode a banner says the page is not for reading. Outputs are cleaned of the build machine's paths |
 | exercises | docs/pages/exercises.md and a table of the lessons (minirl.exercises.LESSONS, tests/exercises/test_lessonNN_*.py) |
 | benchmarks, contributing | benchmarks/README.md, CONTRIBUTING.md |
 | api/... | one page per top-level module or sub-package of minirl/, rendered by mkdocstrings from the docstrings |
@@ -15,7 +16,9 @@ What goes in (found on disk, so new lessons and modules appear without editing t
 
 The pages are assembled in build/site-src/docs with a generated mkdocs.yml (docs/mkdocs.yml plus
 the nav), KaTeX is copied in from the npm package the Makefile installs into build/katex, and
-`mkdocs build --strict` writes site/. site/site-manifest.json lists the pages and, per chapter, the
+`mkdocs build --strict` writes site/. The repository's URL (the home page's `git clone`, the
+header's link) is `--repo-url`, by default the `REPO_URL` environment variable (`make site
+REPO_URL=https://...`) or else the checkout's `origin` remote. site/site-manifest.json lists the pages and, per chapter, the
 number of PNG figures its executed notebook holds, for docs/site_check.py.
 """
 
@@ -41,8 +44,9 @@ SRC_DEFAULT = REPO / "build" / "site-src"
 MANIFEST = "site-manifest.json"
 
 # Repository documents that become pages (repository path -> page path in the site's docs dir).
-DOCUMENTS = {"README.md": "index.md", "CONTRIBUTING.md": "contributing.md",
+DOCUMENTS = {"README.md": "readme.md", "CONTRIBUTING.md": "contributing.md",
              "benchmarks/README.md": "benchmarks.md"}
+FAST_BANNER = "fast mode: budgets shrunk for CI; not for reading"
 LESSON_RE = re.compile(r"^(\d+)_")
 LINK_RE = re.compile(r"(!?)\[([^\]\n]*)\]\(([^)\s]+)((?:\s+\"[^\"]*\")?)\)")
 
@@ -91,13 +95,67 @@ def png_count(nb_node) -> int:
     return count
 
 
+def fast_banner() -> str:
+    """The banner on top of every chapter (and the home page) of a fast-mode site."""
+    return f'<div class="minirl-fast-banner" markdown="0">{FAST_BANNER}</div>'
+
+
+def lesson_plan(nb_node) -> dict:
+    """{"difficulty": "★★☆", "study": "2–3 hours"} from a lesson's first cell (empty strings if absent)."""
+    first = next((c.source for c in nb_node.cells if c.cell_type == "markdown"), "")
+    stars = re.search(r"\*\*Difficulty\.\*\*\s*([★☆]+)", first)
+    study = re.search(r"\*\*Study time\.\*\*\s*(?:About\s+)?([^,\n]+?)(?:,|\.(?:\s|$))", first)
+    return {"difficulty": stars[1] if stars else "", "study": study[1].strip() if study else ""}
+
+
+def machine_paths() -> list[str]:
+    """Absolute paths of the build machine that must not appear on a page: the checkout, the home
+    folder, the temporary folder (longest first, so the most specific one is replaced)."""
+    import tempfile
+    paths = {str(REPO), str(Path.home()), tempfile.gettempdir(), os.path.realpath(tempfile.gettempdir())}
+    return sorted((p.rstrip("/") for p in paths if p and p.rstrip("/") not in ("", "/")), key=len, reverse=True)
+
+
+def clean_text(text: str) -> str:
+    """`text` with the build machine's paths made relative: the checkout's path is dropped (a file of the
+    repository is shown from its root, `lessons/returns.py`), any other becomes `~` or `<tmp>`."""
+    for path in machine_paths():
+        if path == str(REPO):
+            text = text.replace(path + "/", "")
+            text = re.sub(re.escape(path) + r"(?![\w-]|\.\w)", ".", text)
+        else:
+            name = "~" if path == str(Path.home()) else "<tmp>"
+            text = re.sub(re.escape(path) + r"(?![\w-]|\.\w)", name, text)
+    return text
+
+
+def clean_outputs(nb_node) -> list[str]:
+    """Remove the build machine's paths from every text output of an executed notebook (in place);
+    returns a warning per raw stderr output (a warning box on the page: say it in prose instead)."""
+    found = []
+    for i, cell in enumerate(nb_node.cells):
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if out.get("output_type") == "stream":
+                out["text"] = clean_text(out.get("text", ""))
+                if out.get("name") == "stderr":
+                    found.append(f"cell {i} writes to stderr (a raw warning box on the page): "
+                                 f"{out['text'].strip().splitlines()[0][:120] if out['text'].strip() else ''}")
+            for mime in ("text/plain", "text/html", "text/markdown"):
+                data = out.get("data", {})
+                if mime in data:
+                    value = data[mime]
+                    data[mime] = clean_text("".join(value) if isinstance(value, list) else value)
+    return found
+
+
 # ------------------------------------------------------------------------------------- the pages
 class Site:
     """Collects the pages of the site in `docs_dir` while the build assembles them."""
 
-    def __init__(self, docs_dir: Path, mode: str):
+    def __init__(self, docs_dir: Path, mode: str, repo_url: str = ""):
         self.docs = docs_dir
         self.mode = mode
+        self.repo_url = repo_url
         self.source_files: set[str] = set()    # repository .py files that get a files/ page
         self.chapters: list[dict] = []
         self.warnings: list[str] = []
@@ -156,6 +214,38 @@ class Site:
             text = (REPO / repo_path).read_text(encoding="utf-8")
             self.write(page, self.rewrite_links(text, repo_path, page))
 
+    # -- the home page
+    def add_home(self) -> None:
+        """docs/pages/index.md with its lesson table and `git clone` filled in."""
+        text = (DOCS / "pages" / "index.md").read_text(encoding="utf-8")
+        rows = ["| lesson | you write | difficulty | study time | runs (this build) |", "|---|---|---|---|---|"]
+        for ch in self.chapters:
+            exercise, _, _ = self.lesson_files(ch["number"])
+            own = (f"[`{exercise}`]({rel(self.page_for(exercise), 'index.md')})"
+                   if exercise and (REPO / exercise).is_file() else "—")
+            minutes = ch["seconds"] / 60
+            runs = f"{ch['seconds']:.0f} s" if minutes < 1.5 else f"{minutes:.0f} min"
+            rows.append(f"| [{ch['nav']}]({ch['page']}) | {own} | {ch['plan']['difficulty'] or '—'} | "
+                        f"{ch['plan']['study'] or '—'} | {runs} |")
+        note = ("Run times are those of this site's build, in " + ("full mode (every budget as written)"
+                if self.mode == "full" else "fast mode (budgets shrunk for CI)") + ", on one core.")
+        url = self.repo_url or "<URL of this repository>"
+        clone = ("```sh\n"
+                 f"git clone {url} minirl\n"
+                 "cd minirl\n"
+                 "make setup                   # once: .venv with minirl, pytest and Jupyter's kernel\n"
+                 "source .venv/bin/activate    # in every new terminal\n"
+                 "make lab                     # JupyterLab on the notebooks: open notebooks/01_autograd.ipynb\n"
+                 "```\n")
+        if not self.repo_url:
+            self.warnings.append("no repository URL (make site REPO_URL=https://...): the home page says "
+                                 f"`git clone {url}`")
+        text = text.replace("<!-- minirl:lessons -->", "\n".join(rows) + "\n\n" + note)
+        text = text.replace("<!-- minirl:clone -->", clone)
+        if self.mode == "fast":
+            text = fast_banner() + "\n\n" + text
+        self.write("index.md", text)
+
     # -- chapters
     def add_chapters(self, notebooks: list[Path]) -> None:
         import nbformat
@@ -172,15 +262,20 @@ class Site:
             match = LESSON_RE.match(nb_path.name)        # "07_learning_models.ipynb" -> lesson "07"
             number = match[1] if match else None
             page = "chapters/" + nb_path.name
+            plan = lesson_plan(node)
+            self.warnings += [f"{nb_path.name}: {w}" for w in clean_outputs(node)]
             node.cells.insert(1 if node.cells else 0,
                               nbformat.v4.new_markdown_cell(self.chapter_box(nb_path, number, seconds, page)))
+            if self.mode == "fast":
+                node.cells.insert(0, nbformat.v4.new_markdown_cell(fast_banner()))
             node.metadata.pop(notebook_cache.META_KEY, None)
             self.write(page, nbformat.writes(node))
             title = first_heading(node) or nb_path.stem
             short = re.sub(r"^Lesson\s+\d+\s*[—–:-]\s*", "", title)
             self.chapters.append({"page": page, "notebook": f"notebooks/{nb_path.name}", "number": number,
                                   "title": title, "nav": f"{number} {short}" if number else short,
-                                  "figures": png_count(node), "seconds": round(seconds, 1)})
+                                  "figures": png_count(node), "seconds": round(seconds, 1),
+                                  "plan": plan})
 
     def lesson_files(self, number: str | None) -> tuple[str | None, list[str], str | None]:
         """(exercise file, exercise test files, reference module) of a lesson, from the repository."""
@@ -197,11 +292,12 @@ class Site:
     def chapter_box(self, nb_path: Path, number: str | None, seconds: float, page: str) -> str:
         """The markdown cell on top of a chapter: how to run it, its exercise and tests (HTML links)."""
         mode = ("**full mode** (every budget as written)" if self.mode == "full" else
-                "**fast mode** (`MINIRL_FAST=1`: small budgets, so curves are short and noisy; the text "
-                "gives the full-mode results)")
+                "**fast mode** (`MINIRL_FAST=1`: small budgets, so curves are short and noisy; the sentences "
+                "under the figures describe this run, and the chapter ends with what it cannot show)")
         lines = [f"> **Run this lesson yourself.** This page is `notebooks/{nb_path.name}`, executed in "
                  f"{mode} in {seconds:.0f} s on the machine that built the site. From the repository "
-                 f"root, `make lab` opens it in Jupyter with minirl's environment as kernel "
+                 f"root ([get the code]({html_of(rel('index.md', page))}#get-the-code)), `make lab` opens it "
+                 f"in Jupyter with minirl's environment as kernel "
                  f"([this page as a notebook, with its outputs]({nb_path.name})).", ">"]
         exercise, tests, module = self.lesson_files(number)
         parts = []
@@ -313,14 +409,24 @@ class Site:
             {"Benchmarks": "benchmarks.md"},
             {"API reference": [{"Overview": "api/index.md"}] + [{t: p} for t, p in api_nav]},
             {"Contributing": "contributing.md"},
+            {"The repository (README)": "readme.md"},
         ]
         hooks = (DOCS / "site_hooks.py").as_posix()
         config = config.replace("  - site_hooks.py", f"  - {json.dumps(hooks)}")
         path = src / "mkdocs.yml"
+        if self.repo_url:
+            config += f"\nrepo_url: {json.dumps(self.repo_url)}\nrepo_name: {json.dumps(repo_name(self.repo_url))}\n"
         path.write_text(config + "\n" + f"docs_dir: {json.dumps(str(self.docs))}\n"
                         f"site_dir: {json.dumps(str(out))}\n" + "nav: " + json.dumps(nav, ensure_ascii=False) + "\n",
                         encoding="utf-8")
         return path
+
+
+def repo_name(url: str) -> str:
+    """What the header shows for the repository link: "owner/name" of its URL (https://host/you/minirl.git
+    or git@host:you/minirl.git -> "you/minirl")."""
+    path = re.sub(r"(\.git)?/*$", "", re.sub(r"^[a-z][a-z0-9+.-]*://[^/]+/|^[^@/]+@[^:]+:", "", url.strip(), flags=re.I))
+    return "/".join(path.split("/")[-2:]) or url
 
 
 def module_summary(module: str) -> str:
@@ -335,7 +441,20 @@ def module_summary(module: str) -> str:
 
 
 # ------------------------------------------------------------------------------------- main
-def build(out: Path, mode: str, katex: Path, src: Path = SRC_DEFAULT, notebooks=None) -> dict:
+def default_repo_url() -> str:
+    """REPO_URL from the environment (`make site REPO_URL=...`), else the checkout's origin remote, else ""."""
+    url = os.environ.get("REPO_URL", "").strip()
+    if url:
+        return url
+    try:
+        proc = subprocess.run(["git", "-C", str(REPO), "remote", "get-url", "origin"], capture_output=True,
+                              text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def build(out: Path, mode: str, katex: Path, src: Path = SRC_DEFAULT, notebooks=None, repo_url: str = "") -> dict:
     """Assemble the pages in `src`, run mkdocs into `out`; returns the manifest."""
     if not (katex / "katex.min.js").is_file():
         raise SystemExit(f"site: error: KaTeX not found in {katex}; `make site` installs it from npm "
@@ -344,9 +463,10 @@ def build(out: Path, mode: str, katex: Path, src: Path = SRC_DEFAULT, notebooks=
     notebooks = sorted((REPO / "notebooks").glob("*.ipynb")) if notebooks is None else notebooks
     if src.exists():
         shutil.rmtree(src)
-    site = Site(src / "docs", mode)
+    site = Site(src / "docs", mode, repo_url)
     site.add_chapters(notebooks)
     executed_s = time.perf_counter() - start
+    site.add_home()
     site.add_documents()
     site.add_exercises()
     api_nav = site.add_api()
@@ -367,7 +487,7 @@ def build(out: Path, mode: str, katex: Path, src: Path = SRC_DEFAULT, notebooks=
         raise SystemExit(f"site: error: mkdocs build failed (exit {proc.returncode}); config {config}")
     manifest = {"mode": mode, "built": time.strftime("%Y-%m-%d %H:%M:%S"),
                 "pages": sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html")),
-                "chapters": {html_of(ch["page"]): {k: ch[k] for k in ("notebook", "title", "figures", "seconds")}
+                "chapters": {html_of(ch["page"]): {k: ch[k] for k in ("notebook", "title", "figures", "seconds", "number")}
                              for ch in site.chapters},
                 "notebook_seconds": round(sum(ch["seconds"] for ch in site.chapters), 1),
                 "build_seconds": round(time.perf_counter() - start, 1),
@@ -382,6 +502,9 @@ def main(argv=None) -> int:
     parser.add_argument("--fast", action="store_true", help="notebooks in fast mode (MINIRL_FAST=1), as CI builds it")
     parser.add_argument("--out", type=Path, default=REPO / "site", help="output folder (default: site/)")
     parser.add_argument("--katex", type=Path, default=KATEX_DEFAULT, help="KaTeX's dist folder (from npm)")
+    parser.add_argument("--repo-url", default=None,
+                        help="the repository's URL, for the home page's `git clone` (default: $REPO_URL, else "
+                             "the origin remote)")
     args = parser.parse_args(argv)
     out = args.out.resolve()
     if REPO.is_relative_to(out) or any(out.is_relative_to(REPO / d) for d in
@@ -396,7 +519,8 @@ def main(argv=None) -> int:
         print(f"minirl site: error: {exc}", file=sys.stderr)
         return 2
     mode = "fast" if args.fast else "full"
-    manifest = build(out, mode, args.katex.resolve())
+    repo_url = default_repo_url() if args.repo_url is None else args.repo_url
+    manifest = build(out, mode, args.katex.resolve(), repo_url=repo_url)
     print(f"site: {len(manifest['pages'])} pages, {len(manifest['chapters'])} chapters ({mode} mode, "
           f"notebooks {manifest['notebook_seconds']:.0f} s of execution), built in "
           f"{manifest['build_seconds']:.0f} s into {out}")

@@ -3,9 +3,10 @@
     python docs/site_check.py [SITE] [--shots DIR]
 
 Serves SITE (default site/) on 127.0.0.1 only, opens each .html page in Debian's chromium through
-Playwright (its own browser download is not needed), saves a full-page screenshot of each into DIR
-(default build/site-shots/, with report.json: per page its figures, maths, links, where each image
-sits on the screenshot, and its problems) and fails, listing every problem, unless
+Playwright (its own browser download is not needed) at two widths, a 1280 px laptop screen and a
+390 px phone (`WIDTHS`), saves a full-page screenshot of each page at each width into DIR/1280/ and
+DIR/390/ (default build/site-shots/, with report.json: per page its figures, maths, links, where each
+image sits, and its problems) and fails, listing every problem, unless
 
 | check | how |
 |---|---|
@@ -15,6 +16,11 @@ sits on the screenshot, and its problems) and fails, listing every problem, unle
 | maths rendered | a page whose text has `$...$`, `\\(...\\)` or `\\[...\\]` outside code gets KaTeX elements, no `.katex-error`, and no delimiter is left in the visible text |
 | internal links resolve | every link to the same server is fetched (HTTP 200) and its `#anchor`, if any, is an id on the target page |
 | no stub pages | each page's article has at least MIN_TEXT characters of visible text; each chapter says how to run it (`make lab`) |
+| nothing cut off, nothing wrapped (both widths) | no `<pre>` (code or output) and no displayed equation is wider than its box unless the box or a parent scrolls sideways; none sticks out of the screen; none breaks a line its text does not break (measured against a copy laid out with `white-space: pre`); no code span in a table cell (a path) breaks across lines; the page itself is no wider than the screen |
+| figures legible (both widths) | every figure is shown at least as wide as its legible width (`data-min-width`, where its smallest text is 8 pt: docs/site_hooks.py), or, without it, as wide as its own pixels |
+| no machine paths, no warning boxes | no page holds the build machine's checkout or home folder; no notebook output holds an absolute path (/home/..., /tmp/..., ...); no output is a raw stderr or error box |
+| the banner says the mode | every chapter of a fast-mode site (site-manifest.json) shows the banner "fast mode: budgets shrunk for CI; not for reading"; no page of a full-mode site does |
+| questions match their answers | a page with `Answer to question N` numbers its questions 1, 2, ... (a decimal list with at least N items) |
 
 Chromium runs with a fresh profile and the switches that keep it from calling home
 (--disable-background-networking, --disable-component-update, --disable-sync, --no-first-run).
@@ -43,6 +49,10 @@ sys.path.insert(0, str(DOCS))
 from site_hooks import external_loads  # noqa: E402
 
 MIN_TEXT = 200          # characters of visible article text below which a page is a stub
+WIDTHS = {"laptop": (1280, 900), "phone": (390, 844)}     # viewport (width, height) in CSS px
+FAST_BANNER = "fast mode: budgets shrunk for CI; not for reading"     # docs/site_build.py writes it
+# An absolute path in a notebook's output (a learner's or the build machine's folder).
+_ABS_PATH = r"(?:^|[\s'\"(=:])(/(?:home|Users|tmp|work|root|var|private|opt|mnt|srv|data)/[\w.-]+(?:/[\w.-]+)*)"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-default-apps", "--disable-extensions", "--metrics-recording-only",
@@ -57,7 +67,7 @@ _PAGE_JS = r"""() => {
       y: Math.round(i.getBoundingClientRect().top + window.scrollY)}));
   const article = document.querySelector('article') || document.body;
   const clone = article.cloneNode(true);
-  clone.querySelectorAll('pre, code, script, style, textarea, .katex, .headerlink').forEach(e => e.remove());
+  clone.querySelectorAll('pre, code, script, style, textarea, .katex, .headerlink, .clipboard-copy-txt').forEach(e => e.remove());
   const text = clone.innerText || clone.textContent || '';
   const raw = text.match(/\$[^$\n]+\$|\\\(|\\\)|\\\[|\\\]/g) || [];
   return {imgs, katex: document.querySelectorAll('.katex').length,
@@ -65,6 +75,87 @@ _PAGE_JS = r"""() => {
           raw: raw.slice(0, 5), rawCount: raw.length, textLength: (article.innerText || '').trim().length,
           articleText: (article.innerText || '').slice(0, 4000),
           links: [...document.querySelectorAll('a[href]')].map(a => a.href)};
+}"""
+
+
+# Runs in the page at each width: what a reader of that screen gets to see.
+_LEGIBLE_JS = r"""(args) => {
+  const vw = window.innerWidth, found = [];
+  const article = document.querySelector('article') || document.body;
+  const shown = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const scroller = e => { for (let p = e; p && p !== document.body; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll') return p; } return null; };
+  const name = e => (e.closest('.jp-OutputArea-output') ? 'output' : 'code block') + ' "' +
+      (e.innerText || '').trim().split('\n')[0].slice(0, 50) + '"';
+  if (document.documentElement.scrollWidth > vw + 1)
+    found.push(`the page is ${document.documentElement.scrollWidth} px wide on a ${vw} px screen`);
+  for (const pre of [...article.querySelectorAll('pre')].filter(shown)) {
+    const r = pre.getBoundingClientRect();
+    const inner = [pre, ...pre.querySelectorAll('*')];
+    const wide = inner.some(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'auto'
+                                 && getComputedStyle(e).overflowX !== 'scroll' && !scroller(e.parentElement));
+    if (wide || (r.right > vw + 1 && !scroller(pre)))
+      found.push(`${name(pre)} is cut off (${Math.round(pre.scrollWidth)} px of text in ${Math.round(r.width)} px)`);
+    const copy = pre.cloneNode(true);
+    for (const e of [copy, ...copy.querySelectorAll('*')]) { e.style.whiteSpace = 'pre'; e.style.overflow = 'visible'; }
+    Object.assign(copy.style, {position: 'absolute', visibility: 'hidden', width: 'max-content', left: '0', top: '0'});
+    pre.parentElement.appendChild(copy);
+    const natural = copy.scrollHeight;
+    copy.remove();
+    let bars = 0;                              // horizontal scrollbars inside the block take height too
+    for (const e of inner) {
+      const cs = getComputedStyle(e);
+      if ((cs.overflowX === 'auto' || cs.overflowX === 'scroll') && e.scrollWidth > e.clientWidth + 1)
+        bars += e.offsetHeight - e.clientHeight - parseFloat(cs.borderTopWidth) - parseFloat(cs.borderBottomWidth);
+    }
+    const line = parseFloat(getComputedStyle(pre).lineHeight) || 1.2 * parseFloat(getComputedStyle(pre).fontSize);
+    if (pre.scrollHeight > natural + bars + 0.5 * line && (pre.innerText || '').trim().length)
+      found.push(`${name(pre)} wraps its lines (${Math.round(pre.scrollHeight)} px tall, ${Math.round(natural)} px unwrapped)`);
+  }
+  for (const eq of [...article.querySelectorAll('.katex-display')].filter(shown))
+    if (eq.scrollWidth > eq.clientWidth + 1 && !scroller(eq))
+      found.push(`an equation is cut off (${eq.scrollWidth} px wide in ${eq.clientWidth} px): ` +
+                 `"${(eq.innerText || '').trim().split('\n')[0].slice(0, 40)}"`);
+  for (const code of [...article.querySelectorAll('td code, th code')].filter(shown))
+    if (code.getClientRects().length > 1)
+      found.push(`"${(code.innerText || '').slice(0, 50)}" breaks across lines in a table cell`);
+  const figures = [];
+  for (const img of [...article.querySelectorAll('img')].filter(shown)) {
+    const r = img.getBoundingClientRect();
+    const png = img.currentSrc.startsWith('data:image/png') || /\.png($|\?)/i.test(img.currentSrc);
+    const least = img.dataset.minWidth ? Number(img.dataset.minWidth)
+                : (png && img.closest('.jupyter-wrapper') ? img.naturalWidth : 0);
+    figures.push({w: Math.round(r.width), least, natural: img.naturalWidth});
+    if (least && r.width < least - 1)
+      found.push(`a figure is shown ${Math.round(r.width)} px wide, below its legible width ${least} px ` +
+                 `(its smallest text would be under 8 pt): ${img.currentSrc.slice(0, 40)}`);
+    if (r.right > vw + 1 && !scroller(img))
+      found.push(`a figure is cut off at the screen's edge (${Math.round(r.left)}-${Math.round(r.right)} px of ${vw})`);
+  }
+  return {found, figures};
+}"""
+
+# Runs in the page once: what must and must not be on it, whatever the width.
+_CONTENT_JS = r"""(args) => {
+  const article = document.querySelector('article') || document.body;
+  const found = [];
+  const text = article.innerText || '';
+  for (const p of args.paths) if (p && text.includes(p)) found.push(`shows the build machine's path ${p}`);
+  const re = new RegExp(args.absPath, 'm');
+  for (const out of article.querySelectorAll('.jp-OutputArea-output')) {
+    const m = (out.innerText || '').match(re);
+    if (m) found.push(`an output shows the absolute path ${m[1]}`);
+  }
+  const boxes = article.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"], ' +
+                                         '[data-mime-type="application/vnd.jupyter.error"]');
+  for (const b of boxes) found.push(`a raw warning or error box: "${(b.innerText || '').trim().slice(0, 80)}"`);
+  const banners = [...document.querySelectorAll('.minirl-fast-banner')]
+      .filter(b => b.getBoundingClientRect().height > 0).map(b => b.innerText.trim());
+  const answers = [...article.querySelectorAll('summary')].map(s => (s.innerText.match(/^Answer to question (\d+)/) || [])[1])
+      .filter(Boolean).map(Number);
+  const lists = [...article.querySelectorAll('ol')].map(ol => ({style: getComputedStyle(ol).listStyleType,
+      start: Number(ol.getAttribute('start') || 1), items: ol.querySelectorAll(':scope > li').length}));
+  return {found, banners, answers, lists};
 }"""
 
 
@@ -134,8 +225,11 @@ def check_site(root: Path, shots: Path, log=print) -> dict:
     if chromium is None:
         raise FileNotFoundError("chromium not found on PATH: apt-get install -y chromium")
     shots.mkdir(parents=True, exist_ok=True)
-    for old in shots.glob("*.png"):
+    for old in shots.glob("**/*.png"):
         old.unlink()
+    for width, _ in WIDTHS.values():
+        (shots / str(width)).mkdir(exist_ok=True)
+    machine = [str(REPO)] + ([str(Path.home())] if len(str(Path.home())) > 1 else [])
 
     problems: list[str] = []
     report: dict[str, dict] = {}          # per page, written to DIR/report.json beside the screenshots
@@ -151,9 +245,10 @@ def check_site(root: Path, shots: Path, log=print) -> dict:
     checked_links: set[str] = set()
     try:
         with sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="minirl-chromium-") as profile:
+            laptop = {"width": WIDTHS["laptop"][0], "height": WIDTHS["laptop"][1]}
             context = pw.chromium.launch_persistent_context(
                 profile, executable_path=chromium, headless=True, args=CHROMIUM_ARGS,
-                viewport={"width": 1280, "height": 900}, service_workers="block")
+                viewport=laptop, service_workers="block")
             events: list[str] = []
 
             def route(r):
@@ -177,12 +272,35 @@ def check_site(root: Path, shots: Path, log=print) -> dict:
 
             for page in pages:
                 events.clear()
+                page_obj.set_viewport_size(laptop)
                 page_obj.goto(base + page, wait_until="networkidle", timeout=60_000)
                 page_obj.evaluate("document.fonts.ready")
                 info = page_obj.evaluate(_PAGE_JS)
-                shot = shots / (page[:-len(".html")].replace("/", "__") + ".png")
-                page_obj.screenshot(path=str(shot), full_page=True)
+                content = page_obj.evaluate(_CONTENT_JS, {"paths": machine, "absPath": _ABS_PATH})
+                shot_name = page[:-len(".html")].replace("/", "__") + ".png"
+                legibility = {}
+                for label, (width, height) in WIDTHS.items():
+                    if label != "laptop":
+                        page_obj.set_viewport_size({"width": width, "height": height})
+                        page_obj.wait_for_timeout(150)
+                    legibility[label] = page_obj.evaluate(_LEGIBLE_JS)
+                    page_obj.screenshot(path=str(shots / str(width) / shot_name), full_page=True)
                 found = [f"{page}: {e}" for e in events]
+                for label, (width, _) in WIDTHS.items():
+                    found += [f"{page} at {width} px: {p}" for p in dict.fromkeys(legibility[label]["found"])]
+                found += [f"{page}: {p}" for p in content["found"]]
+                chapter_page = page in manifest.get("chapters", {})
+                if manifest.get("mode") == "fast" and chapter_page and FAST_BANNER not in content["banners"]:
+                    found.append(f"{page}: a chapter of a fast-mode site without the banner \"{FAST_BANNER}\"")
+                if manifest.get("mode") == "full" and content["banners"]:
+                    found.append(f"{page}: a full-mode site page shows the fast-mode banner")
+                if content["answers"]:
+                    needed = max(content["answers"])
+                    if not any(ol["style"] == "decimal" and ol["start"] == 1 and ol["items"] >= needed
+                               for ol in content["lists"]):
+                        styles = sorted({ol["style"] for ol in content["lists"]}) or ["no numbered list"]
+                        found.append(f"{page}: the answers go up to question {needed}, but no list numbers its "
+                                     f"questions 1 to {needed} ({', '.join(styles)})")
 
                 for img in info["imgs"]:
                     if not img["complete"] or img["w"] == 0 or img["h"] == 0:
@@ -221,9 +339,11 @@ def check_site(root: Path, shots: Path, log=print) -> dict:
                 log(f"{'ok  ' if not found else 'FAIL'} {page}: {len(pngs)} figures, {info['katex']} maths, "
                     f"{n_links} internal links" + (f", {len(found)} problems" if found else ""))
                 problems += found
-                report[page] = {"screenshot": shot.name, "figures": len(pngs), "maths": info["katex"],
+                report[page] = {"screenshot": shot_name, "figures": len(pngs), "maths": info["katex"],
                                 "internal_links": n_links, "text_chars": info["textLength"],
-                                "image_top_px": [i["y"] for i in info["imgs"]], "problems": found}
+                                "image_top_px": [i["y"] for i in info["imgs"]],
+                                "figure_widths": {str(WIDTHS[k][0]): v["figures"] for k, v in legibility.items()},
+                                "problems": found}
                 totals["pages"] += 1
                 totals["figures"] += len(pngs)
                 totals["images"] += len(info["imgs"])
@@ -244,7 +364,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("site", nargs="?", type=Path, default=REPO / "site", help="the built site (default: site/)")
     parser.add_argument("--shots", type=Path, default=REPO / "build" / "site-shots",
-                        help="folder for one full-page screenshot per page (default: build/site-shots/)")
+                        help="folder for a full-page screenshot of each page at each width, in 1280/ and 390/ "
+                             "(default: build/site-shots/)")
     args = parser.parse_args(argv)
     try:
         from minirl.outputs import OutputPathError, check_out_dir

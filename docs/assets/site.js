@@ -8,6 +8,7 @@ document.addEventListener("DOMContentLoaded", function () {
       { left: "$", right: "$", display: false },
       { left: "\\(", right: "\\)", display: false },
     ],
+    ignoredClasses: ["clipboard-copy-txt"],     // the hidden copy of each code cell for the copy button
     throwOnError: false,
   });
 });

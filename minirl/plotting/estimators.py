@@ -48,7 +48,7 @@ def plot_sweep(ax, sweep, quantity: str = "variance", names=None, logx: bool = F
 
 def sample_count_figure(sweep):
     """Variance and MSE of the N-sample estimate versus N (log-log): every curve falls like 1/N."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.4, 4))
     plot_sweep(a1, sweep, "variance", logx=True)
     a1.set_ylabel("variance of the N-sample estimate of dJ/dmu")
     a1.set_title("variance (dashed: closed form per-sample variance / N)", fontsize=9)
@@ -61,7 +61,7 @@ def sample_count_figure(sweep):
 
 def parameter_figure(quadratic, cosine):
     """Per-sample variance versus the parameter k of f: (x - k)^2 and cos(kx)."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.4, 4))
     plot_sweep(a1, quadratic, "variance")
     a1.set_title("f = (x - k)^2, x ~ N(1, 1): pathwise 4, score 15 + 14 d^2 + d^4", fontsize=9)
     plot_sweep(a2, cosine, "variance")
@@ -111,7 +111,7 @@ def failures_figure(cases, horizon=None):
     """
     n = len(cases) + (horizon is not None)
     rows = (n + 1) // 2                                      # two panels a row: readable in a notebook
-    fig, axes = plt.subplots(rows, 2 if n > 1 else 1, figsize=(10, 3.8 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, 2 if n > 1 else 1, figsize=(9.4, 3.8 * rows), squeeze=False)
     axes = axes.ravel()
     for ax in axes[n:]:
         ax.set_visible(False)

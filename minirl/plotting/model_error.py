@@ -60,7 +60,7 @@ def model_error_figure(points, title: str = "What a learned model's errors cost 
             knobs.append(p.knob)
     if not knobs:
         raise ValueError("model_error_figure: no points to draw")
-    fig, axes = plt.subplots(2, len(knobs), figsize=(5.2 * len(knobs), 7.0), squeeze=False, sharex="col")
+    fig, axes = plt.subplots(2, len(knobs), figsize=(min(9.4, 4.7 * len(knobs)), 7.0), squeeze=False, sharex="col")
     seeds = len({p.seed for p in points})
     # what the lines and bands are, once per legend (its title), so the entries stay short
     what = band_label("", "mean", seeds).removeprefix(": ")

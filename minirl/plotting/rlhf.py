@@ -82,12 +82,20 @@ def _band(ax, curves, color, label, linestyle="-"):
 
 def overopt_figure(result, methods=("best-of-N", "RL (exact pi*)", "RL (RLOO)")):
     """One panel per method: gold (solid) and proxy (dashed) reward gain against sqrt(KL), one colour
-    per reward-model data size, with the fitted functional form (dotted)."""
+    per reward-model data size, with the fitted functional form (dotted).
+
+    Drawn for a text column about 9.4 inches wide: up to two panels side by side; three or four on a
+    2 x 2 grid, whose spare cell (three methods) holds the legend."""
     fits = {(f["method"], f["n_pairs"]): f for f in result.fits}
     sizes = sorted({r["n_pairs"] for r in result.rows})
-    fig, axes = plt.subplots(1, len(methods), figsize=(min(11.0, 3.7 * len(methods)), 4.2), sharey=True)
+    cols = min(2, len(methods))
+    rows = -(-len(methods) // cols)
+    fig, grid_axes = plt.subplots(rows, cols, figsize=(9.4 if cols > 1 else 4.7, 3.9 * rows), sharey=True,
+                                  squeeze=False)
+    axes = grid_axes.ravel()[:len(methods)]
+    spare = grid_axes.ravel()[len(methods):]
     n_seeds = 0
-    for ax, method in zip(np.atleast_1d(axes), methods):
+    for ax, method in zip(axes, methods):
         for i, n in enumerate(sizes):
             gold = result.curves(method, n, "gold_reward")
             proxy = result.curves(method, n, "proxy_reward")
@@ -106,9 +114,17 @@ def overopt_figure(result, methods=("best-of-N", "RL (exact pi*)", "RL (RLOO)"))
                      fontsize=9)
         ax.set_xlabel("d = sqrt(KL(pi || pi_ref))")
         ax.grid(alpha=0.3)
-    np.atleast_1d(axes)[0].set_ylabel("reward gain over pi_ref")
-    np.atleast_1d(axes)[0].legend(fontsize=8, title_fontsize=8,
-                                  title=f"mean over {n_seeds} seeds, 95% bootstrap band")
+    for ax in grid_axes[:, 0]:
+        ax.set_ylabel("reward gain over pi_ref")
+    title = f"mean over {n_seeds} seeds, 95% bootstrap band"
+    if len(spare):
+        handles, labels = axes[0].get_legend_handles_labels()
+        for ax in spare:
+            ax.axis("off")
+        spare[0].legend(handles, labels, fontsize=9, title_fontsize=9, title=title, loc="center")
+    else:
+        axes[0].legend(fontsize=8, title_fontsize=8, title=title)
+    fig.tight_layout()
     return fig
 
 
