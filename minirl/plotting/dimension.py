@@ -96,7 +96,7 @@ def _snr_panels(ax_snr, ax_cos, snr_rows):
                 ax.fill_between(dims, low, high, color=color, alpha=0.15, linewidth=0)
     n = len({r["seed"] for r in snr_rows})
     first = snr_rows[0]
-    how = (f"one estimate: {first['rollouts']} rollouts of {first['steps']} steps; mean over {n} seed"
+    how = (f"one estimate: {first['rollouts']} rollouts of {first['steps']} steps;\nmean over {n} seed"
            f"{'s' if n > 1 else ''}, min-max band")
     ax_snr.set_yscale("log")
     ax_snr.set_ylabel("SNR of one estimate")
@@ -124,7 +124,7 @@ def _title(study) -> str:
 
 def dimension_figure(study, summary, ratios):
     """Draw a `minirl.experiments.dimension.DimensionStudy` (with its `summarize` and `ratio_rows`): 2 x 2 panels."""
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8.6), layout="constrained")
+    fig, axes = plt.subplots(2, 2, figsize=(9.4, 8.2), layout="constrained")
     _steps_panel(axes[0, 0], study, summary)
     _ratio_panel(axes[0, 1], ratios)
     _snr_panels(axes[1, 0], axes[1, 1], study.snr_rows)
@@ -136,7 +136,7 @@ def dimension_figure(study, summary, ratios):
 
 def steps_figure(study, summary, ratios):
     """Panels (a) and (b) only: env steps to the threshold per arm, and the ratio."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(9.4, 4.2), layout="constrained")
     _steps_panel(axes[0], study, summary)
     _ratio_panel(axes[1], ratios)
     for ax in axes:
@@ -147,7 +147,7 @@ def steps_figure(study, summary, ratios):
 
 def snr_figure(snr_rows):
     """Panels (c) and (d) only: the SNR and the cosine to the reference, from `measure_snr` rows."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(9.4, 4.2), layout="constrained")
     _snr_panels(axes[0], axes[1], snr_rows)
     for ax in axes:
         _dims_axis(ax, sorted({r["d"] for r in snr_rows}))
