@@ -1,10 +1,13 @@
 """Rollouts over Gymnasium 1.x vector environments, with episode statistics and true next states.
 
-`VecEnv` runs N copies of one environment in lock step, with one of two engines (`vectorization`):
+`VecEnv` runs N copies of one environment in lock step, with one of three engines (`vectorization`):
 
+* `"batch"` (the default where there is one): the task's NumPy batch engine (`minirl.batch_envs`:
+  CartPole-v1, Pendulum-v1, minirl/Pendulum-v1), one call for all N environments, bit for bit what
+  the loop below gives (a test checks).
 * `"sync"`: Gymnasium's own `SyncVectorEnv` (`gymnasium.make_vec(..., vectorization_mode="sync")`)
   with the `SAME_STEP` autoreset mode below.
-* `"loop"` (the default): the same semantics written out as a plain loop over the N environments
+* `"loop"` (the default for other tasks): the same semantics written out as a plain loop over the N environments
   (each made by `gymnasium.make`, wrappers and checks included). `SyncVectorEnv` spends about 5 us
   per sub-environment per step on bookkeeping (checking each action against the space, merging info
   dicts), which for CartPole is as much as the physics; the loop skips it. A test checks that both
@@ -45,6 +48,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from .batch_envs import engine_for
+
 __all__ = ["VecEnv", "Step", "check_spaces", "SUPPORTED_SPACES", "collect_episodes", "Episode", "resolve_env_id",
            "check_finite", "allow_env_modules", "allowed_env_modules", "ENV_MODULES_VARIABLE"]
 
@@ -77,7 +82,7 @@ def check_spaces(obs_space: gym.Space, act_space: gym.Space, where: str = "envir
     raise ValueError(f"{where}: action space {act_space} is not supported; supported: {SUPPORTED_SPACES}")
 
 
-VECTORIZATIONS = ("loop", "sync")
+VECTORIZATIONS = ("auto", "batch", "loop", "sync")
 
 
 ENV_MODULES_VARIABLE = "MINIRL_ENV_MODULES"    # the modules the user named (--env-module), comma-separated
@@ -145,7 +150,8 @@ def check_finite(what: str, values, env_id) -> None:
 
 
 def _make_vector_env(env, num_envs: int, preset_ids: Sequence[str], vectorization: str):
-    """(engine, env id or None): a `SyncVectorEnv` ("sync") or a list of N `gymnasium.Env` ("loop")."""
+    """(engine, env id or None): a `SyncVectorEnv` ("sync"), a `minirl.batch_envs.BatchEnv` ("batch") or a
+    list of N `gymnasium.Env` ("loop")."""
     kwargs = {"autoreset_mode": AutoresetMode.SAME_STEP}
     if isinstance(env, str):
         try:
@@ -156,6 +162,8 @@ def _make_vector_env(env, num_envs: int, preset_ids: Sequence[str], vectorizatio
         try:
             if vectorization == "sync":
                 return gym.make_vec(env, num_envs=num_envs, vectorization_mode="sync", vector_kwargs=kwargs), env
+            if vectorization == "batch":
+                return engine_for(env)(env, num_envs), env
             return [gym.make(env) for _ in range(num_envs)], env
         except gym.error.DependencyNotInstalled as exc:
             raise gym.error.DependencyNotInstalled(
@@ -182,20 +190,28 @@ class VecEnv:
         env: a Gymnasium id ("CartPole-v1") or a zero-argument factory returning a `gymnasium.Env`.
         num_envs: N >= 1.
         preset_ids: ids listed in the error message when `env` is an unknown id.
-        vectorization: "loop" (minirl's loop over the envs) or "sync" (Gymnasium's SyncVectorEnv).
+        vectorization: "auto" ("batch" where the task has a batch engine, else "loop"), "batch"
+            (`minirl.batch_envs`), "loop" (minirl's loop over the envs) or "sync" (Gymnasium's SyncVectorEnv).
     """
 
     def __init__(self, env: str | Callable[[], gym.Env], num_envs: int, *, preset_ids: Sequence[str] = (),
-                 vectorization: str = "loop"):
+                 vectorization: str = "auto"):
         if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         if vectorization not in VECTORIZATIONS:
             raise ValueError(f"vectorization must be one of {VECTORIZATIONS}, got {vectorization!r}")
+        if vectorization == "auto":
+            vectorization = "batch" if engine_for(env) is not None else "loop"
+        elif vectorization == "batch" and engine_for(env) is None:
+            raise ValueError(f"vectorization='batch': {env!r} has no batch engine (minirl.batch_envs has "
+                             "CartPole-v1, Pendulum-v1, minirl/Pendulum-v1)")
         self.vectorization = vectorization
         self.envs, self.env_id = _make_vector_env(env, int(num_envs), preset_ids, vectorization)
         self.num_envs = int(num_envs)
         if vectorization == "sync":
             obs_space, act_space = self.envs.single_observation_space, self.envs.single_action_space
+        elif vectorization == "batch":
+            obs_space, act_space = self.envs.observation_space, self.envs.action_space
         else:
             obs_space, act_space = self.envs[0].observation_space, self.envs[0].action_space
         try:
@@ -218,23 +234,50 @@ class VecEnv:
 
     @property
     def reward_threshold(self) -> float | None:
-        first = self.envs.envs[0] if self.vectorization == "sync" else self.envs[0]
-        spec = getattr(first, "spec", None)
+        if self.vectorization == "batch":
+            spec = self.envs.spec
+        else:
+            spec = getattr(self.envs.envs[0] if self.vectorization == "sync" else self.envs[0], "spec", None)
         return None if spec is None else spec.reward_threshold
 
-    def reset(self, seed: int | None = None) -> np.ndarray:
-        """Reset every sub-environment (sub-env i gets seed + i); in-progress episode stats are dropped."""
+    def reset(self, seed: int | Sequence[int] | None = None) -> np.ndarray:
+        """Reset every sub-environment (sub-env i gets seed + i, or seed[i] from a sequence of N seeds);
+        in-progress episode stats are dropped."""
         self._ep_return[:] = 0.0
         self._ep_length[:] = 0
+        if seed is None or isinstance(seed, (int, np.integer)):
+            seeds = [None if seed is None else int(seed) + i for i in range(self.num_envs)]
+        else:
+            seeds = [int(s) for s in seed]
+            if len(seeds) != self.num_envs:
+                raise ValueError(f"reset: {len(seeds)} seeds for {self.num_envs} environments")
         if self.vectorization == "sync":
-            obs, _ = self.envs.reset(seed=seed)
+            obs, _ = self.envs.reset(seed=seeds if seed is not None else None)
             obs = np.asarray(obs, dtype=np.float64)
+        elif self.vectorization == "batch":
+            obs = self.envs.reset(seeds)
         else:
             obs = np.zeros((self.num_envs, self.obs_dim))
             for i, e in enumerate(self.envs):
-                obs[i] = e.reset(seed=None if seed is None else seed + i)[0]
+                obs[i] = e.reset(seed=seeds[i])[0]
         check_finite("observation", obs, self.env_id)
         return obs
+
+    def keep(self, indices) -> None:
+        """Go on with the sub-environments `indices` only, each in its current state (episode, time
+        limit, random generator); the others are closed. (A stacked learner drops seeds that ended.)"""
+        indices = [int(i) for i in indices]
+        if self.vectorization == "sync":
+            raise ValueError("VecEnv.keep needs the 'batch' or 'loop' engine")
+        if self.vectorization == "batch":
+            self.envs.keep(indices)
+        else:
+            for i, e in enumerate(self.envs):
+                if i not in indices:
+                    e.close()
+            self.envs = [self.envs[i] for i in indices]
+        self.num_envs = len(indices)
+        self._ep_return, self._ep_length = self._ep_return[indices], self._ep_length[indices]
 
     def clip_action(self, actions: np.ndarray) -> np.ndarray:
         """Clip continuous actions to the action bounds (discrete actions pass through)."""
@@ -245,7 +288,10 @@ class VecEnv:
     def step(self, actions: np.ndarray) -> Step:
         """Step every sub-environment once. Discrete actions are 0..n-1 (shifted by the space's start)."""
         env_actions = actions + self.action_start if self.discrete else actions   # NumPy integers
-        engine = self._step_loop if self.vectorization == "loop" else self._step_sync
+        if self.vectorization == "batch":
+            engine = self.envs.step
+        else:
+            engine = self._step_loop if self.vectorization == "loop" else self._step_sync
         obs, reward, term, trunc, final = engine(env_actions)
         if not np.isfinite(obs.sum() + reward.sum()):     # one cheap test per step; details only on failure
             check_finite("observation", obs, self.env_id)
@@ -293,7 +339,7 @@ class VecEnv:
                 np.array(truncs, dtype=bool), final)
 
     def close(self) -> None:
-        if self.vectorization == "sync":
+        if self.vectorization in ("sync", "batch"):
             self.envs.close()
         else:
             for e in self.envs:

@@ -136,28 +136,32 @@ def test_reward_scaler_divides_by_std_of_discounted_return():
     assert out1[0] > 0                                                 # the sign is kept
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
-def test_loop_and_gymnasium_sync_engines_give_identical_trajectories(env_id):
-    """minirl's loop engine is SyncVectorEnv's SAME_STEP semantics without its bookkeeping."""
-    loop = VecEnv(env_id, 3, vectorization="loop")
-    sync = VecEnv(env_id, 3, vectorization="sync")
-    assert loop.reward_threshold == sync.reward_threshold
-    np.testing.assert_array_equal(loop.reset(seed=5), sync.reset(seed=5))
+@pytest.mark.parametrize("env_id, engine", [("CartPole-v1", "sync"), ("Pendulum-v1", "sync"), ("CartPole-v1", "batch"),
+                                            ("Pendulum-v1", "batch"), ("minirl/Pendulum-v1", "batch")])
+def test_every_engine_gives_the_loops_trajectories(env_id, engine):
+    """minirl's loop engine is SyncVectorEnv's SAME_STEP semantics without its bookkeeping, and the NumPy
+    batch engines (minirl.batch_envs) are the loop's arithmetic on arrays: thousands of steps with resets
+    (seeded and continued), terminations and time-limit cuts give the same floats."""
+    n = 5
+    other, loop = VecEnv(env_id, n, vectorization=engine), VecEnv(env_id, n, vectorization="loop")
+    assert other.reward_threshold == loop.reward_threshold
     rng = np.random.default_rng(0)
     finished = 0
-    for _ in range(450):                       # several CartPole episodes end; Pendulum truncates at 200
-        if loop.discrete:
-            actions = rng.integers(0, loop.n_actions, 3)
-        else:
-            actions = rng.uniform(-2, 2, (3, loop.act_dim))
-        a, b = loop.step(actions), sync.step(actions)
-        for field in ("obs", "next_obs", "reward", "terminated", "truncated"):
-            np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
-        assert a.finished == b.finished
-        finished += len(a.finished)
-    assert finished >= 3
+    for seed in (5, [11, 0, 7, 2**40, 5]):          # one seed (env i gets seed + i), then one seed per env
+        np.testing.assert_array_equal(other.reset(seed=seed), loop.reset(seed=seed))
+        for _ in range(600):                       # several CartPole episodes end; Pendulum truncates at 200
+            if loop.discrete:
+                actions = rng.integers(0, loop.n_actions, n)
+            else:
+                actions = rng.uniform(-2.5, 2.5, (n, loop.act_dim))     # beyond the bounds: clipped
+            a, b = other.step(other.clip_action(actions)), loop.step(loop.clip_action(actions))
+            for field in ("obs", "next_obs", "reward", "terminated", "truncated"):
+                np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+            assert a.finished == b.finished
+            finished += len(a.finished)
+    assert finished >= 10
+    other.close()
     loop.close()
-    sync.close()
 
 
 def test_unknown_vectorization_is_refused():

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from .. import batch_envs
 from .pendulum_row import DIMS as ROW_DIMS, THRESHOLDS as ROW_THRESHOLDS, row_id
 
 __all__ = ["TWINS", "make_twin"]
@@ -63,6 +64,8 @@ def _register(env_id: str, entry_point: str, **kwargs) -> None:
 
 _register("minirl/Pendulum-v1", "minirl.envs.pendulum:PendulumEnv",
           max_episode_steps=200, reward_threshold=-200.0)
+# minirl/Pendulum-v1 is stepped N at a time by the batch engine of its arithmetic
+batch_envs.register("minirl/Pendulum-v1", batch_envs.TwinPendulumBatch)
 _register("minirl/CliffCart-v0", "minirl.envs.cliffcart:CliffCartEnv",
           max_episode_steps=100, reward_threshold=70.0)
 for _d in ROW_DIMS:

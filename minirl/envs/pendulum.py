@@ -14,7 +14,7 @@ where norm(th) wraps th into [-pi, pi). The reward is computed from the state *b
     s_0 -> a_0 = pi(o(s_0)) -> (s_1, r_0) -> a_1 = pi(o(s_1)) -> ... -> (s_T, r_{T-1})
 
 is one graph and `(sum_t r_t).backward()` gives the pathwise gradient d(return)/d(policy parameters)
-(backpropagation through time). `PendulumEnv` runs the same function under `no_grad()` behind the
+(backpropagation through time). `PendulumEnv` runs the same operations on plain arrays behind the
 ordinary `reset`/`step` interface: a black box that only returns floats.
 
 Shapes (B = batch of parallel pendulums):
@@ -36,7 +36,8 @@ import numpy as np
 import gymnasium as gym
 from gymnasium import spaces
 
-from ..autograd import Tensor, no_grad, stack, straight_through
+from ..autograd import Tensor, stack, straight_through
+from ..batch_envs import pendulum_step
 from ._twin import as_batch, check_reset_args
 
 __all__ = ["PendulumTwin", "PendulumEnv", "angle_normalize"]
@@ -124,6 +125,8 @@ class PendulumEnv(gym.Env):
         self.action_space = spaces.Box(low=-self.twin.max_torque, high=self.twin.max_torque,
                                        shape=(1,), dtype=np.float32)
         self.state = None
+        t = self.twin
+        self._constants = dict(g=t.g, m=t.m, l=t.l, dt=t.dt, max_speed=t.max_speed, max_torque=t.max_torque)
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
@@ -133,13 +136,14 @@ class PendulumEnv(gym.Env):
         return self._obs(), {}
 
     def step(self, action):
+        """The twin's step on plain arrays (`minirl.batch_envs.pendulum_step`: the same operations in the
+        same order, so the same floats, without the Tensor bookkeeping; a test checks)."""
         if self.state is None:
             raise RuntimeError("call reset() before step()")
-        a = np.asarray(action, dtype=np.float64).reshape(1, 1)
-        with no_grad():
-            next_state, reward = self.twin.step(self.state[None, :], a)
-        self.state = next_state.data[0]
-        return self._obs(), float(reward.data[0]), False, False, {}
+        a = np.asarray(action, dtype=np.float64).reshape(1)
+        th, thdot, reward = pendulum_step(self.state[:1], self.state[1:], a, **self._constants)
+        self.state = np.concatenate([th, thdot])
+        return self._obs(), float(reward[0]), False, False, {}
 
     def _obs(self) -> np.ndarray:
         th, thdot = self.state
