@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from minirl.autograd import Tensor, straight_through, where
+from minirl.stacking import SeedStreams
 
 __all__ = ["Categorical", "Normal"]
 
@@ -37,7 +38,7 @@ _LOG_2PI = float(np.log(2 * np.pi))
 
 
 def _check_rng(rng) -> None:
-    if not isinstance(rng, np.random.Generator):
+    if not isinstance(rng, (np.random.Generator, SeedStreams)):
         raise TypeError(f"sampling needs an explicit np.random.Generator, got {type(rng).__name__}; "
                         "create one with np.random.default_rng(seed)")
 

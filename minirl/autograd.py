@@ -743,22 +743,32 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """Fused affine map y = x W + b, one graph node instead of two (it is the hot path).
 
     Shapes: x (..., n_in), weight (n_in, n_out), bias (n_out,)  ->  y (..., n_out).
+
+    With a leading seed axis (S networks side by side, `minirl.stacking`), each seed's slice is the
+    same map with its own weights, one batched matrix product for all of them:
+    x (S, B, n_in), weight (S, n_in, n_out), bias (S, 1, n_out)  ->  y (S, B, n_out).
     """
     x, weight = _tensors((x, weight))
-    if x.shape[-1] != weight.shape[0]:
+    stacked = weight.ndim == 3
+    if x.shape[-1] != weight.shape[-2] or (stacked and (x.ndim != 3 or x.shape[0] != weight.shape[0])):
         raise ValueError(f"linear: input shape {x.shape} does not fit weight shape {weight.shape} "
-                         f"(need x.shape[-1] == weight.shape[0])")
+                         f"(need x.shape[-1] == weight.shape[-2]; a stacked weight (S, n_in, n_out) needs x (S, B, n_in))")
     out = x.data @ weight.data
     if bias is not None:
         out += bias.data
-    xs = x.data.reshape(-1, x.shape[-1])
+    xs = x.data.reshape(-1, x.shape[-1]) if not stacked else x.data
 
     def backward(g):
-        # dL/dx = G W^T, dL/dW = x^T G, dL/db = sum of G over the batch
-        g2 = g.reshape(-1, g.shape[-1])
-        gx = (g @ weight.data.T) if x.requires_grad else None
-        gw = xs.T @ g2 if weight.requires_grad else None
-        gb = np.add.reduce(g2, axis=0) if bias is not None and bias.requires_grad else None   # (= g2.sum(0))
+        # dL/dx = G W^T, dL/dW = x^T G, dL/db = sum of G over the batch (each seed's own, when stacked)
+        if stacked:
+            gx = g @ np.swapaxes(weight.data, 1, 2) if x.requires_grad else None
+            gw = np.swapaxes(xs, 1, 2) @ g if weight.requires_grad else None
+            gb = np.add.reduce(g, axis=1, keepdims=True) if bias is not None and bias.requires_grad else None
+        else:
+            g2 = g.reshape(-1, g.shape[-1])
+            gx = (g @ weight.data.T) if x.requires_grad else None
+            gw = xs.T @ g2 if weight.requires_grad else None
+            gb = np.add.reduce(g2, axis=0) if bias is not None and bias.requires_grad else None   # (= g2.sum(0))
         return (gx, gw, gb) if bias is not None else (gx, gw)
 
     parents = (x, weight, bias) if bias is not None else (x, weight)

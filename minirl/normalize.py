@@ -19,6 +19,11 @@ LeVeque, 1979): with (m_a, v_a, n_a) the running values and (m_b, v_b, n_b) the 
 Reward scaling divides rewards by the standard deviation of a running *discounted return*, not of the
 reward itself (the scheme of Engstrom et al., 2020, "Implementation matters in deep policy gradients").
 The mean is not subtracted, so the sign of every reward is kept.
+
+Each class takes `population=S` to keep S seeds' statistics side by side (`minirl.stacking`):
+arrays get a leading seed axis and a batch axis of 1, batches come as (S, B, ...), and each seed's
+statistics are exactly those of its single-seed run (every formula above is element-wise, and each
+seed's batch mean and variance are reduced over its own rows).
 """
 
 from __future__ import annotations
@@ -29,22 +34,31 @@ __all__ = ["RunningMeanStd", "ObsNormalizer", "RewardScaler"]
 
 
 class RunningMeanStd:
-    """Running mean and (population) variance of a stream of batches of shape (B, *shape)."""
+    """Running mean and (population) variance of a stream of batches of shape (B, *shape).
 
-    def __init__(self, shape: tuple = (), epsilon: float = 1e-4):
-        self.mean = np.zeros(shape, dtype=np.float64)
-        self.var = np.ones(shape, dtype=np.float64)
-        self.count = float(epsilon)          # a tiny prior count avoids dividing by zero
+    With `population=S`: mean and var (S, 1, *shape), count (S, 1, 1...); batches (S, B, *shape).
+    """
+
+    def __init__(self, shape: tuple = (), epsilon: float = 1e-4, population: int | None = None):
+        shape = tuple(shape)
+        self.shape, self.population = shape, population
+        lead = () if population is None else (int(population), 1)
+        self.mean = np.zeros(lead + shape, dtype=np.float64)
+        self.var = np.ones(lead + shape, dtype=np.float64)
+        # a tiny prior count avoids dividing by zero
+        self.count = float(epsilon) if population is None else np.full(lead + (1,) * len(shape), float(epsilon))
 
     def update(self, batch: np.ndarray) -> None:
         batch = np.asarray(batch, dtype=np.float64)
-        if batch.shape[1:] != self.mean.shape:
-            raise ValueError(f"RunningMeanStd.update: batch shape {batch.shape} does not end in "
-                             f"{self.mean.shape}")
-        n_b = batch.shape[0]
+        axis = 0 if self.population is None else 1                      # the batch axis
+        if batch.shape[axis + 1:] != self.shape or (axis and batch.shape[0] != self.population):
+            lead = "B" if not axis else f"{self.population}, B"
+            raise ValueError(f"RunningMeanStd.update: batch shape {batch.shape} does not fit "
+                             f"({', '.join([lead, *map(str, self.shape)])})")
+        n_b = batch.shape[axis]
         if n_b == 0:
             return
-        m_b, v_b = batch.mean(axis=0), batch.var(axis=0)
+        m_b, v_b = batch.mean(axis=axis, keepdims=bool(axis)), batch.var(axis=axis, keepdims=bool(axis))
         n_a = self.count
         n = n_a + n_b
         delta = m_b - self.mean
@@ -54,7 +68,7 @@ class RunningMeanStd:
 
     def state_dict(self, prefix: str = "") -> dict[str, np.ndarray]:
         return {f"{prefix}mean": self.mean.copy(), f"{prefix}var": self.var.copy(),
-                f"{prefix}count": np.asarray(self.count)}
+                f"{prefix}count": np.array(self.count)}
 
     def load_state_dict(self, state: dict, prefix: str = "") -> None:
         mean, var = np.asarray(state[f"{prefix}mean"]), np.asarray(state[f"{prefix}var"])
@@ -62,26 +76,28 @@ class RunningMeanStd:
             raise ValueError(f"normaliser statistics '{prefix}mean'/'{prefix}var' have shapes "
                              f"{mean.shape}/{var.shape}, expected {self.mean.shape}")
         self.mean, self.var = mean.astype(np.float64), var.astype(np.float64)
-        self.count = float(state[f"{prefix}count"])
+        count = np.asarray(state[f"{prefix}count"], dtype=np.float64)
+        self.count = float(count) if self.population is None else count.reshape(np.shape(self.count)).copy()
 
 
 class ObsNormalizer:
     """o -> clip((o - mean) / sqrt(var + eps), -clip, clip) with running statistics.
 
-    Shapes: obs (B, obs_dim) -> (B, obs_dim). `update=True` folds the batch into the statistics
-    first (training); evaluation uses `update=False`.
+    Shapes: obs (B, obs_dim) -> (B, obs_dim), or (S, B, obs_dim) with `population=S`. `update=True`
+    folds the batch into the statistics first (training); evaluation uses `update=False`.
     """
 
-    def __init__(self, obs_dim: int, clip: float = 10.0, eps: float = 1e-8):
+    def __init__(self, obs_dim: int, clip: float = 10.0, eps: float = 1e-8, population: int | None = None):
         if clip <= 0:
             raise ValueError(f"ObsNormalizer: clip must be > 0, got {clip}")
-        self.rms = RunningMeanStd((obs_dim,))
+        self.rms = RunningMeanStd((obs_dim,), population=population)
         self.clip, self.eps = float(clip), float(eps)
 
     def __call__(self, obs: np.ndarray, update: bool = False) -> np.ndarray:
         obs = np.asarray(obs, dtype=np.float64)
         if update:
-            self.rms.update(obs.reshape(-1, self.rms.mean.shape[0]))
+            lead = () if self.rms.population is None else (self.rms.population,)
+            self.rms.update(obs.reshape(lead + (-1, self.rms.shape[0])))
         return np.clip((obs - self.rms.mean) / np.sqrt(self.rms.var + self.eps), -self.clip, self.clip)
 
     def state_dict(self, prefix: str = "obs_rms.") -> dict[str, np.ndarray]:
@@ -94,17 +110,20 @@ class ObsNormalizer:
 class RewardScaler:
     """r_t -> clip(r_t / sqrt(var(R) + eps), -clip, clip), with R <- gamma R (1 - done) + r per env.
 
-    Shapes: rewards (N,), dones (N,) bool -> scaled rewards (N,). The running discounted return R is
-    reset to 0 after each finished episode (after it has been used for this step's statistics).
+    Shapes: rewards (N,), dones (N,) bool -> scaled rewards (N,), or (S, N) with `population=S`. The
+    running discounted return R is reset to 0 after each finished episode (after it has been used for
+    this step's statistics).
     """
 
-    def __init__(self, num_envs: int, gamma: float, clip: float = 10.0, eps: float = 1e-8):
+    def __init__(self, num_envs: int, gamma: float, clip: float = 10.0, eps: float = 1e-8,
+                 population: int | None = None):
         if not 0.0 <= gamma <= 1.0:
             raise ValueError(f"RewardScaler: gamma must be in [0, 1], got {gamma}")
         if clip <= 0:
             raise ValueError(f"RewardScaler: clip must be > 0, got {clip}")
-        self.rms = RunningMeanStd(())
-        self.ret = np.zeros(num_envs, dtype=np.float64)            # (N,) running discounted return
+        self.rms = RunningMeanStd((), population=population)
+        lead = () if population is None else (int(population),)
+        self.ret = np.zeros(lead + (num_envs,), dtype=np.float64)  # (N,) or (S, N) running discounted return
         self.gamma, self.clip, self.eps = float(gamma), float(clip), float(eps)
 
     def __call__(self, rewards: np.ndarray, dones: np.ndarray) -> np.ndarray:

@@ -18,7 +18,8 @@ import numpy as np
 
 from .autograd import Tensor
 
-__all__ = ["Optimizer", "SGD", "Adam", "clip_grad_norm_", "global_grad_norm", "LinearSchedule"]
+__all__ = ["Optimizer", "SGD", "Adam", "clip_grad_norm_", "clip_grad_norm_per_seed_", "nonfinite_norm_error",
+           "global_grad_norm", "LinearSchedule"]
 
 
 def _is_real(x) -> bool:
@@ -242,8 +243,7 @@ def clip_grad_norm_(params: Iterable[Tensor], max_norm: float, error_if_nonfinit
     norm = _grad_norm(params)                        # listed-once already checked
     if not np.isfinite(norm):
         if error_if_nonfinite:
-            raise FloatingPointError(f"clip_grad_norm_: the gradient norm is {norm}; a gradient holds "
-                                     "inf or NaN (did the loss diverge?)")
+            raise nonfinite_norm_error(norm)
         return norm
     if norm > max_norm:
         scale = max_norm / norm                      # norm > max_norm > 0: no division by zero
@@ -257,6 +257,44 @@ def clip_grad_norm_(params: Iterable[Tensor], max_norm: float, error_if_nonfinit
             else:
                 p.grad = p.grad * scale              # a read-only gradient set by hand
     return norm
+
+
+def nonfinite_norm_error(norm: float) -> FloatingPointError:
+    """The error `clip_grad_norm_(..., error_if_nonfinite=True)` raises (stacked learners report it per seed)."""
+    return FloatingPointError(f"clip_grad_norm_: the gradient norm is {norm}; a gradient holds "
+                              "inf or NaN (did the loss diverge?)")
+
+
+def clip_grad_norm_per_seed_(params: Iterable[Tensor], max_norm: float) -> np.ndarray:
+    """`clip_grad_norm_` for parameters stacked over S seeds (`minirl.stacking`): each seed's gradients
+    are clipped to their own global norm, exactly as that seed's single run clips them.
+
+    Every gradient has the seed axis first, (S, ...). Returns the S norms before clipping; a seed whose
+    norm is not finite is left untouched (its norm, inf or NaN, tells the caller).
+    """
+    if not max_norm > 0:
+        raise ValueError(f"clip_grad_norm_per_seed_: max_norm must be > 0, got {max_norm}")
+    params = list(params)
+    _check_listed_once(params, "clip_grad_norm_per_seed_")
+    params = [p for p in params if p.grad is not None]
+    if not params:
+        return np.zeros(0)
+    S = params[0].grad.shape[0]
+    flat = np.concatenate([p.grad.reshape(S, -1) for p in params], axis=1)              # (S, P)
+    # each row's dot product with itself: per row the same BLAS dot as `_grad_norm`'s
+    norms = np.sqrt((flat[:, None, :] @ flat[:, :, None])[:, 0, 0])                    # (S,)
+    big = np.isfinite(norms) & (norms > max_norm)
+    if big.any():
+        # the factor of each seed as its single run computes it: a Python float max_norm / norm, then
+        # multiplied in the gradients' precision (1 where nothing is clipped: x * 1 = x exactly)
+        scale = np.where(big, max_norm / np.where(big, norms.astype(np.float64), 1.0), 1.0)
+        for p in params:
+            factor = scale.astype(p.grad.dtype).reshape((S,) + (1,) * (p.grad.ndim - 1))
+            if p.grad.flags.writeable:
+                np.multiply(p.grad, factor, out=p.grad)
+            else:
+                p.grad = p.grad * factor
+    return norms.astype(np.float64)
 
 
 class LinearSchedule:

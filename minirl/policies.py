@@ -10,6 +10,9 @@ The point of minirl is to optimise the *same* policy once with a score-function 
 | `GaussianPolicy(obs_dim, act_dim)` | `dist(obs (B, obs_dim))` | diagonal `Normal`, state-independent log-std |
 | `ValueFunction(obs_dim)` | `forward(obs (B, obs_dim))` | `Tensor (B,)` |
 
+Stacked over S seeds (`minirl.stacking.stack_modules`) the same classes take observations
+(S, B, obs_dim) and give distributions and values with a leading seed axis, (S, B, ...).
+
 Every class takes `dtype` (float64 by default; float32 halves the cost of the matrix products and
 of tanh, which is what the black-box agents use for speed): the parameters have it, and array
 observations are converted to it.
@@ -94,7 +97,8 @@ class CategoricalPolicy(_Policy):
         # logits as a plain array hold no parameter, so the distribution records no graph
         d = Categorical(self.net.forward_array(np.asarray(obs, dtype=self.dtype)))   # (B, n_actions)
         actions = d.sample(rng)                                                     # (B,)
-        return actions, d.log_probs.data[np.arange(len(actions)), actions]         # a lookup: actions are valid
+        # a lookup (the actions are valid), for any leading axes: (B,) or (S, B) with a seed axis
+        return actions, np.take_along_axis(d.log_probs.data, actions[..., None], axis=-1)[..., 0]
 
 
 class GaussianPolicy(_Policy):
@@ -130,5 +134,5 @@ class ValueFunction(Module):
                        dtype=self.dtype)
 
     def forward(self, obs) -> Tensor:
-        out = self.net(as_obs_tensor(obs, self.dtype))                        # (B, 1)
-        return out.reshape(out.shape[0])
+        out = self.net(as_obs_tensor(obs, self.dtype))                        # (B, 1), or (S, B, 1) stacked
+        return out.reshape(out.shape[:-1])

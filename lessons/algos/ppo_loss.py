@@ -37,6 +37,11 @@ Approximate KL(pi_old || pi_theta) from samples a ~ pi_old, with log r = log pi_
     k3 = mean((r - 1) - log r)        unbiased, always >= 0, lower variance
 
 Total loss (eq. 9 of the paper, signs for minimisation): L = L_clip + c_v L_V - c_e mean(H).
+
+Every mean is over the *last* axis, the batch. So the same functions serve S seeds trained side by
+side (`minirl.stacking`): with inputs of shape (S, B), each seed's transitions stay in its own row,
+the loss is (S,), one per seed, and the diagnostics are arrays (S,). With (B,) inputs, as in lesson
+04, `mean(axis=-1)` is the plain mean.
 """
 
 from __future__ import annotations
@@ -55,11 +60,21 @@ def _arr(x, like: Tensor | None = None) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else np.asarray(x, dtype=dtype)
 
 
+def _number(x):
+    """A float for one value (a 0-d array or NumPy scalar), the array itself for one value per seed."""
+    return float(x) if np.ndim(x) == 0 else np.asarray(x)
+
+
 def normalize_advantages(advantages, eps: float = 1e-8) -> np.ndarray:
-    """(A - mean A) / (std A + eps) over the minibatch, shape (B,)."""
+    """(A - mean A) / (std A + eps) over the minibatch, shape (B,) (or (S, B): each seed's row on its own)."""
     a = np.asarray(advantages, dtype=np.float64)
-    centred = a - a.sum() / a.size
-    return centred / (np.sqrt(centred.dot(centred) / a.size) + eps)
+    if a.ndim == 1:
+        centred = a - a.sum() / a.size
+        return centred / (np.sqrt(centred.dot(centred) / a.size) + eps)
+    n = a.shape[-1]
+    centred = a - a.sum(axis=-1, keepdims=True) / n
+    squares = (centred[..., None, :] @ centred[..., :, None])[..., 0]    # (S, 1): the dot product of each row
+    return centred / (np.sqrt(squares / n) + eps)
 
 
 def clipped_surrogate(logp_new: Tensor, logp_old, advantages, clip_coef: float) -> Tensor:
@@ -80,13 +95,14 @@ def approx_kl(logp_new, logp_old) -> tuple[float, float]:
     """(k1, k3) estimates of KL(pi_old || pi_new) from log-probabilities of samples of pi_old."""
     log_ratio = _arr(logp_new) - _arr(logp_old)                             # (B,)
     raise NotImplementedError("lesson 04: implement approx_kl, see notebooks/04_ppo.ipynb")
-    return k1, k3
+    return _number(k1), _number(k3)
 
 
 def clip_fraction(logp_new, logp_old, clip_coef: float) -> float:
     """Fraction of samples whose ratio lies outside [1 - eps, 1 + eps] (where the clip is active)."""
     ratio = np.exp(_arr(logp_new) - _arr(logp_old))
     raise NotImplementedError("lesson 04: implement clip_fraction, see notebooks/04_ppo.ipynb")
+    return _number(frac)
 
 
 def explained_variance(y_pred, y_true) -> float:
@@ -100,17 +116,18 @@ def ppo_loss(logp_new: Tensor, entropy: Tensor, v_new: Tensor, *, logp_old, adva
              norm_adv: bool = True) -> tuple[Tensor, dict]:
     """L = L_clip + vf_coef L_V - ent_coef mean(H) on one minibatch, plus diagnostics.
 
-    Shapes: logp_new, entropy, v_new: Tensors (B,); the keyword arrays (B,).
-    Returns (scalar loss Tensor, dict with policy_loss, value_loss, entropy, approx_kl_k1,
-    approx_kl_k3, clip_frac).
+    Shapes: logp_new, entropy, v_new: Tensors (B,); the keyword arrays (B,). With a seed axis all
+    are (S, B), the loss is (S,) and each diagnostic an array (S,).
+    Returns (loss Tensor, dict with policy_loss, value_loss, entropy, approx_kl_k1, approx_kl_k3,
+    clip_frac: floats, or arrays (S,)).
     """
     adv = normalize_advantages(advantages) if norm_adv else _arr(advantages)
     pg = clipped_surrogate(logp_new, logp_old, adv, clip_coef)
     vl = value_loss(v_new, v_old, returns, clip_coef if clip_vloss else None)
-    ent = entropy.mean()
+    ent = entropy.mean(axis=-1)
     loss = pg + vf_coef * vl - ent_coef * ent
     k1, k3 = approx_kl(logp_new, logp_old)
-    info = {"policy_loss": float(pg.data), "value_loss": float(vl.data), "entropy": float(ent.data),
+    info = {"policy_loss": _number(pg.data), "value_loss": _number(vl.data), "entropy": _number(ent.data),
             "approx_kl_k1": k1, "approx_kl_k3": k3,
             "clip_frac": clip_fraction(logp_new, logp_old, clip_coef)}
     return loss, info

@@ -30,6 +30,11 @@ Approximate KL(pi_old || pi_theta) from samples a ~ pi_old, with log r = log pi_
     k3 = mean((r - 1) - log r)        unbiased, always >= 0, lower variance
 
 Total loss (eq. 9 of the paper, signs for minimisation): L = L_clip + c_v L_V - c_e mean(H).
+
+Every mean is over the *last* axis, the batch. So the same functions serve S seeds trained side by
+side (`minirl.stacking`): with inputs of shape (S, B), each seed's transitions stay in its own row,
+the loss is (S,), one per seed, and the diagnostics are arrays (S,). With (B,) inputs, as in lesson
+04, `mean(axis=-1)` is the plain mean.
 """
 
 from __future__ import annotations
@@ -48,11 +53,21 @@ def _arr(x, like: Tensor | None = None) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else np.asarray(x, dtype=dtype)
 
 
+def _number(x):
+    """A float for one value (a 0-d array or NumPy scalar), the array itself for one value per seed."""
+    return float(x) if np.ndim(x) == 0 else np.asarray(x)
+
+
 def normalize_advantages(advantages, eps: float = 1e-8) -> np.ndarray:
-    """(A - mean A) / (std A + eps) over the minibatch, shape (B,)."""
+    """(A - mean A) / (std A + eps) over the minibatch, shape (B,) (or (S, B): each seed's row on its own)."""
     a = np.asarray(advantages, dtype=np.float64)
-    centred = a - a.sum() / a.size
-    return centred / (np.sqrt(centred.dot(centred) / a.size) + eps)
+    if a.ndim == 1:
+        centred = a - a.sum() / a.size
+        return centred / (np.sqrt(centred.dot(centred) / a.size) + eps)
+    n = a.shape[-1]
+    centred = a - a.sum(axis=-1, keepdims=True) / n
+    squares = (centred[..., None, :] @ centred[..., :, None])[..., 0]    # (S, 1): the dot product of each row
+    return centred / (np.sqrt(squares / n) + eps)
 
 
 def clipped_surrogate(logp_new: Tensor, logp_old, advantages, clip_coef: float) -> Tensor:
@@ -64,7 +79,7 @@ def clipped_surrogate(logp_new: Tensor, logp_old, advantages, clip_coef: float) 
     ratio = (logp_new - logp_old).exp()                                     # (B,)
     unclipped = ratio * adv
     clipped = ratio.clip(1.0 - clip_coef, 1.0 + clip_coef) * adv
-    return -minimum(unclipped, clipped).mean()
+    return -minimum(unclipped, clipped).mean(axis=-1)
     # END SOLUTION
 
 
@@ -74,10 +89,10 @@ def value_loss(v_new: Tensor, v_old, returns, clip_coef: float | None = None) ->
     # BEGIN SOLUTION
     err = (v_new - returns).square()                                        # (B,)
     if clip_coef is None:
-        return 0.5 * err.mean()
+        return 0.5 * err.mean(axis=-1)
     v_clipped = (v_new - v_old).clip(-clip_coef, clip_coef) + v_old
     err_clipped = (v_clipped - returns).square()
-    return 0.5 * maximum(err, err_clipped).mean()
+    return 0.5 * maximum(err, err_clipped).mean(axis=-1)
     # END SOLUTION
 
 
@@ -85,18 +100,19 @@ def approx_kl(logp_new, logp_old) -> tuple[float, float]:
     """(k1, k3) estimates of KL(pi_old || pi_new) from log-probabilities of samples of pi_old."""
     log_ratio = _arr(logp_new) - _arr(logp_old)                             # (B,)
     # BEGIN SOLUTION
-    k1 = float(np.mean(-log_ratio))
-    k3 = float(np.mean(np.expm1(log_ratio) - log_ratio))
+    k1 = np.mean(-log_ratio, axis=-1)
+    k3 = np.mean(np.expm1(log_ratio) - log_ratio, axis=-1)
     # END SOLUTION
-    return k1, k3
+    return _number(k1), _number(k3)
 
 
 def clip_fraction(logp_new, logp_old, clip_coef: float) -> float:
     """Fraction of samples whose ratio lies outside [1 - eps, 1 + eps] (where the clip is active)."""
     ratio = np.exp(_arr(logp_new) - _arr(logp_old))
     # BEGIN SOLUTION
-    return float(np.mean(np.abs(ratio - 1.0) > clip_coef))
+    frac = np.mean(np.abs(ratio - 1.0) > clip_coef, axis=-1)
     # END SOLUTION
+    return _number(frac)
 
 
 def explained_variance(y_pred, y_true) -> float:
@@ -115,17 +131,18 @@ def ppo_loss(logp_new: Tensor, entropy: Tensor, v_new: Tensor, *, logp_old, adva
              norm_adv: bool = True) -> tuple[Tensor, dict]:
     """L = L_clip + vf_coef L_V - ent_coef mean(H) on one minibatch, plus diagnostics.
 
-    Shapes: logp_new, entropy, v_new: Tensors (B,); the keyword arrays (B,).
-    Returns (scalar loss Tensor, dict with policy_loss, value_loss, entropy, approx_kl_k1,
-    approx_kl_k3, clip_frac).
+    Shapes: logp_new, entropy, v_new: Tensors (B,); the keyword arrays (B,). With a seed axis all
+    are (S, B), the loss is (S,) and each diagnostic an array (S,).
+    Returns (loss Tensor, dict with policy_loss, value_loss, entropy, approx_kl_k1, approx_kl_k3,
+    clip_frac: floats, or arrays (S,)).
     """
     adv = normalize_advantages(advantages) if norm_adv else _arr(advantages)
     pg = clipped_surrogate(logp_new, logp_old, adv, clip_coef)
     vl = value_loss(v_new, v_old, returns, clip_coef if clip_vloss else None)
-    ent = entropy.mean()
+    ent = entropy.mean(axis=-1)
     loss = pg + vf_coef * vl - ent_coef * ent
     k1, k3 = approx_kl(logp_new, logp_old)
-    info = {"policy_loss": float(pg.data), "value_loss": float(vl.data), "entropy": float(ent.data),
+    info = {"policy_loss": _number(pg.data), "value_loss": _number(vl.data), "entropy": _number(ent.data),
             "approx_kl_k1": k1, "approx_kl_k3": k3,
             "clip_frac": clip_fraction(logp_new, logp_old, clip_coef)}
     return loss, info
