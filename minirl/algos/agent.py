@@ -253,7 +253,7 @@ class EnvAgent(Agent):
         from ..rollout import VecEnv
         self.config, self.seed = config, int(seed)
         self.venv = VecEnv(env, config.num_envs, preset_ids=PRESET_ENV_IDS)
-        self.env_id = self.venv.env_id
+        self.env_id, self.env_source = self.venv.env_id, env     # (the id or factory: a stacked learner makes its envs)
         init_seq, sample_seq, eval_seq = np.random.SeedSequence(self.seed).spawn(3)
         self.init_rng = np.random.default_rng(init_seq)
         self.rng = np.random.default_rng(sample_seq)
