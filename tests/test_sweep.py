@@ -442,8 +442,10 @@ def test_the_remote_path_sends_the_files_and_writes_back_what_comes_back(tmp_pat
     executor = _InProcessRemote()
     result = run_sweep(str(out), trials, executor)
     assert sorted(result.done) == sorted(t.name for t in trials) and not result.failed
-    assert executor.sent[trials[0].name][1] == {}, "a new trial travels without files"
-    sent = executor.sent[first.name][1]
+    # the two seeds are one task (a group: it trains them apart, as they are at different steps)
+    payload = executor.sent[trials[0].name][1]
+    assert payload[trials[0].name] == {}, "a new trial travels without files"
+    sent = payload[first.name]
     assert set(sent) == {"config.json", "progress.csv", "checkpoint.npz", "summary.json"}
     for t in trials:
         summary = json.loads((out / t.name / "summary.json").read_text())
@@ -476,5 +478,5 @@ def test_compare_takes_the_remote_path_too(tmp_path):
                           out=str(tmp_path / "runs"), executor=executor)
     (run,) = comp.runs
     assert run.error is None and run.rows and run.rows[-1]["step"] >= 1024
-    assert executor.sent["ppo-s0"][1] == {}, "the remote path sends the folder's files (none yet)"
+    assert executor.sent["ppo-s0"][1] == {"ppo-s0": {}}, "the remote path sends the folder's files (none yet)"
     assert (tmp_path / "runs" / "ppo-s0" / "checkpoint.npz").is_file(), "written back by the driver"

@@ -32,18 +32,22 @@ class Algo:
     summary: str                 # one line, for --help
     needs_twin: bool = False     # trains through a differentiable twin of the task (`minirl.envs.TWINS`)
     needs_box: bool = False      # continuous (Box) actions only
+    cost: float = 100.0          # rough CPU microseconds per env step (Pendulum presets): longest trials start first
+    stacked: str | None = None   # "module.Class" of its stacked learner (S seeds in one process), if it has one
 
 
 ALGOS: dict[str, Algo] = {
     "reinforce": Algo("minirl.algos.reinforce", "Reinforce", "ReinforceConfig",
-                      "REINFORCE: score-function gradient (black box)"),
-    "ppo": Algo("minirl.algos.ppo", "PPO", "PPOConfig", "PPO: clipped score-function gradient with GAE (black box)"),
+                      "REINFORCE: score-function gradient (black box)", cost=100),
+    "ppo": Algo("minirl.algos.ppo", "PPO", "PPOConfig", "PPO: clipped score-function gradient with GAE (black box)",
+                cost=100, stacked="minirl.algos.ppo_stacked.StackedPPO"),
     "sac": Algo("minirl.algos.sac", "SAC", "SACConfig", "SAC: backprop through a learned critic Q(s, a)",
-                needs_box=True),
+                needs_box=True, cost=2_000),
     "shac": Algo("minirl.algos.pathwise", "SHAC", "PathwiseConfig",
-                 "SHAC: backprop through the differentiable twin (pathwise)", needs_twin=True, needs_box=True),
+                 "SHAC: backprop through the differentiable twin (pathwise)", needs_twin=True, needs_box=True,
+                 cost=400),
     "svg": Algo("minirl.algos.model_based", "SVG", "ModelBasedConfig",
-                "SVG: backprop through a learned model of the black box", needs_box=True),
+                "SVG: backprop through a learned model of the black box", needs_box=True, cost=5_000),
 }
 
 

@@ -70,6 +70,9 @@ def add_arguments(parser) -> None:
                         help="run every arm on every d of the task family, e.g. 1,2,4,8,16 (lesson 13)")
     parser.add_argument("--no-snr", action="store_true",
                         help="with --dims: skip the measurement of the gradients' signal-to-noise ratio")
+    parser.add_argument("--no-stack", dest="stack", action="store_false",
+                        help="run every seed in its own process (by default an arm's seeds train together, "
+                             "stacked, where the algorithm allows: the same runs and numbers, less CPU)")
     from . import add_env_module_option
     add_env_module_option(parser)
 
@@ -128,7 +131,7 @@ def run(args) -> int:
             bar.update(1)
         try:
             comp = experiment.run_comparison(plan, out=os.path.join(out, "runs"), executor=executor,
-                                             progress=progress)
+                                             progress=progress, stack=args.stack)
         except ValueError as exc:                         # e.g. runs/ holds runs of other settings
             return fail("compare", exc)
     if comp.stopped:

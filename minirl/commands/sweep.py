@@ -8,7 +8,9 @@
 Every trial is a `minirl train` run in its own folder under --out
 (`<algo>-<env>/<name=value,...>/s<seed>`, see `minirl.runs.sweep`); OUT/sweep.json holds the
 expanded plan. Rerunning the command continues the sweep: finished trials are skipped, interrupted
-ones resume from their checkpoints. A trial that raises or whose worker dies is retried once, then
+ones resume from their checkpoints. The seeds of one setting train together in one process, stacked
+(`minirl.runs.group`), where the algorithm allows it: the same folders, files and numbers as one
+process per seed, for less CPU (`--no-stack`: one process per trial). A trial that raises or whose worker dies is retried once, then
 counted as failed (OUT/failures.json); the sweep goes on. At the end (and with --report) it writes
 OUT/report.csv (per setting: IQM of the final training and evaluation returns with bootstrap
 intervals, steps to the threshold, failures) and OUT/report.png, and prints the table.
@@ -52,6 +54,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                         help="run on Ray: 'auto' (the cluster this machine joined), HOST:PORT, or nothing to "
                              "start a Ray instance here (needs the ray extra)")
+    parser.add_argument("--no-stack", dest="stack", action="store_false",
+                        help="run every trial in its own process (by default the seeds of a setting train "
+                             "together, stacked, where the algorithm allows: the same files and numbers, less CPU)")
     parser.add_argument("--report", default=None, metavar="DIR",
                         help="only write and print the report of the sweep in DIR (any time)")
     add_env_module_option(parser)
@@ -103,7 +108,8 @@ def report_only(args) -> int:
 
     try:
         given = _given(args) + [f for f, v in (("--file", args.file), ("--jobs", args.jobs),
-                                                ("--ray", args.ray)) if v is not None]
+                                                ("--ray", args.ray)) if v is not None] + (
+            [] if args.stack else ["--no-stack"])
         if given:
             raise SweepError(f"--report only reads the sweep in its folder, so {', '.join(given)} would be ignored: "
                              "drop them (it accepts --threshold)")
@@ -209,7 +215,7 @@ def _run(args, sweep, trials, record, out, continuing, executor) -> int:
             if status != "stopped":
                 bar.update(1)
         try:
-            result = run_sweep(out, trials, executor, on_outcome)
+            result = run_sweep(out, trials, executor, on_outcome, stack=args.stack)
         except KeyboardInterrupt:                    # a second Ctrl-C: the executor stopped the trials at once
             print("\nsecond Ctrl-C: the running trials were stopped at once, each keeping its last checkpoint; run "
                   "the same command again to continue them from there", file=sys.stderr)

@@ -18,7 +18,9 @@ and every simulated step through the twin. Evaluation episodes never count.
 
 Each run is a trial (`minirl.runs.trials`) in its own folder `OUT/runs/<arm>-s<seed>`, run by an
 executor (`minirl.runs.executor`: local worker processes, or a Ray cluster), so an interrupted
-comparison resumes where it stopped and a finished run is never repeated. This module returns plain
+comparison resumes where it stopped and a finished run is never repeated. An arm's seeds train
+together in one process where its algorithm has a stacked learner (`minirl.runs.group`: the same
+folders and numbers, less CPU; `stack=False` runs them one per process). This module returns plain
 data (`Comparison`, rows); `minirl.plotting.compare` draws it and `minirl compare` writes it.
 """
 
@@ -193,7 +195,7 @@ def plan_comparison(task: str = "minirl/Pendulum-v1", arms=("reinforce", "ppo", 
 def run_comparison(task: str | Comparison = "minirl/Pendulum-v1", arms=("reinforce", "ppo", "sac", "shac", "svg"),
                    seeds: int = 3, total_steps: int | None = None, fast: bool = False,
                    threshold: float | None = None, jobs: int | None = None, out: str | None = None,
-                   executor=None, progress: Callable[[Run], None] | None = None) -> Comparison:
+                   executor=None, progress: Callable[[Run], None] | None = None, stack: bool = True) -> Comparison:
     """Run every arm for every seed as trials and collect their rows.
 
     `task` is a task id (the other request arguments as in `plan_comparison`) or a `Comparison` that
@@ -204,6 +206,8 @@ def run_comparison(task: str | Comparison = "minirl/Pendulum-v1", arms=("reinfor
         out: folder for the runs (`out/<arm>-s<seed>`); None: a temporary folder, removed afterwards.
         executor: a backend (`minirl.runs.executor`; None: `LocalExecutor(jobs)`).
         progress: called with each finished Run (e.g. to advance a progress bar).
+        stack: train an arm's seeds together, stacked, where the algorithm allows it (the same runs, less
+            CPU: `minirl.runs.group`); False: one process per run.
     """
     from ..runs.local import LocalExecutor
     from ..runs.trials import check_folder, run_trials
@@ -217,7 +221,7 @@ def run_comparison(task: str | Comparison = "minirl/Pendulum-v1", arms=("reinfor
             check_folder(t, os.path.join(root, t.name))
         executor = executor or LocalExecutor(jobs)
         finished: dict[str, Run] = {}
-        for t, outcome in run_trials(executor, trials, root):      # remote executors: files come back
+        for t, outcome in run_trials(executor, trials, root, stack=stack):   # remote executors: files come back
             run = _load_run(t.algo, t.seed, os.path.join(root, t.name), outcome.value,
                             None if outcome.ok else outcome.error)
             finished[t.name] = run

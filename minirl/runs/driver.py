@@ -48,6 +48,7 @@ import math
 import os
 import sys
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -55,6 +56,7 @@ import numpy as np
 from ..algos.registry import ALGOS, ConfigError, agent_class
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..logger import CSVLogger, read_csv
+from ..memory import training_process
 from ..outputs import OutputPathError
 from .folder import (RunFiles, RunFolderError, RunLock, RunWriteError, claim_new_folder, drop_rows_after, read_json,
                      remove_temp_files, write_json, writing)
@@ -62,7 +64,9 @@ from .signals import EXIT_CODES, stop_requests
 from .spec import CONFIG_FIELDS, RunError, RunSpec, finite_or_none, whole
 
 __all__ = ["WINDOW", "RunError", "RUN_ERRORS", "build_agent", "start_run", "resume_run", "load_run",
-           "read_info", "read_progress", "RunFiles", "EXIT_OK", "EXIT_NAN", "EXIT_INTERRUPTED"]
+           "read_info", "read_progress", "RunFiles", "RunRecorder", "OpenRun", "open_new_run", "open_resumed_run",
+           "train_open_run",
+           "EXIT_OK", "EXIT_NAN", "EXIT_INTERRUPTED"]
 
 WINDOW = 100          # episodes in the `return_mean` window (the Gymnasium "solved" convention)
 EVAL_COLUMNS = ("eval_return_mean", "eval_return_std")
@@ -113,88 +117,153 @@ def _evaluate(agent, env_id: str, episodes: int) -> tuple[float, float]:
 # The loop
 # ----------------------------------------------------------------------------------------------
 
+class RunRecorder:
+    """One run folder's side of training: evaluate, log, note the solved steps, checkpoint, summarise.
+
+    `record(raw)` takes each row the agent yields (the body of the loop in the module doc); `finish`
+    writes the end (checkpoint, summary, message) and gives the exit code. The single-run loop
+    (`_run_loop`) feeds it one agent's rows; `minirl.runs.group` feeds one recorder per seed of a
+    stacked learner. `clock()` gives the training seconds of this session (default: wall-clock time
+    since the start, evaluation excluded).
+    """
+
+    def __init__(self, agent, files: RunFiles, spec: RunSpec, *, bookkeeping: dict, append: bool, progress: bool,
+                 checkpoint_every_s: float, callback: Callable | None, clock: Callable[[], float] | None = None):
+        self.agent, self.files, self.spec, self.callback = agent, files, spec, callback
+        self.checkpoint_every_s = checkpoint_every_s
+        self.book = {"time_s": 0.0, "eval_time_s": 0.0, "solved_step": None, "solved_time_s": None,
+                     "solved_eval_step": None, "solved_eval_time_s": None, "next_eval_step": spec.eval_every,
+                     "last_eval": None, "row": None, **{k: v for k, v in bookkeeping.items() if v is not None}}
+        self.time_offset, self.eval_offset = float(self.book["time_s"]), float(self.book["eval_time_s"])
+        self.start_step = int(agent.global_step)
+        self.t0 = self.last_ckpt = time.perf_counter()
+        self.eval_spent = 0.0                              # seconds of evaluation in this session
+        self.clock = clock or (lambda: time.perf_counter() - self.t0 - self.eval_spent)
+        self.resume_hint = (f"free some space (or fix the folder), then continue with "
+                            f"`minirl train --resume {files.root}`")
+        if not append:
+            self.checkpoint()                              # a good checkpoint exists from the first second
+        self.ckpt_book = dict(self.book)
+        with writing(files.progress, self.resume_hint):
+            self.logger = CSVLogger(files.progress, append=append)
+        self.bar = None
+        if progress:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=spec.total_steps, initial=self.start_step, unit="step", unit_scale=True,
+                            desc=f"{spec.algo} {spec.env_id} seed {spec.seed}", dynamic_ncols=True,
+                            file=sys.stderr, smoothing=0.1)
+
+    def elapsed(self) -> float:
+        return self.time_offset + self.clock()
+
+    def checkpoint(self) -> None:
+        spec = self.spec
+        self.book.update(time_s=self.elapsed(), eval_time_s=self.eval_offset + self.eval_spent, seed=spec.seed)
+        with writing(self.files.checkpoint, self.resume_hint):
+            save_checkpoint(self.files.checkpoint, self.agent.state_dict(), algo=spec.algo, env_id=spec.env_id,
+                            step=int(self.agent.global_step), config=spec.config.to_dict(), extra=self.book)
+
+    def record(self, raw: dict, stopping: bool = False) -> str | None:
+        """Log one row (evaluating first if one is due); "stop_return" when the run should end there.
+        `stopping`: a stop request came (the end checkpoint follows, so no periodic one)."""
+        book, spec, agent = self.book, self.spec, self.agent
+        step = int(raw["step"])
+        row = {"step": step, "time_s": self.elapsed(), "episodes": int(raw.get("episodes", 0)),
+               "return_mean": float(raw.get("return_mean", math.nan)), **dict.fromkeys(EVAL_COLUMNS, math.nan)}
+        row.update({k: v for k, v in raw.items() if k not in row})
+        if spec.eval_every > 0 and (step >= book["next_eval_step"] or step >= spec.total_steps):
+            t_eval = time.perf_counter()
+            mean, std = _evaluate(agent, spec.env_id, spec.eval_episodes)
+            self.eval_spent += time.perf_counter() - t_eval
+            row["eval_return_mean"], row["eval_return_std"] = mean, std
+            book["next_eval_step"] = (step // spec.eval_every + 1) * spec.eval_every
+            book["last_eval"] = [mean, std]
+            if book["solved_eval_step"] is None and spec.threshold is not None and mean >= spec.threshold:
+                book["solved_eval_step"], book["solved_eval_time_s"] = step, row["time_s"]
+        with writing(self.files.progress, self.resume_hint):
+            self.logger.write(row)
+        book["row"] = row
+        ret = row["return_mean"]
+        full = row["episodes"] >= WINDOW and math.isfinite(ret)
+        if book["solved_step"] is None and spec.threshold is not None and full and ret >= spec.threshold:
+            book["solved_step"], book["solved_time_s"] = step, row["time_s"]
+        if self.bar is not None:
+            self.bar.total = max(self.bar.total, step)            # the last update can overshoot the budget
+            self.bar.update(step - self.bar.n)
+            last = book["last_eval"]
+            self.bar.set_postfix_str(f"return {_fmt(ret)} ({row['episodes']} ep)"
+                                     + (f", eval {_fmt(last[0])}" if last else ""), refresh=False)
+        if self.callback is not None:
+            self.callback(agent, row)
+        if stopping:
+            return None
+        if time.perf_counter() - self.last_ckpt >= self.checkpoint_every_s:
+            self.checkpoint()
+            self.ckpt_book = dict(book)
+            self.last_ckpt = time.perf_counter()
+        if spec.stop_return is not None and full and ret >= spec.stop_return:
+            return "stop_return"
+        return None
+
+    def close(self) -> None:
+        self.logger.close()
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def fail(self, error: str) -> None:
+        """An unexpected exception: record it in summary.json (the caller raises it again)."""
+        self.close()
+        try:
+            _write_summary(self.files, self.spec, self.book, None, "error", error, self.time_offset,
+                           self.start_step, self.elapsed())
+        except RunWriteError:
+            pass                                           # the error itself matters more
+
+    def finish(self, stop_reason: str, code: int, error: str | None = None, hard_stop: bool = False) -> int:
+        """Close the log, then checkpoint (unless the agent may be mid-update), summarise and say how it ended."""
+        self.close()
+        files, agent = self.files, self.agent
+        if hard_stop:                                      # the agent may be mid-update: keep the last checkpoint
+            self.book = book = self.ckpt_book
+            dropped = drop_rows_after(files.progress, int(book["row"]["step"]) if book["row"] else 0)
+            print(f"stopped at once: kept the checkpoint at step {book['row']['step'] if book['row'] else 0}"
+                  f"{f' and dropped {dropped} row(s) logged after it' if dropped else ''}", file=sys.stderr)
+        elif code != EXIT_NAN:
+            self.checkpoint()                              # the end state (also after a stop request)
+        book = self.book
+        consistent = not hard_stop and code != EXIT_NAN   # else the agent may be ahead of its last row
+        _write_summary(files, self.spec, book, agent if consistent else None, stop_reason, error, self.time_offset,
+                       self.start_step, self.elapsed() if not hard_stop else book["time_s"], at_once=hard_stop)
+        step = int(agent.global_step) if consistent else int(book["row"]["step"]) if book["row"] else 0
+        if code in EXIT_CODES.values():
+            print(f"{stop_reason}: stopped at step {step}; log, checkpoint and summary agree. Continue with "
+                  f"`minirl train --resume {files.root}`", file=sys.stderr)
+        elif code == EXIT_NAN:
+            print(f"training stopped at step {step}: {error}. No checkpoint was written after it: "
+                  f"{files.checkpoint} holds the last good state. Try a smaller learning rate "
+                  "(--set learning_rate=...) or gradient clipping.", file=sys.stderr)
+        return code
+
+
 def _run_loop(agent, files: RunFiles, spec: RunSpec, *, bookkeeping: dict, append: bool, progress: bool,
               checkpoint_every_s: float, callback: Callable | None) -> int:
     """Iterate `agent.learn_iter`, evaluating, logging, checkpointing and summarising. Returns an exit code."""
-    env_id, total_steps, stop_return = spec.env_id, spec.total_steps, spec.stop_return
-    threshold = spec.threshold
-    eval_every, eval_episodes = spec.eval_every, spec.eval_episodes
-    book = {"time_s": 0.0, "eval_time_s": 0.0, "solved_step": None, "solved_time_s": None,
-            "solved_eval_step": None, "solved_eval_time_s": None, "next_eval_step": eval_every,
-            "last_eval": None, "row": None, **{k: v for k, v in bookkeeping.items() if v is not None}}
-    time_offset, eval_offset = float(book["time_s"]), float(book["eval_time_s"])
-    start_step = int(agent.global_step)
-    stop_reason, error, code = "budget", None, EXIT_OK
-    t0 = time.perf_counter()
-    eval_spent = 0.0                                   # seconds of evaluation in this session
-    last_ckpt = t0
-    resume_hint = f"free some space (or fix the folder), then continue with `minirl train --resume {files.root}`"
-
-    def elapsed() -> float:
-        return time_offset + (time.perf_counter() - t0) - eval_spent
-
-    def checkpoint() -> None:
-        book.update(time_s=elapsed(), eval_time_s=eval_offset + eval_spent, seed=spec.seed)
-        with writing(files.checkpoint, resume_hint):
-            save_checkpoint(files.checkpoint, agent.state_dict(), algo=spec.algo, env_id=env_id,
-                            step=int(agent.global_step), config=spec.config.to_dict(), extra=book)
-
-    # Signals are requests from here to the end, final files included (minirl.runs.signals); only
-    # inside the loop may a second Ctrl-C stop at once.
     with stop_requests("stopping after this update, with a checkpoint") as stop:
-        if not append:
-            checkpoint()                               # a good checkpoint exists from the first second
-        ckpt_book = dict(book)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=total_steps, initial=start_step, unit="step", unit_scale=True,
-                       desc=f"{spec.algo} {env_id} seed {spec.seed}", dynamic_ncols=True,
-                       file=sys.stderr, smoothing=0.1)
-        with writing(files.progress, resume_hint):
-            logger = CSVLogger(files.progress, append=append)
-        hard_stop = False
+        # Signals are requests from here to the end, final files included (minirl.runs.signals); only
+        # inside the loop may a second Ctrl-C stop at once.
+        recorder = RunRecorder(agent, files, spec, bookkeeping=bookkeeping, append=append, progress=progress,
+                               checkpoint_every_s=checkpoint_every_s, callback=callback)
+        stop_reason, error, code, hard_stop = "budget", None, EXIT_OK, False
         try:
             with stop.armed():
-                for raw in agent.learn_iter(total_steps):
-                    step = int(raw["step"])
-                    row = {"step": step, "time_s": elapsed(), "episodes": int(raw.get("episodes", 0)),
-                           "return_mean": float(raw.get("return_mean", math.nan)),
-                           **dict.fromkeys(EVAL_COLUMNS, math.nan)}
-                    row.update({k: v for k, v in raw.items() if k not in row})
-                    if eval_every > 0 and (step >= book["next_eval_step"] or step >= total_steps):
-                        t_eval = time.perf_counter()
-                        mean, std = _evaluate(agent, env_id, eval_episodes)
-                        eval_spent += time.perf_counter() - t_eval
-                        row["eval_return_mean"], row["eval_return_std"] = mean, std
-                        book["next_eval_step"] = (step // eval_every + 1) * eval_every
-                        book["last_eval"] = [mean, std]
-                        if book["solved_eval_step"] is None and threshold is not None and mean >= threshold:
-                            book["solved_eval_step"], book["solved_eval_time_s"] = step, row["time_s"]
-                    with writing(files.progress, resume_hint):
-                        logger.write(row)
-                    book["row"] = row
-                    ret = row["return_mean"]
-                    full = row["episodes"] >= WINDOW and math.isfinite(ret)
-                    if book["solved_step"] is None and threshold is not None and full and ret >= threshold:
-                        book["solved_step"], book["solved_time_s"] = step, row["time_s"]
-                    if bar is not None:
-                        bar.total = max(bar.total, step)            # the last update can overshoot the budget
-                        bar.update(step - bar.n)
-                        last = book["last_eval"]
-                        bar.set_postfix_str(f"return {_fmt(ret)} ({row['episodes']} ep)"
-                                            + (f", eval {_fmt(last[0])}" if last else ""), refresh=False)
-                    if callback is not None:
-                        callback(agent, row)
+                for raw in agent.learn_iter(spec.total_steps):
+                    reason = recorder.record(raw, stopping=stop.signum is not None)
                     if stop.signum is not None:
                         stop_reason, code = stop.name, EXIT_CODES[stop.signum]
                         break
-                    if time.perf_counter() - last_ckpt >= checkpoint_every_s:
-                        checkpoint()
-                        ckpt_book = dict(book)
-                        last_ckpt = time.perf_counter()
-                    if stop_return is not None and full and ret >= stop_return:
-                        stop_reason = "stop_return"
+                    if reason is not None:
+                        stop_reason = reason
                         break
         except KeyboardInterrupt:                      # a second Ctrl-C, or an interrupt we did not catch
             stop_reason, code, hard_stop = "SIGINT", EXIT_INTERRUPTED, True
@@ -203,36 +272,11 @@ def _run_loop(agent, files: RunFiles, spec: RunSpec, *, bookkeeping: dict, appen
         except RunWriteError:                          # the disk refused a write: the files on it stay as they were
             raise
         except Exception as exc:                       # a bug or a broken env: record it, then let it show
-            stop_reason, error = "error", f"{type(exc).__name__}: {exc}"
-            try:
-                _write_summary(files, spec, book, None, stop_reason, error, time_offset, start_step, elapsed())
-            except RunWriteError:
-                pass                                   # the error itself matters more
+            recorder.fail(f"{type(exc).__name__}: {exc}")
             raise
         finally:
-            logger.close()
-            if bar is not None:
-                bar.close()
-
-        if hard_stop:                                  # the agent may be mid-update: keep the last checkpoint
-            book = ckpt_book
-            dropped = drop_rows_after(files.progress, int(book["row"]["step"]) if book["row"] else 0)
-            print(f"stopped at once: kept the checkpoint at step {book['row']['step'] if book['row'] else 0}"
-                  f"{f' and dropped {dropped} row(s) logged after it' if dropped else ''}", file=sys.stderr)
-        elif code != EXIT_NAN:
-            checkpoint()                               # the end state (also after a stop request)
-        consistent = not hard_stop and code != EXIT_NAN   # else the agent may be ahead of its last row
-        _write_summary(files, spec, book, agent if consistent else None, stop_reason, error, time_offset, start_step,
-                       elapsed() if not hard_stop else book["time_s"], at_once=hard_stop)
-    step = int(agent.global_step) if consistent else int(book["row"]["step"]) if book["row"] else 0
-    if code in EXIT_CODES.values():
-        print(f"{stop_reason}: stopped at step {step}; log, checkpoint and summary agree. Continue with "
-              f"`minirl train --resume {files.root}`", file=sys.stderr)
-    elif code == EXIT_NAN:
-        print(f"training stopped at step {step}: {error}. No checkpoint was written after it: "
-              f"{files.checkpoint} holds the last good state. Try a smaller learning rate "
-              "(--set learning_rate=...) or gradient clipping.", file=sys.stderr)
-    return code
+            recorder.close()
+        return recorder.finish(stop_reason, code, error, hard_stop)
 
 
 def _write_summary(files, spec: RunSpec, book, agent, stop_reason, error, time_offset, start_step,
@@ -269,6 +313,47 @@ def _write_summary(files, spec: RunSpec, book, agent, stop_reason, error, time_o
 # Start, resume, load
 # ----------------------------------------------------------------------------------------------
 
+@dataclass
+class OpenRun:
+    """A run folder ready to train in: its agent (built, or loaded from the checkpoint), files, spec,
+    bookkeeping from the checkpoint ({} for a new run), and the folder's lock. `close()` releases both."""
+
+    agent: object
+    files: RunFiles
+    spec: RunSpec
+    bookkeeping: dict
+    append: bool                 # a resumed run appends to its progress.csv
+    lock: RunLock
+
+    def close(self) -> None:
+        try:
+            _close(self.agent)
+        finally:
+            self.lock.release()
+
+
+def open_new_run(out_dir: str, spec: RunSpec) -> OpenRun:
+    """Build the agent of `spec`, claim the new or empty folder `out_dir`, write config.json."""
+    agent = _construct(spec)                            # fails early on a bad env or space
+    try:
+        lock = claim_new_folder(out_dir)
+    except BaseException:
+        _close(agent)
+        raise
+    run = OpenRun(agent, RunFiles(os.fspath(out_dir)), spec, {}, False, lock)
+    if not spec.used_preset:
+        print(f"no {spec.algo} preset for {spec.env_id}: using the generic defaults "
+              f"(override them with --set name=value)", file=sys.stderr)
+    try:
+        with writing(run.files.config, f"free some space (or fix the folder), then remove {run.files.root} and "
+                                       "start again"):
+            write_json(run.files.config, spec.info())
+    except BaseException:
+        run.close()
+        raise
+    return run
+
+
 def start_run(out_dir: str, spec: RunSpec, *, progress: bool = True, checkpoint_every_s: float = 60.0,
               callback: Callable | None = None) -> int:
     """Start the run `spec` (`minirl.runs.spec.resolve_run`) in `out_dir` (new or empty).
@@ -276,25 +361,19 @@ def start_run(out_dir: str, spec: RunSpec, *, progress: bool = True, checkpoint_
     Returns an exit code; bad input raises one of RUN_ERRORS.
     """
     checkpoint_every_s = _check_checkpoint_every(checkpoint_every_s)
-    agent = _construct(spec)                            # fails early on a bad env or space
+    run = open_new_run(out_dir, spec)
     try:
-        lock = claim_new_folder(out_dir)
-    except BaseException:
-        _close(agent)
-        raise
-    files = RunFiles(os.fspath(out_dir))
-    if not spec.used_preset:
-        print(f"no {spec.algo} preset for {spec.env_id}: using the generic defaults "
-              f"(override them with --set name=value)", file=sys.stderr)
-    info = spec.info()
-    try:
-        with writing(files.config, f"free some space (or fix the folder), then remove {files.root} and start again"):
-            write_json(files.config, info)
-        return _run_loop(agent, files, spec, bookkeeping={}, append=False, progress=progress,
-                         checkpoint_every_s=checkpoint_every_s, callback=callback)
+        return train_open_run(run, progress=progress, checkpoint_every_s=checkpoint_every_s, callback=callback)
     finally:
-        _close(agent)
-        lock.release()
+        run.close()
+
+
+def train_open_run(run: OpenRun, *, progress: bool = True, checkpoint_every_s: float = 60.0,
+                   callback: Callable | None = None) -> int:
+    """Train an opened run (new or resumed) to its end; the exit code. (The caller closes it.)"""
+    with training_process():                           # minirl.memory: no number changes
+        return _run_loop(run.agent, run.files, run.spec, bookkeeping=run.bookkeeping, append=run.append,
+                         progress=progress, checkpoint_every_s=checkpoint_every_s, callback=callback)
 
 
 def _check_checkpoint_every(value) -> float:
@@ -345,51 +424,50 @@ def load_run(run_dir: str):
     return agent, info, ckpt
 
 
-def resume_run(run_dir: str, *, total_steps: int | None = None, stop_return: float | None = None,
-               progress: bool = True, checkpoint_every_s: float = 60.0,
-               callback: Callable | None = None) -> int:
-    """Continue the run in `run_dir` from its checkpoint, appending to its progress.csv.
-
-    A run that stopped before its first checkpoint (a crash or a full disk right after config.json
-    was written) starts again from step 0 with its saved settings: nothing of it was kept.
-    """
+def open_resumed_run(run_dir: str, *, total_steps: int | None = None, stop_return: float | None = None) -> OpenRun:
+    """Lock the run in `run_dir`, load its agent from the checkpoint, note a new budget or stop_return
+    in config.json, and drop progress rows logged after the checkpoint. A run without a checkpoint
+    opens as a new run from step 0 with its saved settings (`_reopen_without_checkpoint`)."""
     files = RunFiles(os.fspath(run_dir))
     read_info(run_dir)                                  # a clear error before taking the lock
-    checkpoint_every_s = _check_checkpoint_every(checkpoint_every_s)
     stop_return = finite_or_none("--stop-return", stop_return)
     if total_steps is not None:
         total_steps = whole("--total-steps", total_steps, 1)
-    with RunLock(files):
+    lock = RunLock(files).acquire()
+    try:
         remove_temp_files(files.root)                   # left by a process killed while writing
         if not os.path.exists(files.checkpoint):
-            return _restart(files, total_steps, stop_return, progress=progress,
-                            checkpoint_every_s=checkpoint_every_s, callback=callback)
+            return _reopen_without_checkpoint(files, lock, total_steps, stop_return)
         agent, info, ckpt = load_run(run_dir)
-        try:
-            if total_steps is not None:
-                info["total_steps"] = total_steps
-            if stop_return is not None:
-                info["stop_return"] = stop_return
-            with writing(files.config):
-                write_json(files.config, info)
-            with writing(files.progress):
-                dropped = drop_rows_after(files.progress, ckpt.step)
-            if dropped:
-                print(f"resume: dropped {dropped} row(s) of progress.csv logged after the checkpoint "
-                      f"(step {ckpt.step})", file=sys.stderr)
-            if int(agent.global_step) >= info["total_steps"]:
-                print(f"resume: the run is already at step {agent.global_step} of {info['total_steps']}; "
-                      "pass a larger --total-steps to train further", file=sys.stderr)
-            return _run_loop(agent, files, RunSpec.from_info(info), bookkeeping=ckpt.extra, append=True,
-                             progress=progress, checkpoint_every_s=checkpoint_every_s, callback=callback)
-        finally:
-            _close(agent)
+    except BaseException:
+        lock.release()
+        raise
+    run = OpenRun(agent, files, RunSpec.from_info(info), ckpt.extra, True, lock)
+    try:
+        if total_steps is not None:
+            info["total_steps"] = total_steps
+        if stop_return is not None:
+            info["stop_return"] = stop_return
+        with writing(files.config):
+            write_json(files.config, info)
+        run.spec = RunSpec.from_info(info)
+        with writing(files.progress):
+            dropped = drop_rows_after(files.progress, ckpt.step)
+        if dropped:
+            print(f"resume: dropped {dropped} row(s) of progress.csv logged after the checkpoint "
+                  f"(step {ckpt.step})", file=sys.stderr)
+        if int(agent.global_step) >= info["total_steps"]:
+            print(f"resume: the run is already at step {agent.global_step} of {info['total_steps']}; "
+                  "pass a larger --total-steps to train further", file=sys.stderr)
+    except BaseException:
+        run.close()
+        raise
+    return run
 
 
-def _restart(files: RunFiles, total_steps, stop_return, **loop) -> int:
-    """`resume_run` of a run without a checkpoint (the lock is held): start it again from step 0, or refuse
-    (one line) if it logged rows, which no checkpoint backs."""
-    from ..logger import read_csv
+def _reopen_without_checkpoint(files: RunFiles, lock: RunLock, total_steps, stop_return) -> OpenRun:
+    """A run that stopped before its first checkpoint (the lock is held): open it again from step 0 with its
+    saved settings, or refuse (one line) if it logged rows, which no checkpoint backs."""
     try:
         rows = len(read_csv(files.progress).get("step", [])) if os.path.exists(files.progress) else 0
     except (OSError, ValueError):
@@ -404,6 +482,7 @@ def _restart(files: RunFiles, total_steps, stop_return, **loop) -> int:
         info["stop_return"] = stop_return
     spec = RunSpec.from_info(info)
     agent = _construct(spec)
+    run = OpenRun(agent, files, spec, {}, False, lock)
     try:
         print(f"resume: {files.root} has no checkpoint (the run stopped before its first one): starting it "
               "again from step 0 with its saved settings", file=sys.stderr)
@@ -412,9 +491,27 @@ def _restart(files: RunFiles, total_steps, stop_return, **loop) -> int:
         for name in (files.progress, files.summary):
             if os.path.exists(name):
                 os.remove(name)
-        return _run_loop(agent, files, spec, bookkeeping={}, append=False, **loop)
+    except BaseException:
+        _close(agent)                                   # the caller releases the lock
+        raise
+    return run
+
+
+def resume_run(run_dir: str, *, total_steps: int | None = None, stop_return: float | None = None,
+               progress: bool = True, checkpoint_every_s: float = 60.0,
+               callback: Callable | None = None) -> int:
+    """Continue the run in `run_dir` from its checkpoint, appending to its progress.csv.
+
+    A run that stopped before its first checkpoint (a crash or a full disk right after config.json
+    was written) starts again from step 0 with its saved settings: nothing of it was kept.
+    """
+    read_info(run_dir)                                  # a clear error before anything else
+    checkpoint_every_s = _check_checkpoint_every(checkpoint_every_s)
+    run = open_resumed_run(run_dir, total_steps=total_steps, stop_return=stop_return)
+    try:
+        return train_open_run(run, progress=progress, checkpoint_every_s=checkpoint_every_s, callback=callback)
     finally:
-        _close(agent)
+        run.close()
 
 
 def read_progress(run_dir: str) -> dict[str, np.ndarray]:

@@ -68,11 +68,13 @@ def is_finished(folder: str) -> bool:
     return folder_state(folder) == "finished"
 
 
-def run_sweep(out: str, trials: list[Trial], executor, on_outcome: Callable | None = None) -> SweepRun:
+def run_sweep(out: str, trials: list[Trial], executor, on_outcome: Callable | None = None,
+              stack: bool = True) -> SweepRun:
     """Run every unfinished trial of the sweep in OUT on `executor` (see the module doc).
 
     `on_outcome(trial, outcome, status)` is called as each trial ends, status one of "done",
-    "failed", "stopped" (e.g. to advance a progress bar).
+    "failed", "stopped" (e.g. to advance a progress bar). `stack`: the seeds of a setting train
+    together where they can (`minirl.runs.trials.run_trials`).
     """
     result = SweepRun(len(trials))
     todo = []
@@ -87,7 +89,7 @@ def run_sweep(out: str, trials: list[Trial], executor, on_outcome: Callable | No
     failures = {name: entry for name, entry in read_failures(out).items() if name in pending}
     _write_failures(out, failures)
     ended = set()
-    for trial, outcome in run_trials(executor, todo, out):
+    for trial, outcome in run_trials(executor, todo, out, stack=stack):
         ended.add(trial.name)
         code = getattr(outcome.value, "exit_code", None)
         if not outcome.ok or code == 3:                      # raised / worker died twice, or a NaN

@@ -17,6 +17,15 @@ driver writes them back with `write_files`. A remote trial that is cut off loses
 the files were last sent, and it resumes from the checkpoint that was sent. `run_trials(executor,
 trials, root)` picks the path: remote when the executor says `remote = True` (RayExecutor), in
 place otherwise (LocalExecutor); `minirl sweep` and `minirl compare` both go through it.
+
+**Groups.** Trials that differ only by their seed (same algorithm, task, settings, budget and
+evaluation) are trained together by the algorithm's stacked learner, one task and one process for
+all of them (`run_group`, `minirl.runs.group`), where the algorithm has one and its config allows it
+(`minirl.runs.group.stack_problem`). Each keeps its own folder, written exactly as its own run writes
+it, and its own result; `stack=False` runs every trial alone. A group is split while there are fewer
+tasks than workers, so every worker has one. **Order.** The longest tasks start first (env steps times
+the algorithm's rough cost per step, `minirl.algos.registry.Algo.cost`), so the last one to finish
+is a short one.
 """
 
 from __future__ import annotations
@@ -32,7 +41,8 @@ from dataclasses import asdict, dataclass, field
 from .folder import RUN_FILES, RunFiles, RunFolderError, finished, read_json_or_none
 
 __all__ = ["Trial", "TrialResult", "folder_state", "check_folder", "is_done", "run_trial", "run_trial_remote",
-           "read_files", "write_files", "trial_record", "run_trials", "remove_stale_trial_folders"]
+           "run_group", "run_unit", "run_unit_remote", "plan_units", "trial_cost", "read_files", "write_files",
+           "trial_record", "run_trials", "remove_stale_trial_folders"]
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,94 @@ def run_trial(trial: Trial, root: str, progress: bool = False) -> TrialResult:
                        [f"{w.category.__name__}: {w.message}" for w in caught])
 
 
+def run_group(trials: list[Trial], root: str) -> list[TrialResult]:
+    """Start, resume or skip trials that differ only by their seed, the unfinished ones trained together
+    by one stacked learner (`minirl.runs.group`); one result per trial, in order."""
+    from .driver import open_new_run, open_resumed_run, train_open_run
+    from .group import train_group
+
+    results, todo = {}, []
+    for t in trials:
+        folder = os.path.join(root, t.name)
+        state = folder_state(folder)
+        spec = t.spec() if state == "new" else None
+        check_folder(t, folder, spec)
+        if is_done(t, folder):
+            results[t.name] = TrialResult(t.name, "skipped", 0, read_json_or_none(RunFiles(folder).summary))
+        else:
+            todo.append((t, folder, state, spec))
+    runs, codes = [], {}
+    with warnings.catch_warnings(record=True) as caught:            # collected, reported once by the caller
+        warnings.simplefilter("always")
+        try:
+            for t, folder, state, spec in todo:
+                runs.append(open_new_run(folder, spec) if state == "new"
+                            else open_resumed_run(folder, total_steps=t.total_steps))
+            by_step: dict[int, list[int]] = {}                      # seeds move in lock step: one group per step
+            for i, run in enumerate(runs):
+                by_step.setdefault(int(run.agent.global_step), []).append(i)
+            for members in by_step.values():
+                if len(members) == 1:
+                    codes[members[0]] = train_open_run(runs[members[0]], progress=False)
+                else:
+                    codes.update(zip(members, train_group([runs[i] for i in members])))
+        finally:
+            for run in runs:
+                run.close()
+    seen = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    for i, (t, folder, state, _) in enumerate(todo):
+        results[t.name] = TrialResult(t.name, "started" if state == "new" else "resumed", codes[i],
+                                      read_json_or_none(RunFiles(folder).summary), list(seen))
+    return [results[t.name] for t in trials]
+
+
+def run_unit(unit: list[Trial], root: str) -> list[TrialResult]:
+    """An executor's task: one trial (`run_trial`) or a group of trials (`run_group`)."""
+    return [run_trial(unit[0], root)] if len(unit) == 1 else run_group(unit, root)
+
+
+def trial_cost(trial: Trial) -> float:
+    """A rough cost: env steps (the trial's budget, else the preset's) times the algorithm's cost per step."""
+    from ..algos.presets import default_total_steps
+    from ..algos.registry import ALGOS
+    try:
+        steps = trial.total_steps if trial.total_steps is not None else default_total_steps(trial.algo, trial.env_id)
+        return float(steps) * ALGOS[trial.algo].cost
+    except Exception:                      # an invalid trial: it fails properly when it runs
+        return 0.0
+
+
+def _group_key(trial: Trial):
+    """What trials of one group share (everything but the name and the seed); None if it cannot be stacked."""
+    from .group import stack_problem
+    try:
+        if stack_problem(trial.algo, trial.spec(check_env=False).config) is not None:
+            return None
+    except Exception:                      # an invalid trial runs alone, and fails there with its message
+        return None
+    return (trial.algo, trial.env_id, trial.total_steps, trial.eval_every, trial.eval_episodes, trial.stop_return,
+            json.dumps(trial.overrides, sort_keys=True, default=str))
+
+
+def plan_units(trials, stack: bool = True, jobs: int = 1) -> list[list[Trial]]:
+    """The executor's tasks: one trial each, or (stack) the trials of one group together, split while there
+    are fewer tasks than `jobs` workers; the longest first (module doc)."""
+    trials = list(trials)
+    if not stack:
+        units = [[t] for t in trials]
+    else:
+        groups: dict = {}
+        for t in trials:
+            key = _group_key(t)
+            groups.setdefault(("alone", t.name) if key is None else key, []).append(t)
+        units = list(groups.values())
+        while len(units) < jobs and any(len(u) > 1 for u in units):
+            big = max(units, key=len)
+            half = (len(big) + 1) // 2
+            units[units.index(big):units.index(big) + 1] = [big[:half], big[half:]]
+    return sorted(units, key=lambda u: sum(trial_cost(t) for t in u), reverse=True)
+
+
 def read_files(folder: str) -> dict[str, bytes]:
     """The run files of a folder as name -> bytes (missing files are left out)."""
     out = {}
@@ -177,21 +275,29 @@ def remove_stale_trial_folders(folder: str | None = None) -> list[str]:
     return remove_where(folder or tempfile.gettempdir(), stale, shutil.rmtree)
 
 
-def run_trial_remote(trial: Trial, files: dict[str, bytes] | None) -> TrialResult:
-    """Run `trial` in a temporary folder seeded with `files`; return the result with every file's bytes.
+def run_unit_remote(unit: list[Trial], files: dict[str, dict[str, bytes]]) -> list[TrialResult]:
+    """`run_unit` in a temporary folder seeded with each trial's `files`; every result carries its files.
     (The executor's worker has already limited BLAS to one thread: `ray_backend._run_task`.) The folder's
-    name carries this process's pid, so that the next trial on the machine removes it if this process is
+    name carries this process's pid, so that the next task on the machine removes it if this process is
     killed (`remove_stale_trial_folders`)."""
     remove_stale_trial_folders()
     root = tempfile.mkdtemp(prefix=f"{TRIAL_TEMP}{os.getpid()}-")
     try:
-        if files:
-            write_files(os.path.join(root, trial.name), files)
-        result = run_trial(trial, root)
-        result.files = read_files(os.path.join(root, trial.name))
-        return result
+        for t in unit:
+            if files.get(t.name):
+                write_files(os.path.join(root, t.name), files[t.name])
+        results = run_unit(unit, root)
+        for t, result in zip(unit, results):
+            result.files = read_files(os.path.join(root, t.name))
+        return results
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def run_trial_remote(trial: Trial, files: dict[str, bytes] | None) -> TrialResult:
+    """Run `trial` in a temporary folder seeded with `files`; return the result with every file's bytes
+    (`run_unit_remote` of one trial)."""
+    return run_unit_remote([trial], {trial.name: files or {}})[0]
 
 
 def trial_record(trial: Trial) -> dict:
@@ -201,24 +307,34 @@ def trial_record(trial: Trial) -> dict:
 
 
 
-def run_trials(executor, trials, root: str):
+def run_trials(executor, trials, root: str, stack: bool = True):
     """Run `trials` (folders ROOT/<name>) on `executor`; yield (trial, Outcome) as each one ends.
 
-    On an executor with `remote = True` (no shared filesystem: Ray) each task is
-    `run_trial_remote(trial, files)` with the folder's current files, and the files it returns are
-    written back here before the outcome is yielded (`outcome.value.files` is then dropped). On any
-    other executor each task is `run_trial(trial, root)` and writes its folder itself.
+    Tasks are `plan_units(trials, stack, executor.jobs)`: single trials and groups (module doc); a
+    group's trials end together, each with its own Outcome. On an executor with `remote = True` (no
+    shared filesystem: Ray) each task is `run_unit_remote(unit, files)` with the folders' current
+    files, and the files it returns are written back here before the outcomes are yielded
+    (`outcome.value.files` is then dropped). On any other executor each task is `run_unit(unit,
+    root)` and writes its folders itself.
     """
-    trials = list(trials)
-    by_name = {t.name: t for t in trials}
+    from .executor import Outcome
+
+    units = plan_units(trials, stack, jobs=int(getattr(executor, "jobs", 1) or 1))
+    by_key = {u[0].name: u for u in units}
     remote = bool(getattr(executor, "remote", False))
     if remote:
-        fn, tasks = run_trial_remote, {t.name: (t, read_files(os.path.join(root, t.name))) for t in trials}
+        fn = run_unit_remote
+        tasks = {k: (u, {t.name: read_files(os.path.join(root, t.name)) for t in u}) for k, u in by_key.items()}
     else:
-        fn, tasks = run_trial, {t.name: (t, root) for t in trials}
+        fn, tasks = run_unit, {k: (u, root) for k, u in by_key.items()}
     for outcome in executor.run(fn, tasks):
-        trial = by_name[outcome.key]
-        if remote and outcome.ok and outcome.value is not None and outcome.value.files is not None:
-            write_files(os.path.join(root, trial.name), outcome.value.files)
-            outcome.value.files = None
-        yield trial, outcome
+        unit = by_key[outcome.key]
+        if not outcome.ok:
+            for trial in unit:
+                yield trial, Outcome(trial.name, False, None, outcome.error, outcome.attempts)
+            continue
+        for trial, result in zip(unit, outcome.value):
+            if remote and result.files is not None:
+                write_files(os.path.join(root, trial.name), result.files)
+                result.files = None
+            yield trial, Outcome(trial.name, True, result, None, outcome.attempts)
