@@ -742,13 +742,18 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     def backward(g):
         # dL/dx = G W^T, dL/dW = x^T G, dL/db = sum of G over the batch (each seed's own, when stacked)
+        w_t = np.swapaxes(weight.data, -1, -2)
+        if x.requires_grad and w_t.shape[-2] == 1:
+            # one output: G W^T is an outer product, which NumPy computes in a plain loop as 0 + g w;
+            # the same floats (a -0.0 product becomes +0.0 there too) from one broadcast multiply, faster
+            gx = g * w_t + 0.0
+        else:
+            gx = g @ w_t if x.requires_grad else None
         if stacked:
-            gx = g @ np.swapaxes(weight.data, 1, 2) if x.requires_grad else None
             gw = np.swapaxes(xs, 1, 2) @ g if weight.requires_grad else None
             gb = np.add.reduce(g, axis=1, keepdims=True) if bias is not None and bias.requires_grad else None
         else:
             g2 = g.reshape(-1, g.shape[-1])
-            gx = (g @ weight.data.T) if x.requires_grad else None
             gw = xs.T @ g2 if weight.requires_grad else None
             gb = np.add.reduce(g2, axis=0) if bias is not None and bias.requires_grad else None   # (= g2.sum(0))
         return (gx, gw, gb) if bias is not None else (gx, gw)

@@ -125,7 +125,7 @@ class CartPoleBatch(BatchEnv):
 
     def _physics(self, actions):
         actions = np.asarray(actions)
-        if actions.shape != (self.num_envs,) or not np.isin(actions, (0, 1)).all():
+        if actions.shape != (self.num_envs,) or not ((actions == 0) | (actions == 1)).all():
             raise ValueError(f"CartPole: actions must be {self.num_envs} integers in {{0, 1}}, got {actions!r}")
         c = self.c
         x, x_dot, theta, theta_dot = self.state.T                             # (N,) each

@@ -74,9 +74,11 @@ class _Policy(Module):
         return self.dist(obs)
 
     def act(self, obs, rng: np.random.Generator, deterministic: bool = False) -> np.ndarray:
-        """Actions for a batch of observations, without recording a graph."""
+        """Actions for a batch of observations, without recording a graph (the network runs through
+        `forward_array`: the values of `dist(obs)` without the Tensor bookkeeping, as in the rollout)."""
+        x = as_obs_tensor(obs, self.dtype).data
         with no_grad():
-            d = self.dist(as_obs_tensor(obs, self.dtype))
+            d = self._head(Tensor(self.net.forward_array(x)))
             return d.mode() if deterministic else d.sample(rng)
 
 

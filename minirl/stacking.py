@@ -124,26 +124,30 @@ def stack_state(states: list[dict], like: dict) -> dict:
 
 
 def split_state(state: dict, s: int, like: dict) -> dict:
-    """Seed s's part of a stacked state, shaped like `like` (a per-seed `state_dict()`)."""
+    """Seed s's part of a stacked state, shaped like `like` (a per-seed `state_dict()`, or its shapes)."""
     out = {}
     for key, target in like.items():
+        shape = target if isinstance(target, tuple) else np.shape(target)
         value = np.asarray(state[key])
-        out[key] = value if value.shape == np.shape(target) else value[s].reshape(np.shape(target))
+        out[key] = value if value.shape == shape else value[s].reshape(shape)
     return out
 
 
 @contextlib.contextmanager
-def seed_view(module, s: int):
-    """Inside the block the stacked `module` holds seed s's parameters only, with a seed axis of 1.
+def seed_view(module, s, params: list | None = None):
+    """Inside the block the stacked `module` holds seed s's parameters only, with a seed axis of 1
+    (or, for a list of seeds, theirs: a seed axis of that length).
 
     For a pass whose number of rows differs between the seeds (a matrix product's rows can depend
-    on how many rows it has, so each seed keeps its single run's shapes). The parameters are views:
-    nothing is copied, and every parameter is the same array again after the block.
+    on how many rows it has, so each seed keeps its single run's shapes), or that only some seeds
+    take. One seed's parameters are views; a list's are copies (read them, do not train them).
+    Every parameter is the same array again after the block. (`params`: the module's
+    `parameters()`, if the caller has them.)
     """
-    params = module.parameters()
+    params = module.parameters() if params is None else params
     saved = [p.data for p in params]
     for p in params:
-        p.data = p.data[s:s + 1]
+        p.data = p.data[s:s + 1] if isinstance(s, (int, np.integer)) else p.data[list(s)]
     try:
         yield module
     finally:

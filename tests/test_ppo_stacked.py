@@ -2,36 +2,20 @@
 
 import numpy as np
 import pytest
+from same_run import assert_same_run, untimed
 
 from minirl.algos.ppo import PPO
 from minirl.algos.ppo_stacked import StackedPPO, stackable
 from minirl.algos.presets import preset
 
-TIMINGS = {"time_s", "rollout_s", "update_s", "steps_per_s"}
-
-
-def _strip(row):
-    return {k: v for k, v in row.items() if k not in TIMINGS}
-
 
 def _single(env, config, seed, steps):
     agent = PPO(env, config, seed=seed)
     try:
-        rows = [_strip(r) for r in agent.learn_iter(steps)]
+        rows = [untimed(r) for r in agent.learn_iter(steps)]
         return rows, agent.state_dict()
     finally:
         agent.close()
-
-
-def assert_same_run(rows, state, single_rows, single_state):
-    assert len(rows) == len(single_rows)
-    for mine, theirs in zip(rows, single_rows):
-        assert mine.keys() == theirs.keys()
-        for k in mine:
-            assert mine[k] == theirs[k] or (np.isnan(mine[k]) and np.isnan(theirs[k])), k
-    for k, v in single_state.items():
-        if k != "counters.train_time":
-            np.testing.assert_array_equal(np.asarray(state[k]), np.asarray(v), err_msg=k)
 
 
 CASES = {
@@ -52,7 +36,7 @@ def test_each_stacked_seed_is_its_single_run(case, S):
     config = preset("ppo", env).replace(**changes)
     members = [PPO(env, config, seed=s) for s in range(S)]
     learner = StackedPPO(members)
-    rows = [[_strip(r) for r in entries] for entries in learner.learn_iter(steps)]
+    rows = [[untimed(r) for r in entries] for entries in learner.learn_iter(steps)]
     learner.close()
     for s, m in enumerate(members):
         assert_same_run([r[s] for r in rows], m.state_dict(), *_single(env, config, s, steps))
@@ -66,7 +50,7 @@ def test_dropping_seeds_leaves_the_others_unchanged():
     for i, entries in enumerate(learner.learn_iter(2048)):
         for m, e in zip(learner.members, entries):
             if m is not members[1]:
-                rows[members.index(m)].append(_strip(e))
+                rows[members.index(m)].append(untimed(e))
         if i == 1:
             learner.keep([members[0], members[2]])              # seed 1 ended after two updates
     assert learner.S == 2 and learner.venv.num_envs == 2 * config.num_envs
@@ -87,7 +71,7 @@ def test_a_diverging_seed_ends_alone_with_its_single_runs_error():
     assert isinstance(entries[0][1], FloatingPointError) and str(entries[0][1]) == str(expected.value)
     assert entries[1][1] is None                                  # reported once
     for s in (0, 2):
-        assert_same_run([_strip(e[s]) for e in entries], members[s].state_dict(),
+        assert_same_run([untimed(e[s]) for e in entries], members[s].state_dict(),
                         *_single("CartPole-v1", config, s, 1024))
 
 

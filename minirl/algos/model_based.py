@@ -267,15 +267,18 @@ class SVG(Agent):
 
     def _collect(self, policy, max_steps: int, n_episodes: int, min_steps: int = 0) -> None:
         before = len(self.collector.returns)
-        new = self.collector.run(policy, max_steps, n_episodes, min_steps)
+        self._absorb(self.collector.run(policy, max_steps, n_episodes, min_steps), before)
+
+    def _absorb(self, new: Transitions, returns_before: int) -> None:
+        """New real transitions into the data; their steps and finished episodes into the counters."""
         self.data = self.data.extend(self._keep(new))
         self.global_step += len(new)
-        for ret in self.collector.returns[before:]:
+        for ret in self.collector.returns[returns_before:]:
             self._record_episode(ret)
 
-    def _row(self, t0: float, extra: dict) -> dict:
+    def _row(self, seconds: float, extra: dict) -> dict:
         self.updates += 1
-        self.train_time += time.perf_counter() - t0
+        self.train_time += seconds
         recent = list(self.recent_returns)
         return {"step": self.global_step, "time_s": self.train_time, "episodes": self.episodes,
                 "return_mean": self._return_mean(),
@@ -289,14 +292,14 @@ class SVG(Agent):
                 # 1. warm-up: uniform random actions (whole episodes are kept; a cut episode is still data)
                 self._collect(None, min(cfg.initial_random_steps, total_steps), 10 ** 12)
                 if self.global_step >= total_steps:
-                    yield self._row(t0, {})
+                    yield self._row(time.perf_counter() - t0, {})
                     break
             info = self.learner.fit_models(self.data, self.rng)               # 2. fit the models
             info["imagined_return"] = self.learner.improve(self.data, self.rng)   # 3. improve through them
             # 4. collect with the improved policy on the TRUE env
             self._collect(self.policy, total_steps - self.global_step, cfg.episodes_per_iter,
                           cfg.min_steps_per_iter)
-            yield self._row(t0, info)
+            yield self._row(time.perf_counter() - t0, info)
 
     def close(self) -> None:
         self.env.close()

@@ -28,9 +28,9 @@ from ..rollout import check_finite
 from .world_models import (DynamicsModel, RewardModel, bradley_terry_loss, dynamics_loss,
                            preference_probability, reward_regression_loss)
 
-__all__ = ["ModelWarning", "Transitions", "make_env", "collect", "fit_dynamics", "dynamics_error",
-           "fit_reward_regression", "scripted_judge", "preference_pairs", "fit_reward_preferences",
-           "preference_accuracy"]
+__all__ = ["ModelWarning", "Transitions", "make_env", "collect", "drive", "fit_dynamics", "prepare_dynamics",
+           "finish_dynamics", "dynamics_error", "fit_reward_regression", "prepare_reward", "finish_reward",
+           "scripted_judge", "preference_pairs", "fit_reward_preferences", "preference_accuracy"]
 
 
 class ModelWarning(UserWarning):
@@ -114,6 +114,13 @@ class _Collector:
     def run(self, policy, max_steps: int, n_episodes: int, min_steps: int = 0) -> Transitions:
         """`n_episodes` whole episodes, more while fewer than `min_steps` steps were taken (random
         actions if `policy` is None); never more than `max_steps` steps."""
+        return drive(self.collecting(policy is None, max_steps, n_episodes, min_steps),
+                     lambda obs: policy.act(obs, self.rng)[0])
+
+    def collecting(self, random: bool, max_steps: int, n_episodes: int, min_steps: int = 0):
+        """`run` as a generator: it yields each observation (obs_dim,) the policy must act on, takes
+        back the policy's pre-squash action (act_dim,) by `send`, and returns the Transitions (so
+        several seeds' collectors can share one stacked policy call per step: `drive`)."""
         rows = {k: [] for k in ("obs", "act", "rew", "next_obs", "episode")}
         done_eps = 0
         while (done_eps < n_episodes or len(rows["rew"]) < min_steps) and max_steps > 0:
@@ -121,10 +128,10 @@ class _Collector:
             ep, ret, finished = self.episodes_started, 0.0, False
             self.episodes_started += 1
             while max_steps > 0:
-                if policy is None:
+                if random:
                     act = self.rng.uniform(-self.scale, self.scale, self.act_dim)
                 else:
-                    u = policy.act(np.asarray(obs, dtype=np.float64), self.rng)[0]     # (act_dim,)
+                    u = yield np.asarray(obs, dtype=np.float64)                        # (act_dim,)
                     act = self.scale * np.tanh(u)
                 next_obs, r, terminated, truncated, _ = self.env.step(act.astype(self.env.action_space.dtype))
                 if not np.isfinite(np.sum(next_obs) + r):     # one cheap test per step, as VecEnv.step
@@ -146,6 +153,17 @@ class _Collector:
         return Transitions(np.stack(rows["obs"]).reshape(n, -1), np.stack(rows["act"]).reshape(n, -1),
                            np.array(rows["rew"]), np.stack(rows["next_obs"]).reshape(n, -1),
                            np.array(rows["episode"], dtype=np.int64), self.rng.random(n) < self.val_fraction)
+
+
+def drive(collecting, act):
+    """Run a collector's `collecting` generator to its end, answering each observation with `act(obs)`;
+    its Transitions."""
+    try:
+        obs = next(collecting)
+        while True:
+            obs = collecting.send(act(obs))
+    except StopIteration as end:
+        return end.value
 
 
 def collect(env, policy, rng: np.random.Generator, *, n_steps: int | None = None, n_episodes: int | None = None,
@@ -197,12 +215,8 @@ def fit_dynamics(model: DynamicsModel, data: Transitions, rng: np.random.Generat
     better than predicting the mean delta). NaN if nothing is held out; `train_loss` is NaN for steps=0.
     """
     _check_fit("fit_dynamics", rng, steps, batch, lr, optimizer, min_transitions)
-    train, val = data.subset(~data.val), data.subset(data.val)
-    if len(train) < 2:
-        raise ValueError(f"fit_dynamics: need at least 2 training transitions, got {len(train)}")
-    model.fit_normalisers(train.obs, train.act, train.next_obs)
+    train, val, target = prepare_dynamics(model, data)
     opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
-    target = (train.next_obs - train.obs - model.delta_norm.mean) / model.delta_norm.std   # (N, D)
     loss = None
     for _ in range(steps):
         idx = rng.integers(0, len(train), size=min(batch, len(train)))
@@ -210,10 +224,26 @@ def fit_dynamics(model: DynamicsModel, data: Transitions, rng: np.random.Generat
         loss = dynamics_loss(model.normalised_delta(train.obs[idx], train.act[idx]), target[idx])
         loss.backward()
         opt.step()
+    return finish_dynamics(model, float(loss.item()) if loss is not None else float("nan"), train, val,
+                           min_transitions)
+
+
+def prepare_dynamics(model: DynamicsModel, data: Transitions) -> tuple[Transitions, Transitions, np.ndarray]:
+    """Split `data` into training and held-out parts, fit the model's normalisers to the training part;
+    (train, val, normalised target deltas (N, D)). The first part of `fit_dynamics`."""
+    train, val = data.subset(~data.val), data.subset(data.val)
+    if len(train) < 2:
+        raise ValueError(f"fit_dynamics: need at least 2 training transitions, got {len(train)}")
+    model.fit_normalisers(train.obs, train.act, train.next_obs)
+    return train, val, (train.next_obs - train.obs - model.delta_norm.mean) / model.delta_norm.std
+
+
+def finish_dynamics(model: DynamicsModel, train_loss: float, train: Transitions, val: Transitions,
+                    min_transitions: int) -> dict:
+    """The held-out error, the warning if the data was small, the info dict. The last part of `fit_dynamics`."""
     val_error = dynamics_error(model, val)
     _warn_if_small("The dynamics model", len(train), min_transitions, val_error, "normalised MSE")
-    return {"train_loss": float(loss.item()) if loss is not None else float("nan"), "val_error": val_error,
-            "n_train": len(train)}
+    return {"train_loss": train_loss, "val_error": val_error, "n_train": len(train)}
 
 
 def dynamics_error(model: DynamicsModel, data: Transitions) -> float:
@@ -230,13 +260,8 @@ def fit_reward_regression(model: RewardModel, data: Transitions, rng: np.random.
                           min_transitions: int = 500) -> dict:
     """Adam on the squared error to the observed rewards; `val_error` = held-out MSE / Var(r)."""
     _check_fit("fit_reward_regression", rng, steps, batch, lr, optimizer, min_transitions)
-    train, val = data.subset(~data.val), data.subset(data.val)
-    if len(train) < 2:
-        raise ValueError(f"fit_reward_regression: need at least 2 training transitions, got {len(train)}")
-    model.fit_normalisers(train.obs, train.act)
-    model.out_shift, model.out_scale = float(train.rew.mean()), float(max(train.rew.std(), 1e-6))
+    train, val, target = prepare_reward(model, data)
     opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
-    target = (train.rew - model.out_shift) / model.out_scale          # (N,) normalised labels
     loss = None
     for _ in range(steps):
         idx = rng.integers(0, len(train), size=min(batch, len(train)))
@@ -245,14 +270,31 @@ def fit_reward_regression(model: RewardModel, data: Transitions, rng: np.random.
         loss = reward_regression_loss(pred, target[idx])
         loss.backward()
         opt.step()
+    return finish_reward(model, float(loss.item()) if loss is not None else float("nan"), train, val,
+                         min_transitions)
+
+
+def prepare_reward(model: RewardModel, data: Transitions) -> tuple[Transitions, Transitions, np.ndarray]:
+    """Split `data`, fit the model's input normaliser and output scale to the training part; (train, val,
+    normalised reward labels (N,)). The first part of `fit_reward_regression`."""
+    train, val = data.subset(~data.val), data.subset(data.val)
+    if len(train) < 2:
+        raise ValueError(f"fit_reward_regression: need at least 2 training transitions, got {len(train)}")
+    model.fit_normalisers(train.obs, train.act)
+    model.out_shift, model.out_scale = float(train.rew.mean()), float(max(train.rew.std(), 1e-6))
+    return train, val, (train.rew - model.out_shift) / model.out_scale
+
+
+def finish_reward(model: RewardModel, train_loss: float, train: Transitions, val: Transitions,
+                  min_transitions: int) -> dict:
+    """The held-out error (MSE / Var(r)), the warning if the data was small, the info dict."""
     val_error = float("nan")
     if len(val):
         with no_grad():
             err = model(val.obs, val.act).data - val.rew
         val_error = float(np.mean(err ** 2) / max(train.rew.var(), 1e-12))
     _warn_if_small("The reward model", len(train), min_transitions, val_error, "MSE / Var(r)")
-    return {"train_loss": float(loss.item()) if loss is not None else float("nan"), "val_error": val_error,
-            "n_train": len(train)}
+    return {"train_loss": train_loss, "val_error": val_error, "n_train": len(train)}
 
 
 def scripted_judge(return_a, return_b, rng: np.random.Generator, temperature: float = 0.0) -> np.ndarray:

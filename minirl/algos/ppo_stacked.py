@@ -82,7 +82,8 @@ class StackedPPO(StackedLearner):
         c, S, members = self.config, self.S, self.members
         self.policy = stack_modules([m.policy for m in members])          # parameters (S, ...)
         self.value = stack_modules([m.value for m in members])
-        self.params = self.policy.parameters() + self.value.parameters()
+        self.value_params = self.value.parameters()
+        self.params = self.policy.parameters() + self.value_params
         self.optimizer = Adam(self.params, lr=c.learning_rate, eps=c.adam_eps)
         self.obs_norm = (ObsNormalizer(members[0].venv.obs_dim, clip=c.obs_clip, population=S)
                          if c.normalize_obs else None)
@@ -157,7 +158,7 @@ class StackedPPO(StackedLearner):
         for s in range(S):
             finals = [f[idx // N == s] for _, idx, f in cuts]
             rows = np.concatenate([obs_buf[:, s].reshape(T * N, -1), last[s], *finals])
-            with no_grad(), seed_view(self.value, s):
+            with no_grad(), seed_view(self.value, s, self.value_params):
                 v = self.value(rows[None]).data[0]                                          # (T N + N + cuts,)
             val_buf[:, s] = v[:T * N].reshape(T, N)
             next_val_buf[:, s] = np.concatenate([val_buf[1:, s], v[T * N:T * N + N][None]], axis=0)

@@ -47,7 +47,8 @@ ALGOS: dict[str, Algo] = {
                  "SHAC: backprop through the differentiable twin (pathwise)", needs_twin=True, needs_box=True,
                  cost=400),
     "svg": Algo("minirl.algos.model_based", "SVG", "ModelBasedConfig",
-                "SVG: backprop through a learned model of the black box", needs_box=True, cost=5_000),
+                "SVG: backprop through a learned model of the black box", needs_box=True, cost=5_000,
+                stacked="minirl.algos.model_based_stacked.StackedSVG"),
 }
 
 

@@ -21,6 +21,8 @@ lock step); `stackable(config)` says whether a config can be stacked at all.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..stacking import SeedStreams, split_state, stack_state
 
 __all__ = ["StackedLearner"]
@@ -49,13 +51,20 @@ class StackedLearner:
         """(stacked object, function member -> its object), each with state_dict / load_state_dict."""
         raise NotImplementedError
 
-    def _pull(self, seeds=None) -> None:
-        """The members' states into the stacked objects (all seeds; or only `seeds`, e.g. dead ones)."""
+    def _pull(self, seeds=None, only=None) -> None:
+        """The members' states into the stacked objects (all seeds; or only `seeds`, e.g. dead ones; all
+        components, or `only` those stacked objects)."""
+        if seeds is None and only is None:
+            self._shapes = []                           # each component's per-seed shapes, for `_push`
         for stacked, part in self._components():
+            if only is not None and not any(stacked is o for o in only):
+                continue
             own = stacked.state_dict()
             states = [part(m).state_dict() for m in self.members]
             if seeds is None:
                 stacked.load_state_dict(stack_state(states, own))
+                if only is None:
+                    self._shapes.append({k: np.shape(v) for k, v in states[0].items()})
                 continue
             for s in seeds:
                 for key, value in states[s].items():
@@ -65,12 +74,11 @@ class StackedLearner:
 
     def _push(self) -> None:
         """Each living seed's slice of the stacked objects into its member."""
-        for stacked, part in self._components():
+        for (stacked, part), shapes in zip(self._components(), self._shapes):
             own = stacked.state_dict()
             for s, m in enumerate(self.members):
                 if s not in self.dead:
-                    target = part(m)
-                    target.load_state_dict(split_state(own, s, target.state_dict()))
+                    part(m).load_state_dict(split_state(own, s, shapes))
 
     # ------------------------------------------------------------------ dead seeds
     def _fail(self, s: int, error: FloatingPointError) -> None:

@@ -100,24 +100,25 @@ def dynamics_loss(pred_delta: Tensor, target_delta) -> Tensor:
     """Eq. (1): mean squared error between predicted and observed (normalised) deltas.
 
     Shapes: pred_delta (B, D) Tensor, target_delta (B, D) array or Tensor -> scalar Tensor
-    (averaged over both the batch and the D features).
+    (averaged over both the batch and the D features: the last two axes, so S seeds' models stacked
+    as (S, B, D) give one loss per seed, `minirl.stacking`).
     """
     target = target_delta if isinstance(target_delta, Tensor) else Tensor(np.asarray(target_delta, dtype=pred_delta.dtype))
     if pred_delta.shape != target.shape:
         raise ValueError(f"dynamics_loss: prediction shape {pred_delta.shape} != target shape {target.shape}")
     # BEGIN SOLUTION
     err = pred_delta - target                                   # (B, D)
-    return (err * err).mean()
+    return (err * err).mean(axis=(-2, -1))
     # END SOLUTION
 
 
 def reward_regression_loss(pred_reward: Tensor, target_reward) -> Tensor:
-    """L_r = mean_i (r_psi(s_i, a_i) - r_i)^2.  Shapes: (B,), (B,) -> scalar."""
+    """L_r = mean_i (r_psi(s_i, a_i) - r_i)^2.  Shapes: (B,), (B,) -> scalar (the mean over the last axis)."""
     target = target_reward if isinstance(target_reward, Tensor) else Tensor(np.asarray(target_reward, dtype=pred_reward.dtype))
     if pred_reward.shape != target.shape:
         raise ValueError(f"reward_regression_loss: prediction shape {pred_reward.shape} != target shape {target.shape}")
     err = pred_reward - target                                  # (B,)
-    return (err * err).mean()
+    return (err * err).mean(axis=-1)
 
 
 def preference_probability(score_a, score_b) -> np.ndarray:
@@ -172,7 +173,7 @@ class DynamicsModel(Module):
         self.delta_norm.fit(np.asarray(next_obs, dtype=np.float64) - obs)
 
     def normalised_delta(self, obs, act) -> Tensor:
-        x = concatenate([_tensor(obs), _tensor(act)], axis=1)   # (B, obs_dim + act_dim)
+        x = concatenate([_tensor(obs), _tensor(act)], axis=-1)  # (B, obs_dim + act_dim)
         return self.net(self.in_norm(x))                        # (B, obs_dim)
 
     def forward(self, obs, act) -> Tensor:
@@ -232,7 +233,9 @@ class RewardModel(Module):
     def load_state_dict(self, state, strict: bool = True):
         state = dict(state)
         self.in_norm.load_state_dict({k: state.pop(f"in_norm.{k}") for k in ("mean", "std")})
-        self.out_shift, self.out_scale = float(state.pop("out_shift")), float(state.pop("out_scale"))
+        shift, scale = (np.asarray(state.pop(k), dtype=np.float64) for k in ("out_shift", "out_scale"))
+        # numbers, or one per seed (S, 1) when S models are stacked (`minirl.stacking`)
+        self.out_shift, self.out_scale = (float(shift), float(scale)) if shift.ndim == 0 else (shift, scale)
         super().load_state_dict(state, strict)
 
 
@@ -258,7 +261,8 @@ def imagined_return(policy, dynamics, reward, start_obs, horizon: int, rng: np.r
         horizon: H >= 1 imagined steps.
         stochastic: reparameterised sample u = mu + sigma eps (True) or the mean u = mu (False).
     Returns:
-        a scalar Tensor: the mean over the B start states of sum_{t<H} gamma^t r_t.
+        a scalar Tensor: the mean over the B start states of sum_{t<H} gamma^t r_t (over the last
+        axis: S stacked seeds, start_obs (S, B, D), give one value per seed, (S,)).
     """
     if not isinstance(horizon, (int, np.integer)) or horizon < 1:
         raise ValueError(f"imagined_return: horizon must be an integer >= 1, got {horizon!r}")
@@ -273,5 +277,5 @@ def imagined_return(policy, dynamics, reward, start_obs, horizon: int, rng: np.r
         act = squash_action(u, action_scale)                    # (B, A)
         total = total + (gamma ** t) * reward(obs, act)         # (B,)
         obs = dynamics(obs, act)                                # (B, D)
-    return total.mean()
+    return total.mean(axis=-1)
     # END SOLUTION
