@@ -49,6 +49,11 @@ Temperature loss (eq. 18, written in log alpha, as the reference code does)::
     L_alpha = -mean_B (log alpha (log pi(a~|s) + H_target)),   log pi held constant, H_target = -D
 
 so alpha grows when the policy's entropy -log pi falls below H_target, and shrinks above it.
+
+Axes: the batch is always the last axis and the critics the one before it, so the same functions
+serve S seeds trained side by side (`minirl.stacking`): with a leading seed axis, q (S, E, B), a
+target (S, 1, B), log-probabilities (S, B), alpha an array (S, 1) and log alpha (S,), every loss is
+(S,), one per seed.
 """
 
 from __future__ import annotations

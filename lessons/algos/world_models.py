@@ -117,12 +117,12 @@ def dynamics_loss(pred_delta: Tensor, target_delta) -> Tensor:
 
 
 def reward_regression_loss(pred_reward: Tensor, target_reward) -> Tensor:
-    """L_r = mean_i (r_psi(s_i, a_i) - r_i)^2.  Shapes: (B,), (B,) -> scalar."""
+    """L_r = mean_i (r_psi(s_i, a_i) - r_i)^2.  Shapes: (B,), (B,) -> scalar (the mean over the last axis)."""
     target = target_reward if isinstance(target_reward, Tensor) else Tensor(np.asarray(target_reward, dtype=pred_reward.dtype))
     if pred_reward.shape != target.shape:
         raise ValueError(f"reward_regression_loss: prediction shape {pred_reward.shape} != target shape {target.shape}")
     err = pred_reward - target                                  # (B,)
-    return (err * err).mean()
+    return (err * err).mean(axis=-1)
 
 
 def preference_probability(score_a, score_b) -> np.ndarray:

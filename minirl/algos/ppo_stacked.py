@@ -220,13 +220,14 @@ class StackedPPO(StackedLearner):
                         returns=_take(b_ret, mb), clip_coef=c.clip_coef, vf_coef=c.vf_coef, ent_coef=c.ent_coef,
                         clip_vloss=c.clip_vloss, norm_adv=c.norm_adv)                        # loss (S,)
                     self._check_losses(loss, info)
-                    self.optimizer.zero_grad()
-                    loss.sum().backward()                  # each seed's parameters get its own loss's gradient
-                    if c.max_grad_norm is not None:
-                        info["grad_norm"] = norms = clip_grad_norm_per_seed_(self.params, c.max_grad_norm)
-                        for s in np.flatnonzero(~np.isfinite(norms)):
-                            self._fail(int(s), nonfinite_norm_error(float(norms[s])))
-                    self.optimizer.step()
+                    with self._quiet():
+                        self.optimizer.zero_grad()
+                        loss.sum().backward()              # each seed's parameters get its own loss's gradient
+                        if c.max_grad_norm is not None:
+                            info["grad_norm"] = norms = clip_grad_norm_per_seed_(self.params, c.max_grad_norm)
+                            for s in np.flatnonzero(~np.isfinite(norms)):
+                                self._fail(int(s), nonfinite_norm_error(float(norms[s])))
+                        self.optimizer.step()
                     self._restore_dead()
                     stats.append(info)
 

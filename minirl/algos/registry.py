@@ -42,7 +42,7 @@ ALGOS: dict[str, Algo] = {
     "ppo": Algo("minirl.algos.ppo", "PPO", "PPOConfig", "PPO: clipped score-function gradient with GAE (black box)",
                 cost=100, stacked="minirl.algos.ppo_stacked.StackedPPO"),
     "sac": Algo("minirl.algos.sac", "SAC", "SACConfig", "SAC: backprop through a learned critic Q(s, a)",
-                needs_box=True, cost=2_000),
+                needs_box=True, cost=2_000, stacked="minirl.algos.sac_stacked.StackedSAC"),
     "shac": Algo("minirl.algos.pathwise", "SHAC", "PathwiseConfig",
                  "SHAC: backprop through the differentiable twin (pathwise)", needs_twin=True, needs_box=True,
                  cost=400),

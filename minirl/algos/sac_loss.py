@@ -42,6 +42,11 @@ Temperature loss (eq. 18, written in log alpha, as the reference code does)::
     L_alpha = -mean_B (log alpha (log pi(a~|s) + H_target)),   log pi held constant, H_target = -D
 
 so alpha grows when the policy's entropy -log pi falls below H_target, and shrinks above it.
+
+Axes: the batch is always the last axis and the critics the one before it, so the same functions
+serve S seeds trained side by side (`minirl.stacking`): with a leading seed axis, q (S, E, B), a
+target (S, 1, B), log-probabilities (S, B), alpha an array (S, 1) and log alpha (S,), every loss is
+(S,), one per seed.
 """
 
 from __future__ import annotations
@@ -87,7 +92,7 @@ def soft_bellman_target(rewards, terminated, next_q, next_log_prob, gamma: float
     next_q, next_log_prob = _arr(next_q, dtype), _arr(next_log_prob, dtype)
     not_done = 1.0 - np.asarray(terminated, dtype=dtype)                       # (B,) 0 where the MDP ended
     # BEGIN SOLUTION
-    soft_value = next_q.min(axis=0) - alpha * next_log_prob                    # (B,) V(s') = min Q' - alpha log pi
+    soft_value = next_q.min(axis=-2) - alpha * next_log_prob                   # (B,) V(s') = min Q' - alpha log pi
     return r + gamma * not_done * soft_value
     # END SOLUTION
 
@@ -96,14 +101,14 @@ def critic_loss(q: Tensor, target) -> Tensor:
     """L_Q = 1/2 sum_j mean_B (q_j - y)^2 for q (E, B) and the target y (B,); a scalar Tensor."""
     y = _arr(target, q.dtype).astype(q.dtype, copy=False)
     # BEGIN SOLUTION
-    return 0.5 * (q - y).square().mean(axis=1).sum()
+    return 0.5 * (q - y).square().mean(axis=-1).sum(axis=-1)
     # END SOLUTION
 
 
 def actor_loss(log_prob: Tensor, q_pi: Tensor, alpha: float) -> Tensor:
     """L_pi = mean_B (alpha log pi(a~|s) - min_j q_pi_j) for log_prob (B,) and q_pi (E, B); a scalar Tensor."""
     # BEGIN SOLUTION
-    return (alpha * log_prob - q_pi.min(axis=0)).mean()
+    return (alpha * log_prob - q_pi.min(axis=-2)).mean(axis=-1)
     # END SOLUTION
 
 
@@ -111,5 +116,5 @@ def temperature_loss(log_alpha: Tensor, log_prob, target_entropy: float) -> Tens
     """L_alpha = -log_alpha * mean_B (log pi + H_target), log pi held constant; a scalar Tensor."""
     log_prob = _arr(log_prob)
     # BEGIN SOLUTION
-    return -(log_alpha * float(np.mean(log_prob + target_entropy)))
+    return -(log_alpha * np.mean(log_prob + target_entropy, axis=-1))
     # END SOLUTION

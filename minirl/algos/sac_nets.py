@@ -37,16 +37,17 @@ def ensemble_linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     """y_j = x_j W_j + b_j for every member j, one graph node.
 
     Shapes: x (B, n_in) (the same input for every member) or (E, B, n_in); weight (E, n_in, n_out);
-    bias (E, 1, n_out) -> y (E, B, n_out).
+    bias (E, 1, n_out) -> y (E, B, n_out). With a leading seed axis (`minirl.stacking`): x (S, 1, B, n_in)
+    or (S, E, B, n_in), weight (S, E, n_in, n_out), bias (S, E, 1, n_out) -> y (S, E, B, n_out).
     """
     out = x.data @ weight.data                                     # (E, B, n_out) (x broadcast over E)
     out += bias.data
 
     def backward(g):
         # dL/dx_j = G_j W_j^T (summed over j when x was shared), dL/dW_j = x_j^T G_j, dL/db_j = sum_B G_j
-        gx = _unbroadcast(g @ weight.data.transpose(0, 2, 1), x.shape) if x.requires_grad else None
+        gx = _unbroadcast(g @ np.swapaxes(weight.data, -1, -2), x.shape) if x.requires_grad else None
         gw = np.swapaxes(x.data, -1, -2) @ g if weight.requires_grad else None
-        gb = g.sum(axis=1, keepdims=True) if bias.requires_grad else None
+        gb = g.sum(axis=-2, keepdims=True) if bias.requires_grad else None
         return gx, gw, gb
 
     return Tensor._make(out, (x, weight, bias), backward, "ensemble_linear")
@@ -79,22 +80,26 @@ class QEnsemble(Module):
 
     def forward(self, x) -> Tensor:
         h = x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=self.dtype))
+        if self.weights[0].ndim == 4:                # stacked seeds: x (S, B, in) -> (S, 1, B, in), shared by E
+            h = h.reshape(h.shape[0], 1, *h.shape[1:])
         last = len(self.weights) - 1
         for k, (w, b) in enumerate(zip(self.weights, self.biases)):
             h = ensemble_linear(h, w, b)                                     # (E, B, n_out)
             if k < last:
                 h = self.act(h)
-        return h.reshape(self.n, h.shape[1])                                 # (E, B)
+        return h.reshape(h.shape[:-1])                                       # (E, B), or (S, E, B)
 
     def forward_array(self, x: np.ndarray) -> np.ndarray:
         h = np.asarray(x, dtype=self.dtype)
+        if self.weights[0].ndim == 4:
+            h = h[:, None]
         last = len(self.weights) - 1
         for k, (w, b) in enumerate(zip(self.weights, self.biases)):
             h = h @ w.data
             h += b.data
             if k < last:
                 h = self.act.forward_array(h)
-        return h.reshape(self.n, h.shape[1])
+        return h.reshape(h.shape[:-1])
 
     def member(self, j: int, rng: np.random.Generator | None = None) -> MLP:
         """Member j as an ordinary `minirl.nn.MLP` (a copy of its weights; for tests and plots)."""
@@ -120,12 +125,12 @@ class SquashedGaussianActor(Module):
 
     def forward(self, obs) -> tuple[Tensor, Tensor]:
         x = obs if isinstance(obs, Tensor) else Tensor(np.asarray(obs, dtype=self.dtype))
-        out = self.net(x)                                                     # (B, 2D)
+        out = self.net(x)                                                     # (B, 2D), or (S, B, 2D)
         D = self.act_dim
-        return out[:, :D], out[:, D:].clip(self.log_std_min, self.log_std_max)
+        return out[..., :D], out[..., D:].clip(self.log_std_min, self.log_std_max)
 
     def forward_array(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = self.net.forward_array(np.asarray(obs, dtype=self.dtype))       # (B, 2D)
+        out = self.net.forward_array(np.asarray(obs, dtype=self.dtype))       # (B, 2D), or (S, B, 2D)
         D = self.act_dim
-        log_std = np.minimum(np.maximum(out[:, D:], self.log_std_min), self.log_std_max)
-        return out[:, :D], log_std.astype(self.dtype, copy=False)
+        log_std = np.minimum(np.maximum(out[..., D:], self.log_std_min), self.log_std_max)
+        return out[..., :D], log_std.astype(self.dtype, copy=False)

@@ -21,6 +21,8 @@ lock step); `stackable(config)` says whether a config can be stacked at all.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ..stacking import SeedStreams, split_state, stack_state
@@ -84,6 +86,10 @@ class StackedLearner:
     def _fail(self, s: int, error: FloatingPointError) -> None:
         if s not in self.dead:
             self.dead[s] = error
+
+    def _quiet(self):
+        """With a dead seed, NumPy's warnings about its NaNs (which its single run never computes) are off."""
+        return np.errstate(all="ignore") if self.dead else contextlib.nullcontext()
 
     def _restore_dead(self) -> None:
         """Dead seeds' slices back to their members' last good state (after an optimiser step)."""
