@@ -3,20 +3,12 @@
 import warnings
 
 import pytest
-from same_run import assert_same_run, untimed
+from same_run import assert_same_run, single_run, stacked_run
 
 from minirl.algos.model_based import SVG, ModelBasedConfig
 from minirl.algos.model_based_stacked import StackedSVG, stackable
 
 SMALL = dict(model_steps=20, policy_updates=5, horizon=5, model_hidden=(16, 16), policy_hidden=(16, 16))
-
-
-def _single(env, config, seed, steps):
-    agent = SVG(env, config, seed=seed)
-    try:
-        return [untimed(r) for r in agent.learn_iter(steps)], agent.state_dict()
-    finally:
-        agent.close()
 
 
 CASES = {
@@ -36,13 +28,8 @@ def test_each_stacked_seed_is_its_single_run(case, S):
     config = ModelBasedConfig(**SMALL, **changes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")                       # ModelWarning: small data, on purpose
-        members = [SVG(env, config, seed=s) for s in range(S)]
-        learner = StackedSVG(members)
-        rows = {s: [] for s in range(S)}
-        for entries in learner.learn_iter(steps):
-            for m, row in zip(learner.members, entries):      # (a seed whose budget is spent leaves)
-                rows[members.index(m)].append(untimed(row))
-        singles = [_single(env, config, s, steps) for s in range(S)]
+        members, rows, _ = stacked_run(StackedSVG, SVG, env, config, list(range(S)), steps)
+        singles = [single_run(SVG, env, config, s, steps) for s in range(S)]
     for s, m in enumerate(members):
         assert_same_run(rows[s], m.state_dict(), *singles[s])
 
@@ -56,7 +43,7 @@ def test_stacked_warnings_are_the_single_runs():
     with warnings.catch_warnings(record=True) as alone:
         warnings.simplefilter("always")
         for s in range(2):
-            _single("minirl/Pendulum-v1", config, s, 600)
+            single_run(SVG, "minirl/Pendulum-v1", config, s, 600)
     assert sorted(str(w.message) for w in stacked) == sorted(str(w.message) for w in alone)
 
 

@@ -2,21 +2,11 @@
 
 import numpy as np
 import pytest
-from same_run import assert_same_run, untimed
+from same_run import assert_same_run, single_run, stacked_run
 
 from minirl.algos.ppo import PPO
 from minirl.algos.ppo_stacked import StackedPPO, stackable
 from minirl.algos.presets import preset
-
-
-def _single(env, config, seed, steps):
-    agent = PPO(env, config, seed=seed)
-    try:
-        rows = [untimed(r) for r in agent.learn_iter(steps)]
-        return rows, agent.state_dict()
-    finally:
-        agent.close()
-
 
 CASES = {
     "CartPole preset (batch engine, float32)": ("CartPole-v1", {}, 2048),
@@ -34,45 +24,33 @@ CASES = {
 def test_each_stacked_seed_is_its_single_run(case, S):
     env, changes, steps = CASES[case]
     config = preset("ppo", env).replace(**changes)
-    members = [PPO(env, config, seed=s) for s in range(S)]
-    learner = StackedPPO(members)
-    rows = [[untimed(r) for r in entries] for entries in learner.learn_iter(steps)]
-    learner.close()
+    members, rows, _ = stacked_run(StackedPPO, PPO, env, config, list(range(S)), steps)
     for s, m in enumerate(members):
-        assert_same_run([r[s] for r in rows], m.state_dict(), *_single(env, config, s, steps))
+        assert_same_run(rows[s], m.state_dict(), *single_run(PPO, env, config, s, steps))
 
 
 def test_dropping_seeds_leaves_the_others_unchanged():
     config = preset("ppo", "CartPole-v1")
-    members = [PPO("CartPole-v1", config, seed=s) for s in range(3)]
-    learner = StackedPPO(members)
-    rows = {0: [], 2: []}
-    for i, entries in enumerate(learner.learn_iter(2048)):
-        for m, e in zip(learner.members, entries):
-            if m is not members[1]:
-                rows[members.index(m)].append(untimed(e))
-        if i == 1:
-            learner.keep([members[0], members[2]])              # seed 1 ended after two updates
-    assert learner.S == 2 and learner.venv.num_envs == 2 * config.num_envs
+    members, rows, learner = stacked_run(StackedPPO, PPO, "CartPole-v1", config, [0, 1, 2], 2048,
+                                         drop_after=(2, [0, 2]))           # seed 1 ended after two updates
+    assert learner.S == 2 and learner.venv.num_envs == 2 * config.num_envs and len(rows[1]) == 2
     for s in (0, 2):
-        assert_same_run(rows[s], members[s].state_dict(), *_single("CartPole-v1", config, s, 2048))
+        assert_same_run(rows[s], members[s].state_dict(), *single_run(PPO, "CartPole-v1", config, s, 2048))
+
+
+def _break_critic(agent):
+    agent.value.net.layers[0].weight.data[0, 0] = np.nan                   # its loss is NaN at once
 
 
 def test_a_diverging_seed_ends_alone_with_its_single_runs_error():
     config = preset("ppo", "CartPole-v1")
-    members = [PPO("CartPole-v1", config, seed=s) for s in range(3)]
-    members[1].value.net.layers[0].weight.data[0, 0] = np.nan     # its critic is broken: its loss is NaN
-    single = PPO("CartPole-v1", config, seed=1)
-    single.value.net.layers[0].weight.data[0, 0] = np.nan
     with pytest.raises(FloatingPointError) as expected:
-        next(single.learn_iter(1024))
-    learner = StackedPPO(members)
-    entries = [list(e) for e in learner.learn_iter(1024)]
-    assert isinstance(entries[0][1], FloatingPointError) and str(entries[0][1]) == str(expected.value)
-    assert entries[1][1] is None                                  # reported once
+        single_run(PPO, "CartPole-v1", config, 1, 1024, before=_break_critic)
+    members, rows, _ = stacked_run(StackedPPO, PPO, "CartPole-v1", config, [0, 1, 2], 1024,
+                                   before=lambda ms: _break_critic(ms[1]))
+    assert len(rows[1]) == 1 and str(rows[1][0]) == str(expected.value), "the error once, then nothing"
     for s in (0, 2):
-        assert_same_run([untimed(e[s]) for e in entries], members[s].state_dict(),
-                        *_single("CartPole-v1", config, s, 1024))
+        assert_same_run(rows[s], members[s].state_dict(), *single_run(PPO, "CartPole-v1", config, s, 1024))
 
 
 def test_target_kl_is_not_stacked():

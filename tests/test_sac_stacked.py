@@ -2,34 +2,11 @@
 
 import numpy as np
 import pytest
-from same_run import assert_same_run, untimed
+from same_run import assert_same_run, single_run, stacked_run
 
 from minirl.algos.presets import preset
 from minirl.algos.sac import SAC
 from minirl.algos.sac_stacked import StackedSAC
-
-
-def _single(env, config, seed, steps):
-    agent = SAC(env, config, seed=seed)
-    try:
-        return [untimed(r) for r in agent.learn_iter(steps)], agent.state_dict()
-    finally:
-        agent.close()
-
-
-def _stacked(env, config, seeds, steps, before=None):
-    members = [SAC(env, config, seed=s) for s in seeds]
-    if before is not None:
-        before(members)
-    learner = StackedSAC(members)
-    rows = {s: [] for s in seeds}
-    for entries in learner.learn_iter(steps):
-        for m, row in zip(learner.members, entries):
-            if row is not None:
-                rows[seeds[members.index(m)]].append(row if isinstance(row, Exception) else untimed(row))
-    learner.close()
-    return members, rows
-
 
 CASES = {
     "Pendulum preset (batch engine, float32)": ("Pendulum-v1", dict(log_every=200, hidden_sizes=(32, 32)), 600),
@@ -45,21 +22,21 @@ CASES = {
 def test_each_stacked_seed_is_its_single_run(case, S):
     env, changes, steps = CASES[case]
     config = preset("sac", env).replace(**changes)
-    members, rows = _stacked(env, config, list(range(S)), steps)
+    members, rows, _ = stacked_run(StackedSAC, SAC, env, config, list(range(S)), steps)
     for s, m in enumerate(members):
-        assert_same_run(rows[s], m.state_dict(), *_single(env, config, s, steps))
+        assert_same_run(rows[s], m.state_dict(), *single_run(SAC, env, config, s, steps))
+
+
+def _break_critic(agent):
+    agent.critic.weights[0].data[0, 0, 0] = np.nan                         # its critic loss is NaN at once
 
 
 def test_a_diverging_seed_ends_alone_with_its_single_runs_error():
     config = preset("sac", "Pendulum-v1").replace(log_every=100, hidden_sizes=(16, 16), learning_starts=50)
-
-    def break_seed_1(members):
-        members[1].critic.weights[0].data[0, 0, 0] = np.nan           # its critic loss is NaN at the first update
-    members, rows = _stacked("Pendulum-v1", config, [0, 1, 2], 300, break_seed_1)
-    single = SAC("Pendulum-v1", config, seed=1)
-    break_seed_1([None, single])
     with pytest.raises(FloatingPointError) as expected:
-        list(single.learn_iter(300))
+        single_run(SAC, "Pendulum-v1", config, 1, 300, before=_break_critic)
+    members, rows, _ = stacked_run(StackedSAC, SAC, "Pendulum-v1", config, [0, 1, 2], 300,
+                                   before=lambda ms: _break_critic(ms[1]))
     assert len(rows[1]) == 1 and str(rows[1][0]) == str(expected.value)
     for s in (0, 2):
-        assert_same_run(rows[s], members[s].state_dict(), *_single("Pendulum-v1", config, s, 300))
+        assert_same_run(rows[s], members[s].state_dict(), *single_run(SAC, "Pendulum-v1", config, s, 300))
