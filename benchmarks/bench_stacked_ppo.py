@@ -10,7 +10,7 @@ seeds, as `minirl train` evaluates) whose mean reaches 475, or at the preset's 1
 
 | arm | how |
 |---|---|
-| `before` | one `PPO` after the other, environments and evaluation episodes stepped one by one (minirl before issue 24: the batch engines of `minirl.batch_envs` switched off) |
+| `before` | one `PPO` after the other, environments and evaluation episodes stepped one by one (minirl before issue 24: the batch engines of `minirl.batch_envs` switched off); with `--before-checkout DIR`, one `PPO` after the other of the minirl in DIR (a checkout of the commit before issue 24), in a child process |
 | `alone` | one `PPO` after the other with today's levers (batch engines for training and evaluation) |
 | `stacked` | one `StackedPPO` of the S seeds; a seed leaves the stack when it solves (`keep`) |
 
@@ -31,7 +31,11 @@ sampling and bookkeeping are not in the floor. Target: throughput >= 0.3 x the f
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -78,6 +82,21 @@ def one_after_the_other(seeds) -> tuple[float, list]:
         agent.close()
         solved.append(hit)
     return time.process_time() - t0, solved
+
+
+def one_after_the_other_in(checkout: str, seeds) -> tuple[float, list]:
+    """`one_after_the_other` run by the minirl of another checkout, in a child process (its CPU seconds)."""
+    code = (f"import sys, json; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); "
+            "import minirl, bench_stacked_ppo as b; "
+            f"assert minirl.__file__.startswith({os.path.abspath(checkout)!r}), minirl.__file__; "
+            f"print(json.dumps(b.one_after_the_other({list(seeds)!r})))")
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(checkout), PYTHONDONTWRITEBYTECODE="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         cwd=os.path.abspath(checkout))           # -c puts the working folder first on sys.path
+    if out.returncode:
+        raise SystemExit(f"the `before` arm in {checkout} failed:\n{out.stderr}")
+    seconds, hits = json.loads(out.stdout.strip().splitlines()[-1])
+    return seconds, hits
 
 
 def stacked(seeds) -> tuple[float, list]:
@@ -180,6 +199,8 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="rounds of the three arms (median reported)")
     parser.add_argument("--throughput-updates", type=int, default=20)
     parser.add_argument("--skip-seeds", action="store_true", help="only the throughput")
+    parser.add_argument("--before-checkout", metavar="DIR", default=None,
+                        help="run the `before` arm with the minirl of this checkout (the commit before issue 24)")
     args = parser.parse_args(argv)
     check_threads()
     seeds = list(range(args.seeds))
@@ -188,7 +209,9 @@ def main(argv=None) -> int:
         steps = {}
         for r in range(args.repeats):
             for arm in cpu:
-                if arm == "before":
+                if arm == "before" and args.before_checkout:
+                    seconds, hit = one_after_the_other_in(args.before_checkout, seeds)
+                elif arm == "before":
                     with _BeforeIssue24():
                         seconds, hit = one_after_the_other(seeds)
                 else:
