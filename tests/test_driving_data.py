@@ -10,6 +10,7 @@ the first episodes of a long collection are a short collection). They skip with 
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 
@@ -63,8 +64,52 @@ def test_load_errors_are_one_line(tmp_path):
         dd.load(tmp_path / "missing.npz")
     bad = tmp_path / "bad.npz"
     np.savez(bad, x=np.zeros(3))
-    with pytest.raises(ValueError, match="lacks fields"):
+    with pytest.raises(ValueError, match="is not a driving data set.*lacks the fields"):
         dd.load(bad)
+
+
+@pytest.mark.parametrize("content", [b"garbage, not an archive\n", b"PK\x03\x04 truncated zip", "npy", "pickle"])
+def test_a_file_that_is_not_a_data_set_is_refused_in_one_line(tmp_path, content):
+    """Never numpy's "load it with allow_pickle=True" advice: that would run code from the file."""
+    path = tmp_path / "data.npz"
+    if content == "npy":
+        np.save(tmp_path / "data.npy", np.zeros(3))
+        (tmp_path / "data.npy").rename(path)
+    elif content == "pickle":
+        np.savez(path, **{k: np.array([object()] * 2, dtype=object) for k in ("obs", "reward")})
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ValueError) as info:
+        dd.load(path)
+    message = str(info.value)
+    assert "is not a driving data set" in message and "\n" not in message
+    assert "pickle" not in message.lower(), message
+
+
+def test_nan_rewards_are_refused_at_load_naming_the_field(tmp_path):
+    data = dd.load_shipped().episodes([0, 1])
+    data.save(tmp_path / "ok.npz")
+    arrays = dict(np.load(tmp_path / "ok.npz"))
+    arrays["reward"] = arrays["reward"].copy()
+    arrays["reward"][3] = np.nan
+    meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
+    dd.save_npz(tmp_path / "nan.npz", arrays, meta)
+    with pytest.raises(ValueError, match=r"field reward holds 1 rows with NaN or inf \(first at row 3\)") as info:
+        dd.load(tmp_path / "nan.npz")
+    assert "\n" not in str(info.value)
+
+
+def test_the_shipped_rows_are_nearest_cars_and_the_tracked_rows_follow_cars():
+    """The facts the world-model section teaches: rows switch car, `next_tracked` keeps them."""
+    data = dd.load_shipped()
+    same = data.obs_ids == data.next_ids
+    np.testing.assert_array_equal(data.next_tracked[same], data.next_obs[same])
+    present = (data.obs[:, 1:, 0] > 0) & (data.next_obs[:, 1:, 0] > 0)
+    switch = (~same[:, 1:] & present).sum() / present.sum()
+    assert 0.05 < switch < 0.4, switch
+    # nobody is observed more than 10 m behind the ego car (see_behind=False): x >= -10 m
+    others = data.obs[:, 1:][data.obs[:, 1:, 0] > 0]
+    assert others[:, 1].min() * dd.X_RANGE >= -10.0 - 1e-3
 
 
 @pytest.mark.slow
@@ -84,9 +129,9 @@ def test_collection_is_deterministic_and_regenerates_the_shipped_episodes(tmp_pa
     head = shipped.episodes(np.arange(n))
     assert len(head) == len(first), (len(head), len(first))
     for key in ("action", "episode", "t", "terminated", "truncated", "crashed", "lane", "on_road",
-                "episode_seed", "episode_eps"):
+                "episode_seed", "episode_eps", "obs_ids", "next_ids"):
         np.testing.assert_array_equal(getattr(first, key), getattr(head, key), err_msg=key)
-    for key in ("obs", "next_obs", "reward", "speed", "ego_x", "ego_y", "heading"):
+    for key in ("obs", "next_obs", "next_tracked", "reward", "speed", "ego_x", "ego_y", "heading"):
         np.testing.assert_allclose(getattr(first, key), getattr(head, key), rtol=1e-6, atol=1e-6, err_msg=key)
     same = ("env_id", "seed", "behaviour", "actions", "config")      # not the package versions
     assert {k: first.meta[k] for k in same} == {k: shipped.meta[k] for k in same}

@@ -1,154 +1,180 @@
-"""Figures of `minirl driving` (each takes a `DrivingResult` and returns a matplotlib Figure).
+"""Figures of `minirl driving`; each takes the tables of `minirl.experiments.driving.tables` (lists of
+row dicts) and returns a matplotlib Figure.
 
-* `reward_figure`: pair accuracy overall / no-crash / crash per reward model, and accuracy against
-  the number of training pairs beside the toy language (mean over seeds, bootstrap band);
-* `world_model_figure`: one-step R^2 of the change per component (ego / others x position / velocity);
-* `overopt_figure`: best-of-N proxy and true gain against sqrt(KL), driving segments beside the toy
-  language, and (when it ran) best-of-N action sequences through the world model, paid in the real env;
-* `planner_figure`: return paid, predicted and crash rate per planner arm in the real env.
+* `policies_figure`: crash rate (Wilson 95% interval, k/n written on the bar) and return paid
+  (bootstrap 95% over episodes) of every baseline and planner arm in the real env;
+* `blame_figure`: the 2 x 2 "who is to blame" table against N: paid return and crashes of the winner;
+* `overopt_figure`: gain in reference standard deviations against KL_BoN, the driving
+  action-sequence reward (proxy, paid, crashes of the winner) beside the toy language;
+* `rewards_figure`: pair accuracy and R^2 against the number of pairs, both worlds, like for like;
+* `world_model_figure`: one-step R^2 of the change per component for each predictor;
+* `ppo_figure`: crash rate and speed of PPO trained on each reward (`--long`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .curves import plot_band, plt
+from .curves import band_label, plt
 
-__all__ = ["reward_figure", "world_model_figure", "overopt_figure", "planner_figure"]
+__all__ = ["policies_figure", "blame_figure", "overopt_figure", "rewards_figure", "world_model_figure",
+           "ppo_figure"]
 
-
-def _seed_curves(rows, x_key, y_key, **where):
-    """Per-seed (x, y) curves from result rows, x sorted."""
-    out = []
-    for seed in sorted({r["seed"] for r in rows}):
-        pts = sorted((r[x_key], r[y_key]) for r in rows if r["seed"] == seed
-                     and all(r.get(k) == v for k, v in where.items()) and np.isfinite(r[y_key]))
-        if pts:
-            out.append((np.array([p[0] for p in pts], dtype=float), np.array([p[1] for p in pts], dtype=float)))
-    return out
+COLORS = {"exact copy/env reward": "tab:green", "exact copy/learned reward": "tab:olive",
+          "learned world model/env reward": "tab:purple", "learned world model/learned reward": "tab:red"}
 
 
-def reward_figure(result, config):
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.4))
-    big = config.pair_counts[-1]
-    labels, groups = [], ("overall", "no_crash", "crash")
-    values = {g: [] for g in groups}
-    for inputs in ("privileged", "observation"):
-        for model in ("linear", "mlp"):
-            labels.append(f"{model}\n{inputs[:4]}.")
-            for g in groups:
-                vals = [r[g] for r in result.reward_rows if r["inputs"] == inputs and r["model"] == model
-                        and r["n_pairs"] == big and np.isfinite(r[g])]
-                values[g].append(np.mean(vals) if vals else np.nan)
-    x = np.arange(len(labels))
-    for i, (g, color) in enumerate(zip(groups, ("tab:blue", "tab:green", "tab:red"))):
-        ax1.bar(x + (i - 1) * 0.27, values[g], width=0.27, color=color, label=g.replace("_", "-") + " pairs")
-    toy = np.mean([r["accuracy"] for r in result.toy_rows if r["n_pairs"] == big])
-    ax1.axhline(toy, color="k", linestyle="--", linewidth=1, label=f"toy language ({toy:.2f})")
-    ax1.set_xticks(x, labels)
-    ax1.set_ylim(0.4, 1.0)
-    ax1.set_ylabel("held-out pair accuracy")
-    ax1.set_title(f"Bradley-Terry reward models, {big} training pairs")
-    ax1.legend(fontsize=8, loc="lower left")
-    for inputs, group, color, style in (("privileged", "overall", "tab:blue", "-"),
-                                        ("observation", "overall", "tab:orange", "-"),
-                                        ("observation", "crash", "tab:red", ":")):
-        curves = _seed_curves(result.reward_rows, "n_pairs", group, inputs=inputs, model="mlp")
-        if curves:
-            plot_band(ax2, curves, f"driving, MLP on {inputs}, {group} pairs", statistic="mean", color=color)
-    toy_curves = _seed_curves(result.toy_rows, "n_pairs", "accuracy")
-    if toy_curves:
-        plot_band(ax2, toy_curves, "toy language", statistic="mean", color="k")
-    ax2.set_xscale("log")
-    ax2.set_xlabel("training pairs")
-    ax2.set_ylabel("held-out pair accuracy")
-    ax2.set_title("accuracy against the amount of data")
-    ax2.grid(alpha=0.3)
-    ax2.legend(fontsize=7)
-    return fig
+def _wrap(label: str) -> str:
+    return label.replace(": ", ":\n").replace(" + ", "\n+ ").replace(" (", "\n(")
 
 
-def world_model_figure(result):
-    fig, ax = plt.subplots(figsize=(8, 4))
-    comps = [(c, f) for c in ("ego", "others") for f in ("x", "y", "vx", "vy")]
-    x = np.arange(len(comps))
-    for i, model in enumerate(("linear", "mlp")):
-        vals = [np.nanmean([r["r2"] for r in result.world_rows if r["model"] == model and r["car"] == c
-                            and r["feature"] == f] or [np.nan]) for c, f in comps]
-        ax.bar(x + (i - 0.5) * 0.4, vals, width=0.4, label=model)
-    ax.axhline(1.0, color="k", linestyle="--", linewidth=1, label="toy language (known exactly)")
-    ax.axhline(0.0, color="grey", linewidth=0.8)
-    ax.set_xticks(x, [f"{c}\n{f}" for c, f in comps])
-    ax.set_ylabel("one-step R^2 of the change (test episodes)")
-    ax.set_title("world model error per state component")
-    ax.legend(fontsize=8)
-    return fig
+def _rate_bars(ax, rows, title):
+    x = np.arange(len(rows))
+    rate = np.array([r["crash_rate"] for r in rows])
+    err = np.array([[r["crash_rate"] - r["crash_low"] for r in rows], [r["crash_high"] - r["crash_rate"] for r in rows]])
+    ax.bar(x, rate, color="tab:red", alpha=0.8, yerr=err, capsize=4, label="crash rate, Wilson 95% interval")
+    for xi, r in zip(x, rows):
+        ax.text(xi, min(r["crash_high"] + 0.03, 0.97), f"{r['crashes']}/{r['n']}", ha="center", fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("crash rate")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
 
 
-def overopt_figure(result):
-    panels = 3 if result.seq_rows else 2
-    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.4))
-    ax1, ax2 = axes[0], axes[-1]
-    first = min((r["seed"] for r in result.bon_rows), default=None)
-    for inputs, color in (("privileged", "tab:blue"), ("observation", "tab:orange")):
-        for key, style in (("proxy_gain", "--"), ("true_gain", "-")):
-            for seed in sorted({r["seed"] for r in result.bon_rows}):
-                rows = [r for r in result.bon_rows if r["inputs"] == inputs and r["seed"] == seed]
-                ax1.plot(np.sqrt([r["kl"] for r in rows]), [r[key] for r in rows], style, color=color, alpha=0.8,
-                         label=f"{inputs}: {key.split('_')[0]}" if seed == first else None)
-    first = min((r["seed"] for r in result.toy_bon_rows), default=None)
-    for key, style in (("proxy_gain", "--"), ("true_gain", "-")):
-        for seed in sorted({r["seed"] for r in result.toy_bon_rows}):
-            rows = [r for r in result.toy_bon_rows if r["seed"] == seed]
-            ax2.plot(np.sqrt([r["kl"] for r in rows]), [r[key] for r in rows], style, color="k", alpha=0.8,
-                     label=("proxy" if key == "proxy_gain" else "gold") if seed == first else None)
-    ax1.set_title("driving: best-of-N recorded segments")
-    ax2.set_title("toy language: exact best-of-N (lesson 10)")
+def policies_figure(rows):
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.6))
+    labels = [_wrap(r["arm"]) for r in rows]
+    x = np.arange(len(rows))
+    _rate_bars(ax1, rows, "real highway-fast-v0, 20 s episodes")
+    ret = np.array([r["return"] for r in rows])
+    err = np.array([[r["return"] - r["return_low"] for r in rows], [r["return_high"] - r["return"] for r in rows]])
+    ax2.bar(x, ret, yerr=err, capsize=4, color="tab:blue", alpha=0.8, label="return paid, 95% bootstrap over episodes")
+    pred = [r.get("predicted", np.nan) for r in rows]
+    if np.isfinite(pred).any():
+        ax2.plot(x, pred, "k_", markersize=18, mew=2, linestyle="none", label="return the planner predicted")
+    ax2.set_ylabel("episode return")
+    ax2.legend(fontsize=8, loc="lower left")
     for ax in (ax1, ax2):
-        ax.set_xlabel("sqrt(KL(best-of-N || reference))")
-        ax.set_ylabel("gain over the reference (reference std)")
-    if result.seq_rows:
-        ax = axes[1]
-        twin = ax.twinx()
-        ns = sorted({r["N"] for r in result.seq_rows})
-        for proxy, color in (("learned reward", "tab:orange"), ("true reward formula", "tab:green")):
-            mean = lambda key: [np.mean([float(r[key]) for r in result.seq_rows          # noqa: E731
-                                         if r["proxy"] == proxy and r["N"] == n]) for n in ns]
-            ax.plot(ns, mean("predicted"), "--", color=color, label=f"{proxy}: predicted")
-            ax.plot(ns, mean("paid"), "-", color=color, label=f"{proxy}: paid")
-            twin.plot(ns, mean("crashed"), ":", marker="x", color=color, label=f"{proxy}: crash rate")
-        ax.set_xscale("log")
-        ax.set_xlabel("N (random action sequences)")
-        ax.set_ylabel("return over the sequence")
-        twin.set_ylabel("crash rate (dotted)")
-        twin.set_ylim(0, 1)
-        ax.set_title("driving: best-of-N through the world model, paid in the real env", fontsize=9)
-    for ax in axes:
+        ax.set_xticks(x, labels, fontsize=8)
+    return fig
+
+
+def _band(ax, x, rows, key, label, color, style="-", scale=1.0, unit="starts"):
+    y = np.array([r[key] for r in rows]) * scale
+    low = np.array([r[f"{key}_low"] for r in rows]) * scale
+    high = np.array([r[f"{key}_high"] for r in rows]) * scale
+    n = rows[0].get("n", rows[0].get("n_starts", 0))
+    ax.plot(x, y, style, color=color, marker="o", markersize=3, label=band_label(label, "mean", n, unit=unit))
+    ax.fill_between(x, low, high, color=color, alpha=0.15, linewidth=0)
+
+
+def blame_figure(rows):
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
+    for key in dict.fromkeys((r["dynamics"], r["score"]) for r in rows):
+        sel = [r for r in rows if (r["dynamics"], r["score"]) == key]
+        color = COLORS["/".join(key)]
+        ns = [r["N"] for r in sel]
+        _band(ax1, ns, sel, "paid", f"{key[0]} + {key[1]}", color)
+        _band(ax2, ns, sel, "crashes", f"{key[0]} + {key[1]}", color)
+    n = rows[0]["n"]
+    ax1.set_ylabel("return paid by the real env (5 steps)")
+    ax2.set_ylabel(f"crashes of the winner (of {n} starts)")
+    ax2.set_ylim(bottom=0)
+    for ax in (ax1, ax2):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("N (random action sequences, best by the score)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
+    ax1.set_title("who is to blame: dynamics x score", fontsize=10)
     return fig
 
 
-def planner_figure(result):
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    arms = list(dict.fromkeys(r["arm"] for r in result.planner_rows))
-    if not arms:
-        for ax in (ax1, ax2):
-            ax.text(0.5, 0.5, f"skipped: {result.skipped}", ha="center", va="center", wrap=True)
-            ax.set_axis_off()
-        return fig
-    x = np.arange(len(arms))
-    paid = [np.mean([r["return"] for r in result.planner_rows if r["arm"] == a]) for a in arms]
-    pred = [np.mean([r["predicted"] for r in result.planner_rows if r["arm"] == a]) for a in arms]
-    crash = [np.mean([r["crashed"] for r in result.planner_rows if r["arm"] == a]) for a in arms]
-    ax1.bar(x - 0.2, paid, width=0.4, label="paid by the env")
-    ax1.bar(x + 0.2, pred, width=0.4, label="predicted by the models")
-    ax1.set_ylabel("episode return")
-    ax2.bar(x, crash, color="tab:red")
-    ax2.set_ylabel("crash rate")
-    ax2.set_ylim(0, 1)
+def overopt_figure(rows):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)
+    drive = [r for r in rows if r["world"] == "driving"]
+    toy = [r for r in rows if r["world"] == "toy language"]
+    for ax, sel, title in ((axes[0], drive, "driving: action-sequence reward, real env pays"),
+                           (axes[1], toy, "toy language: exact best-of-N (lesson 10)")):
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("KL_BoN = log N - (N - 1) / N")
+        ax.grid(alpha=0.3)
+        if not sel:
+            continue
+        kl = [r["kl_bon"] for r in sel]
+        ax.plot(kl, [r["proxy_gain"] for r in sel], "--", color="k", label="proxy (the reward model)")
+        if sel is drive:
+            _band(ax, kl, sel, "paid_gain", "paid", "tab:blue")
+            twin = ax.twinx()
+            _band(twin, kl, sel, "crashes", "crashes of the winner", "tab:red", style=":")
+            twin.set_ylabel(f"crashes of the winner (of {sel[0]['n']} starts)")
+            twin.set_ylim(0, sel[0]["n"])
+            twin.legend(fontsize=7, loc="center right")
+        else:
+            ax.plot(kl, [r["paid_gain"] for r in sel], "-", color="tab:blue", marker="o", markersize=3,
+                    label=f"gold: mean over {sel[0]['n']} seeds (exact)")
+        ax.legend(fontsize=7, loc="upper left")
+    axes[0].set_ylabel("gain over the reference (reference std)")
+    return fig
+
+
+def rewards_figure(rows):
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
+    styles = {("toy language", "outcome"): ("k", "-"), ("driving", "outcome"): ("tab:green", "-"),
+              ("driving", "action sequence"): ("tab:red", "-")}
+    for ax, metric in ((ax1, "pair accuracy"), (ax2, "R^2")):
+        for world, kind, context in dict.fromkeys((r["world"], r["reward"], r["context"]) for r in rows):
+            if (world, kind) not in styles:
+                continue                             # the toy's action-sequence reward is its outcome reward
+            sel = sorted((r for r in rows if (r["world"], r["reward"], r["context"], r["metric"])
+                          == (world, kind, context, metric)), key=lambda r: r["n_pairs"])
+            if not sel:
+                continue
+            color, _ = styles[world, kind]
+            style = ":" if context == "recorded segments" else "-"
+            x = [r["n_pairs"] for r in sel]
+            ax.plot(x, [r["mean"] for r in sel], style, color=color, marker="o", markersize=3,
+                    label=band_label(f"{world}, {kind}, {context}", "mean", sel[0]["seeds"]))
+            ax.fill_between(x, [r["low"] for r in sel], [r["high"] for r in sel], color=color, alpha=0.15, linewidth=0)
+        ax.set_xscale("log")
+        ax.set_xlabel("judged pairs the reward model was trained on")
+        ax.set_ylabel(f"held-out {metric}")
+        ax.grid(alpha=0.3)
+    ax1.axhline(0.5, color="grey", linewidth=0.8)
+    ax1.legend(fontsize=7, loc="lower right")
+    ax1.set_title("the same judge, model and trainer in both worlds", fontsize=10)
+    return fig
+
+
+def world_model_figure(rows):
+    fig, ax = plt.subplots(figsize=(10, 4.4))
+    comps = [(c, f) for c in ("ego", "others") for f in ("x", "y", "vx", "vy")]
+    groups = [g for g in dict.fromkeys((r["predictor"], r["target"], r["rows"]) for r in rows)
+              if g[0] != "rows that switch car"]
+    x = np.arange(len(comps))
+    width = 0.8 / max(len(groups), 1)
+    for i, g in enumerate(groups):
+        vals = []
+        for c, f in comps:
+            match = [r["r2"] for r in rows if (r["predictor"], r["target"], r["rows"], r["car"], r["feature"]) == (*g, c, f)]
+            vals.append(match[0] if match else np.nan)
+        ax.bar(x + (i - (len(groups) - 1) / 2) * width, np.clip(vals, -0.5, 1.0), width=width,
+               label=f"{g[0]} -> {g[1]}, {g[2]}")
+    ax.axhline(0.0, color="grey", linewidth=0.8)
+    ax.set_ylim(-0.5, 1.05)
+    ax.set_xticks(x, [f"{c}\n{f}" for c, f in comps])
+    ax.set_ylabel("one-step R^2 of the change (test episodes; < -0.5 shown at -0.5)")
+    ax.set_title("world-model error per component: bookkeeping (rows switch car) or driving?", fontsize=10)
+    ax.legend(fontsize=7, loc="lower left")
+    return fig
+
+
+def ppo_figure(rows):
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
+    _rate_bars(ax1, rows, f"PPO in the real env, {rows[0]['seeds']} seeds, evaluation episodes")
+    x = np.arange(len(rows))
+    ax2.bar(x, [r["speed"] for r in rows], color="tab:blue", alpha=0.8, label="mean forward speed")
+    ax2.set_ylabel("m/s")
+    ax2.legend(fontsize=8, loc="lower left")
     for ax in (ax1, ax2):
-        ax.set_xticks(x, [a.replace(" + ", "\n+ ").replace(" (", "\n(") for a in arms], fontsize=8)
-    ax1.legend(fontsize=8)
-    ax1.set_title("real highway-fast-v0 episodes")
+        ax.set_xticks(x, [f"trained on the\n{r['arm']}" for r in rows], fontsize=8)
     return fig

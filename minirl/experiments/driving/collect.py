@@ -27,7 +27,8 @@ import numpy as np
 from .data import (ACTIONS, EPISODE_FIELDS, LANE_WIDTH, LANES, TRANSITION_FIELDS, V_RANGE, X_RANGE, Y_RANGE, DrivingData,
                    lane_from_obs)
 
-__all__ = ["ENV_ID", "EPSILONS", "make_env", "careful_action", "episode_seed", "collect", "driving_extra_missing"]
+__all__ = ["ENV_ID", "EPSILONS", "make_env", "careful_action", "episode_seed", "collect", "driving_extra_missing",
+           "observed_cars", "car_ids", "tracked_rows"]
 
 ENV_ID = "highway-fast-v0"
 EPSILONS = (0.0, 0.1, 0.3, 1.0)
@@ -89,14 +90,56 @@ def careful_action(obs) -> int:
     return FASTER if room > 15 else IDLE
 
 
-def _record_step(rows, env, obs, action, reward, next_obs, terminated, truncated, episode, t):
+def observed_cars(env) -> list:
+    """The cars shown in rows 1-4 of the Kinematics observation the env returns now, in row order.
+
+    The same query as highway-env's `KinematicObservation.observe`: the nearest cars within the
+    perception distance, sorted by longitudinal distance, none more than 10 m behind (`see_behind`).
+    """
+    u = env.unwrapped
+    kind = u.observation_type
+    close = u.road.close_objects_to(u.vehicle, u.PERCEPTION_DISTANCE, count=kind.vehicles_count - 1,
+                                    see_behind=kind.see_behind, sort=kind.order == "sorted",
+                                    vehicles_only=not kind.include_obstacles)
+    return list(close[-kind.vehicles_count + 1:]) if close else []
+
+
+def car_ids(env, cars) -> np.ndarray:
+    """(5,) int: the ego's and `cars`' indices in the road's vehicle list, -1 for an empty row."""
+    index = {id(v): i for i, v in enumerate(env.unwrapped.road.vehicles)}
+    ids = [index[id(env.unwrapped.vehicle)]] + [index.get(id(v), -1) for v in cars]
+    return np.array(ids + [-1] * (5 - len(ids)), dtype=np.int16)
+
+
+def tracked_rows(env, cars) -> np.ndarray:
+    """(5, 5) float32: the ego and `cars` now, normalised exactly as the Kinematics observation.
+
+    Called after a step with the cars observed before it, this is the next observation with the
+    previous step's row order: an observation with stable car identities.
+    """
+    import pandas as pd
+
+    u = env.unwrapped
+    kind, ego = u.observation_type, u.vehicle
+    records = [ego.to_dict()] + [v.to_dict(ego, observe_intentions=kind.observe_intentions) for v in cars]
+    df = kind.normalize_obs(pd.DataFrame.from_records(records)[kind.features])
+    out = np.zeros((5, 5), dtype=np.float32)
+    out[:len(records)] = df.values
+    return out
+
+
+def _record_step(rows, env, obs, action, reward, next_obs, terminated, truncated, episode, t, cars_before):
     v = env.unwrapped.vehicle
+    cars_after = observed_cars(env)
     for key, value in (("obs", obs), ("next_obs", next_obs), ("action", action), ("reward", reward),
                        ("terminated", terminated), ("truncated", truncated), ("crashed", v.crashed),
                        ("on_road", v.on_road), ("lane", v.target_lane_index[2]),
                        ("speed", v.speed * np.cos(v.heading)), ("ego_x", v.position[0]),
-                       ("ego_y", v.position[1]), ("heading", v.heading), ("episode", episode), ("t", t)):
+                       ("ego_y", v.position[1]), ("heading", v.heading), ("episode", episode), ("t", t),
+                       ("obs_ids", car_ids(env, cars_before)), ("next_ids", car_ids(env, cars_after)),
+                       ("next_tracked", tracked_rows(env, cars_before))):
         rows[key].append(value)
+    return cars_after
 
 
 def collect(n_steps: int, seed: int = 0, *, env=None, progress=None) -> DrivingData:
@@ -123,12 +166,12 @@ def collect(n_steps: int, seed: int = 0, *, env=None, progress=None) -> DrivingD
         obs, _ = env.reset(seed=reset_seed)
         per_episode["episode_seed"].append(reset_seed)
         per_episode["episode_eps"].append(eps)
-        t, done = 0, False
+        t, done, cars = 0, False, observed_cars(env)
         while not done:
             action = int(rng.integers(len(ACTIONS))) if rng.random() < eps else careful_action(obs)
             next_obs, reward, terminated, truncated, _ = env.step(action)
-            _record_step(rows, env, obs, action, float(reward), next_obs, bool(terminated), bool(truncated),
-                         episode, t)
+            cars = _record_step(rows, env, obs, action, float(reward), next_obs, bool(terminated), bool(truncated),
+                                episode, t, cars)
             obs, t, done = next_obs, t + 1, terminated or truncated
         episode += 1
         if progress is not None:

@@ -24,7 +24,15 @@ Shapes (N transitions, E episodes)
 | speed                     | (N,)       | float64 | forward speed v cos(heading), m/s            |
 | ego_x, ego_y, heading     | (N,)       | float64 | ego position (m) and heading (rad)           |
 | episode, t                | (N,)       | int32, int16 | episode id, step within the episode     |
+| obs_ids, next_ids         | (N, 5)     | int16   | which car each row of obs / next_obs shows (its index in the road's vehicle list, row 0 the ego car; -1: empty row) |
+| next_tracked              | (N, 5, 5)  | float32 | the cars of obs's rows one step later, in obs's row order (an observation with stable car identities) |
 | episode_seed, episode_eps | (E,)       | int64, float64 | reset seed and behaviour randomness    |
+
+**The observation's rows are not cars.** Rows 1-4 are the 4 nearest cars *at that step*, sorted by
+longitudinal distance, so row k of `next_obs` can show another car than row k of `obs` (compare
+`obs_ids` with `next_ids`), and cars more than 10 m behind the ego (`see_behind=False`) are not
+observed at all. `next_tracked` follows the cars of `obs` instead: where no row switched car it
+equals `next_obs` exactly.
 
 Files are `.npz` archives written byte for byte the same for the same arrays (fixed zip
 timestamps), so "regenerating gives the same file" can be tested by comparing bytes.
@@ -61,7 +69,8 @@ REGENERATE = "minirl driving collect --out minirl/experiments/driving/highway_fa
 TRANSITION_FIELDS = {"obs": np.float32, "next_obs": np.float32, "action": np.int8, "reward": np.float64,
                      "terminated": bool, "truncated": bool, "crashed": bool, "on_road": bool,
                      "lane": np.int8, "speed": np.float64, "ego_x": np.float64, "ego_y": np.float64,
-                     "heading": np.float64, "episode": np.int32, "t": np.int16}
+                     "heading": np.float64, "episode": np.int32, "t": np.int16, "obs_ids": np.int16,
+                     "next_ids": np.int16, "next_tracked": np.float32}
 EPISODE_FIELDS = {"episode_seed": np.int64, "episode_eps": np.float64}
 PRIVILEGED = ("crashed", "lane", "speed", "on_road")
 
@@ -85,6 +94,9 @@ class DrivingData:
     heading: np.ndarray
     episode: np.ndarray
     t: np.ndarray
+    obs_ids: np.ndarray
+    next_ids: np.ndarray
+    next_tracked: np.ndarray
     episode_seed: np.ndarray
     episode_eps: np.ndarray
     meta: dict = dataclasses.field(default_factory=dict)
@@ -97,9 +109,19 @@ class DrivingData:
             if len(getattr(self, name)) != n:
                 raise ValueError(f"DrivingData: field {name} has {len(getattr(self, name))} rows, "
                                  f"reward has {n}; every transition field needs one row per step")
-        if self.obs.shape[1:] != (5, 5) or self.next_obs.shape != self.obs.shape:
-            raise ValueError(f"DrivingData: obs and next_obs must be (N, 5, 5) Kinematics observations, "
-                             f"got {self.obs.shape} and {self.next_obs.shape}")
+        if self.obs.shape[1:] != (5, 5) or self.next_obs.shape != self.obs.shape or \
+                self.next_tracked.shape != self.obs.shape:
+            raise ValueError(f"DrivingData: obs, next_obs and next_tracked must be (N, 5, 5) Kinematics observations, "
+                             f"got {self.obs.shape}, {self.next_obs.shape} and {self.next_tracked.shape}")
+        if self.obs_ids.shape != (n, 5) or self.next_ids.shape != (n, 5):
+            raise ValueError(f"DrivingData: obs_ids and next_ids must be (N, 5) = {(n, 5)}, "
+                             f"got {self.obs_ids.shape} and {self.next_ids.shape}")
+        for name, dtype in {**TRANSITION_FIELDS, **EPISODE_FIELDS}.items():
+            values = getattr(self, name)
+            if np.dtype(dtype).kind == "f" and not np.all(np.isfinite(values)):
+                bad = np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))
+                raise ValueError(f"DrivingData: field {name} holds {len(bad)} rows with NaN or inf "
+                                 f"(first at row {bad[0]}); a driving data set needs finite values")
 
     def __len__(self) -> int:
         return len(self.reward)
@@ -159,22 +181,38 @@ def save_npz(path, arrays: dict, meta: dict) -> str:
 
 
 def load(path) -> DrivingData:
-    """Read a file written by `DrivingData` / `minirl driving collect`; one-line errors for bad files."""
+    """Read a file written by `DrivingData` / `minirl driving collect`; one-line errors for bad files.
+
+    Anything else (not an .npz archive, an archive of other arrays, arrays that need pickle, NaN
+    values) is refused with one line that says the file is not a driving data set. Nothing is ever
+    unpickled.
+    """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"driving data {path} does not exist: make it with "
                                 f"`minirl driving collect --out {path}` (needs the [driving] extra)")
+    not_data = f"{path} is not a driving data set (an .npz file written by `minirl driving collect`)"
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{not_data}: it is not an .npz archive")
     try:
         with np.load(path, allow_pickle=False) as z:
             missing = [k for k in (*TRANSITION_FIELDS, *EPISODE_FIELDS, "meta") if k not in z.files]
             if missing:
-                raise ValueError(f"driving data {path} lacks fields {missing}: it was not written by "
-                                 "`minirl driving collect`")
+                raise ValueError(f"{not_data}: it lacks the fields {', '.join(missing)}")
             arrays = {k: z[k] for k in (*TRANSITION_FIELDS, *EPISODE_FIELDS)}
             meta = json.loads(z["meta"].tobytes().decode("utf-8"))
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ValueError(f"driving data {path} is not a readable .npz file ({exc})") from None
-    return DrivingData(**arrays, meta=meta)
+    except (UnicodeDecodeError, json.JSONDecodeError):        # both are ValueErrors: caught first
+        raise ValueError(f"{not_data}: its meta member is not JSON") from None
+    except ValueError as exc:
+        if str(exc).startswith(not_data):
+            raise
+        raise ValueError(f"{not_data}: a member is not a plain numeric array") from None
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ValueError(f"{not_data}: it cannot be read ({type(exc).__name__})") from None
+    try:
+        return DrivingData(**arrays, meta=meta)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{not_data}: {str(exc).removeprefix('DrivingData: ')}") from None
 
 
 def load_shipped() -> DrivingData:

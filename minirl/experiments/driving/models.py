@@ -1,29 +1,31 @@
-"""World-model error per state component, and over-optimisation of a learned driving reward.
+"""The one-step world model of the observations, and what its error is made of.
 
-**One-step world model** (items 2 of `minirl driving`). A dynamics model of the observations,
-`minirl.algos.world_models.DynamicsModel` (linear, or an MLP 64-64), fitted on the training
-episodes to predict the change of the Kinematics observation, o_{t+1} = o_t + delta_phi(o_t, a_t).
-On the test episodes its error is reported per component as the R^2 of the change:
+**World model.** `minirl.algos.world_models.DynamicsModel` (linear, or an MLP 64-64), fitted on the
+training episodes to predict the change of the Kinematics observation,
+o_{t+1} = o_t + delta_phi(o_t, a_t). On the test episodes its error is the R^2 of the change per
+component c in {ego, others} x {x, y, vx, vy}:
 
     R^2_c = 1 - sum_i (delta_hat_ic - delta_ic)^2 / sum_i (delta_ic - mean(delta_c))^2
 
-for c in {ego, others} x {x, y, vx, vy} (the other cars' rows 1-4 pooled, counted only where the
-car is present before and after the step). R^2 = 0 is no better than predicting the average change.
-Caveats the numbers carry: the ego's x is clipped to +1 two steps into an episode (so its change is
-zero almost always), and the other rows are the 4 *nearest* cars sorted by distance, so a row can
-switch to another car between two steps.
+(the other cars' rows 1-4 pooled, counted where the row shows a car before and after the step).
+R^2 = 0 is no better than predicting the average change.
 
-**Over-optimisation** (item 3). Best-of-N over a fixed pool of M test segments with the learned
-reward as the judge: draw N segments uniformly from the pool, keep the one the proxy scores highest.
-Over a finite pool the winner's distribution is exact (lesson 10, `best_of_n_log_probs` with a
-uniform reference pi_0 = 1/M), so for each N:
+**What the error is made of.** The observation's rows 1-4 are the 4 nearest cars *at each step*
+(`minirl.experiments.driving.data`), so a row can show another car after the step: the "change"
+is then the difference between two cars, which no model of driving can predict. Cars more than
+10 m behind are not observed at all. Three checks separate bookkeeping from driving:
 
-    E_N[R_true], E_N[R_proxy], P_N(crash), KL(pi_N || pi_0)
+* the **switch rate**: the share of other-car rows, present before and after, whose car changed;
+* a **constant-velocity** predictor: every car keeps its velocity for the 1 s step,
+  x' = x + vx dt, y' = y + vy dt (in the observation's units: x / 200 m, y / 12 m, v / 80 m/s);
+* **stable identities**: the targets `next_tracked` follow the cars of o_t (what an observation that
+  keeps each car in its row would show); a world model fitted to them, and the constant-velocity
+  predictor on them, say how predictable the other cars' *motion* is.
 
-and the toy language's exact curve beside it (pi_ref and a learned proxy table). Gains are in units
-of the reference's standard deviation, (E_N[R] - E_0[R]) / std_0[R], so the two worlds share axes.
+Ego x is clipped to +1 two steps into an episode (absolute x over 200 m), so its change is almost
+always zero.
 
-Shapes: obs (T, 25); act (T, 5); proxy, true, crash (M,); rows are dicts of plain numbers.
+Shapes: obs (T, 5, 5); flat inputs (T, 25); act (T, 5); rows are dicts of plain numbers.
 """
 
 from __future__ import annotations
@@ -32,28 +34,35 @@ import warnings
 
 import numpy as np
 
-from ...algos.best_of_n import best_of_n_log_probs
 from ...algos.model_fitting import ModelWarning, Transitions, fit_dynamics
 from ...algos.world_models import DynamicsModel
 from ...autograd import no_grad
 from ...stats import r_squared
-from .reward import MODELS
+from .data import V_RANGE, X_RANGE, Y_RANGE
 
-__all__ = ["FEATURES", "fit_world_model", "component_r2", "bon_curve", "toy_bon_curve"]
+__all__ = ["FEATURES", "TARGETS", "fit_world_model", "predict", "constant_velocity", "component_r2",
+           "switch_rate", "same_car_rows"]
 
 FEATURES = ("x", "y", "vx", "vy")                      # columns 1..4 of a Kinematics row
+TARGETS = ("next_obs", "next_tracked")
+WORLD_MODELS = {"linear": (), "mlp": (64, 64)}
+DT = 1.0                                               # s per env step (policy frequency 1 Hz)
 
 
-def fit_world_model(data, train, model: str, rng: np.random.Generator, *, steps: int) -> DynamicsModel:
-    """Fit o_{t+1} - o_t on the `train` rows of `data` (a DrivingData); `model` is linear or mlp."""
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {sorted(MODELS)}, got {model!r}")
+def fit_world_model(data, train, model: str, rng: np.random.Generator, *, steps: int,
+                    target: str = "next_obs") -> DynamicsModel:
+    """Fit `target` - o_t on the `train` rows of `data` (a DrivingData); `model` is linear or mlp."""
+    if model not in WORLD_MODELS:
+        raise ValueError(f"model must be one of {sorted(WORLD_MODELS)}, got {model!r}")
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
     train = np.asarray(train, dtype=bool)
-    net = DynamicsModel(25, 5, rng=rng, hidden=MODELS[model])
+    net = DynamicsModel(25, 5, rng=rng, hidden=WORLD_MODELS[model])
     # input scales floored at 1e-3: a feature constant in the training data (the ego's presence, a
     # clipped x) must not turn a small change at test time into a huge normalised input
     net.in_norm.eps = 1e-3
-    transitions = Transitions(data.flat_obs("obs"), data.action_onehot(), data.reward, data.flat_obs("next_obs"),
+    nxt = getattr(data, target).reshape(len(data), 25).astype(np.float64)
+    transitions = Transitions(data.flat_obs("obs"), data.action_onehot(), data.reward, nxt,
                               data.episode.astype(np.int64), ~train)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ModelWarning)
@@ -61,70 +70,56 @@ def fit_world_model(data, train, model: str, rng: np.random.Generator, *, steps:
     return net
 
 
-def component_r2(net: DynamicsModel, data, rows) -> list[dict]:
-    """R^2 of the predicted change per (car, feature) on the `rows` (bool mask) of `data`."""
+def predict(net: DynamicsModel, data, rows) -> np.ndarray:
+    """The world model's next observation for the `rows` (bool mask) of `data`, (n, 5, 5)."""
     rows = np.asarray(rows, dtype=bool)
-    obs, nxt = data.obs[rows].astype(np.float64), data.next_obs[rows].astype(np.float64)   # (n, 5, 5)
     with no_grad():
-        pred = net(obs.reshape(-1, 25), data.action_onehot()[rows]).data.reshape(-1, 5, 5)
-    delta, delta_hat = nxt - obs, pred - obs
+        return net(data.obs[rows].reshape(-1, 25).astype(np.float64), data.action_onehot()[rows]).data.reshape(-1, 5, 5)
+
+
+def constant_velocity(obs) -> np.ndarray:
+    """Every car keeps its (relative) velocity for one step: (..., 5, 5) -> (..., 5, 5), clipped to [-1, 1]."""
+    o = np.array(obs, dtype=np.float64)
+    o[..., 1] += o[..., 3] * V_RANGE * DT / X_RANGE                       # x += vx dt
+    o[..., 2] += o[..., 4] * V_RANGE * DT / Y_RANGE                       # y += vy dt
+    o[..., 1:] = np.clip(o[..., 1:], -1.0, 1.0)
+    return o * (np.asarray(obs)[..., :1] > 0)                             # empty rows stay empty
+
+
+def same_car_rows(data, rows) -> np.ndarray:
+    """(n, 5) bool: row k shows the same car before and after the step (ego row: always)."""
+    rows = np.asarray(rows, dtype=bool)
+    return data.obs_ids[rows] == data.next_ids[rows]
+
+
+def switch_rate(data, rows) -> tuple[int, int]:
+    """(switched, n): other-car rows present before and after the step whose car changed, of n such rows."""
+    rows = np.asarray(rows, dtype=bool)
+    present = (data.obs[rows][:, 1:, 0] > 0) & (data.next_obs[rows][:, 1:, 0] > 0)    # (n, 4)
+    switched = ~same_car_rows(data, rows)[:, 1:]
+    return int((switched & present).sum()), int(present.sum())
+
+
+def component_r2(pred, data, rows, *, target: str = "next_obs", only_same_car: bool = False) -> list[dict]:
+    """R^2 of the predicted change per (car, feature) on the `rows` (bool mask) of `data`.
+
+    `pred` (n, 5, 5) is the predicted next observation of those rows, scored against `target`
+    (`next_obs` or `next_tracked`); `only_same_car` keeps only the rows that kept their car.
+    """
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
+    rows = np.asarray(rows, dtype=bool)
+    obs, nxt = data.obs[rows].astype(np.float64), getattr(data, target)[rows].astype(np.float64)   # (n, 5, 5)
+    delta, delta_hat = nxt - obs, np.asarray(pred, dtype=np.float64) - obs
     present = (obs[:, :, 0] > 0) & (nxt[:, :, 0] > 0)                                      # (n, 5)
+    if only_same_car:
+        present &= same_car_rows(data, rows)
     out = []
     for car, car_rows in (("ego", [0]), ("others", [1, 2, 3, 4])):
         mask = np.zeros_like(present)
         mask[:, car_rows] = present[:, car_rows]
         for j, feature in enumerate(FEATURES, start=1):
             d, d_hat = delta[:, :, j][mask], delta_hat[:, :, j][mask]
-            out.append({"car": car, "feature": feature,
-                        "kind": "position" if feature in ("x", "y") else "velocity",
-                        "r2": r_squared(d_hat, d), "n": int(d.size), "std_change": float(d.std()) if d.size else 0.0})
+            out.append({"car": car, "feature": feature, "kind": "position" if feature in ("x", "y") else "velocity",
+                        "r2": r_squared(d_hat, d), "n": int(d.size)})
     return out
-
-
-def _uniform_bon(proxy: np.ndarray, values: dict, ns) -> list[dict]:
-    """Exact best-of-N over a pool with a uniform reference: E_N of each of `values` and the KL."""
-    proxy = np.asarray(proxy, dtype=np.float64)
-    logp0 = np.full((1, len(proxy)), -np.log(len(proxy)))
-    rows = []
-    for n in ns:
-        logp = best_of_n_log_probs(logp0, proxy[None], int(n))[0]                         # (M,)
-        p = np.exp(logp)
-        kl = float(np.sum(np.where(p > 0, p * (logp - logp0[0]), 0.0)))
-        rows.append({"N": int(n), "kl": max(kl, 0.0), **{k: float(p @ v) for k, v in values.items()}})
-    return rows
-
-
-def bon_curve(proxy, true_return, crash, ns) -> list[dict]:
-    """Best-of-N over a segment pool judged by `proxy`: rows of N, kl, and gains of proxy and true
-    return in reference standard deviations, plus the winner's crash probability."""
-    proxy, true_return = np.asarray(proxy, dtype=np.float64), np.asarray(true_return, dtype=np.float64)
-    crash = np.asarray(crash, dtype=np.float64)
-    rows = _uniform_bon(proxy, {"proxy": proxy, "true": true_return, "crash_rate": crash}, ns)
-    for r in rows:
-        r["proxy_gain"] = (r["proxy"] - proxy.mean()) / max(proxy.std(), 1e-12)
-        r["true_gain"] = (r["true"] - true_return.mean()) / max(true_return.std(), 1e-12)
-    return rows
-
-
-def toy_bon_curve(proxy_table, ns) -> list[dict]:
-    """The toy language's exact best-of-N curve against pi_ref with a learned proxy table (P, S)."""
-    from ...envs import toylang_exact as ex
-    from ...envs.toylang import ToyLanguage, reference_policy
-
-    lang = ToyLanguage()
-    lref = reference_policy(lang).all_log_probs().data                                   # (P, S)
-    gold, proxy = lang.gold_table, np.asarray(proxy_table, dtype=np.float64)
-
-    def ref_std(table):
-        p = np.exp(lref)
-        centred = table - (p * table).sum(-1, keepdims=True)
-        return float(np.sqrt((p * centred ** 2).sum(-1).mean()))
-
-    g0, p0 = ex.expected_reward(lref, gold), ex.expected_reward(lref, proxy)
-    rows = []
-    for n in ns:
-        logp = best_of_n_log_probs(lref, proxy, int(n))
-        rows.append({"N": int(n), "kl": ex.kl_divergence(logp, lref),
-                     "proxy_gain": (ex.expected_reward(logp, proxy) - p0) / ref_std(proxy),
-                     "true_gain": (ex.expected_reward(logp, gold) - g0) / ref_std(gold)})
-    return rows

@@ -1,57 +1,62 @@
-"""Optimise through the learned models, then drive the real car (item 4 of `minirl driving`).
+"""Drive the real car: baselines, and one planner through three kinds of model (`minirl driving`).
 
-**Planner: random shooting (model-predictive control).** At each real step, from the current
-observation o_0, draw K action sequences a^k_{0:H} uniformly from the 5 actions, roll each through
-the learned one-step world model f_phi (lesson 07), score it, and execute the first action of the
-best sequence; re-plan at the next step (Nagabandi et al., 2018):
+**Planner: random shooting (model-predictive control).** At each real step, draw K action
+sequences a^k_{0:H} uniformly from the 5 actions, predict each one's H-step return through a
+model, execute the first action of the best, and re-plan at the next step (Nagabandi et al., 2018):
 
-    o^k_{t+1} = f_phi(o^k_t, a^k_t),      J(k) = sum_{t<H} alive^k_t r(o^k_{t+1}, a^k_t),
-    a_0 = a^{k*}_0,   k* = argmax_k J(k)
+    J(k) = sum_{t<H} alive^k_t r(o^k_{t+1}, a^k_t),      a_0 = a^{k*}_0,   k* = argmax_k J(k)
 
-Two scores r, with the same world model:
+The same planner (same K, H, random sequences) runs with four models:
 
-* **learned reward**: the MLP regression reward model on observations (item 1); it has no crash
-  flag, so it cannot know that a crash ends the episode (alive = 1 throughout);
-* **true reward formula**: highway-env's own reward function (`minirl.experiments.driving.data`'s docstring)
-  evaluated on the imagined observation: lane from the ego's y, speed from its vx, and a crash
-  whenever another present car's box touches the ego's (|dx| < 5.5 m and |dy| < 2.5 m); a predicted
-  crash also ends the imagined episode (alive = 0 afterwards).
+| dynamics                              | score r                                    |
+|---------------------------------------|--------------------------------------------|
+| exact copy of the env (`envmodel`)    | the env's reward (the upper bound)         |
+| exact copy of the env                 | the learned outcome reward on the copy's observations |
+| learned world model o' = f_phi(o, a)  | the env's reward formula read off the imagined observation |
+| learned world model                   | the learned outcome reward                 |
 
-Both are evaluated in the real highway-fast-v0 on the same evaluation seeds (disjoint from the data),
-beside the env's IDLE policy and the careful driver that collected part of the data. Per episode:
-the return the env paid, whether it crashed, and the return the planner *predicted* for the steps
-it took (the sum of r(f_phi(o_t, a_t), a_t) for its executed actions): the gap between the two is
-what optimising through the models promised and did not deliver.
+With the exact copy a crash or the time limit ends the sequence (alive = 0 after it), as in the
+real env. Through the learned world model the formula's crash test (two boxes within 0.5 m) ends
+it; the learned reward has no crash flag and never does.
 
-**Best-of-N action sequences, paid in the real env** (item 3, off the data). The planner's inner
-step as an over-optimisation curve: from a real start state draw K = max(N) random sequences, score
-each through the world model with a proxy (learned reward or the formula), and for each N take the
-best of the first N. The winner's *predicted* H-step return is what the proxy promises; the real env,
-copied at the start state (`copy.deepcopy`) and stepped with the winner's actions, says what it pays
-and whether it crashes. Unlike best-of-N over recorded segments, the candidates here are imagined:
-the proxy is asked about states it never saw.
+**Baselines.** Three fixed policies on the same seeds: always SLOWER (brake to the lowest target
+speed and keep the lane), "keep lane and speed" (the env's IDLE action, which still runs into
+slower cars ahead), and the careful driver that collected part of the data (`collect.careful_action`).
 
-Shapes: obs (25,) per real step; imagined batches (K, 25); sequences (K, H) ints.
+Every episode row: the return the env paid, the return the planner *predicted* for the steps it
+took (sum of the predicted one-step rewards of its executed actions; NaN for baselines), steps,
+crashed, and the mean forward speed (m/s).
+
+Shapes: obs (5, 5) per real step; imagined batches (K, 25); sequences (K, H) ints.
 """
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from ...autograd import no_grad
+from .collect import careful_action
 from .data import LANES, V_RANGE, X_RANGE, Y_RANGE, lane_from_obs
+from .envmodel import rollout_tree
 
-__all__ = ["true_reward_from_obs", "crash_from_obs", "shooting_plan", "evaluate_policy", "best_of_n_sequences",
-           "ARMS"]
+__all__ = ["true_reward_from_obs", "crash_from_obs", "imagine", "plan_through_model", "plan_through_copy",
+           "run_episode", "BASELINES", "PLANNERS", "forward_speed"]
 
-ARMS = ("planner + learned reward", "planner + true reward formula", "IDLE (env baseline)", "careful driver")
 CAR_LENGTH, CAR_WIDTH = 5.0, 2.0
 # highway-env declares a crash when the boxes will overlap one 0.2 s frame ahead, then pushes the
 # cars apart: at the observed crash step they touch (dx ~ 5 m) rather than overlap. A 0.5 m margin
-# catches about two thirds of the crashes in the shipped data (measured by `minirl driving`).
+# catches most of the crashes in the shipped data (`minirl driving` prints how many).
 MARGIN = 0.5
+SLOWER, IDLE = 4, 1
+
+BASELINES = {"always SLOWER": lambda obs: SLOWER,
+             "keep lane and speed (IDLE)": lambda obs: IDLE,
+             "careful driver": careful_action}
+# planner arm -> (dynamics, score)
+PLANNERS = {"planner: exact copy + env reward": ("exact", "env"),
+            "planner: exact copy + learned reward": ("exact", "learned"),
+            "planner: world model + env formula": ("model", "formula"),
+            "planner: world model + learned reward": ("model", "learned")}
 
 
 def crash_from_obs(obs) -> np.ndarray:
@@ -74,50 +79,14 @@ def true_reward_from_obs(obs, act=None) -> np.ndarray:
     return (raw + 1.0) / 1.5
 
 
-def shooting_plan(obs, dynamics, reward_fn, *, horizon: int, n_candidates: int, rng: np.random.Generator,
-                  crash_ends: bool = False) -> tuple[int, float]:
-    """Random-shooting MPC: (first action of the best sequence, its predicted one-step reward).
-
-    `dynamics(o (K, 25), a (K, 5)) -> o' (K, 25)` (a Tensor or array); `reward_fn(o', a) -> (K,)`.
-    With `crash_ends`, rewards after a predicted crash (`crash_from_obs`) count zero.
-    """
-    if horizon < 1 or n_candidates < 1:
-        raise ValueError(f"shooting_plan: horizon and n_candidates must be >= 1, got {horizon}, {n_candidates}")
-    seqs = rng.integers(0, 5, size=(n_candidates, horizon))                # (K, H)
-    total, first = _imagine(obs, seqs, dynamics, reward_fn, crash_ends)
-    best = int(np.argmax(total))
-    return int(seqs[best, 0]), float(first[best])
-
-
 def _data(x) -> np.ndarray:
     return np.asarray(getattr(x, "data", x), dtype=np.float64)
 
 
-def evaluate_policy(policy, env, seeds, *, progress=None) -> list[dict]:
-    """Run `policy(obs) -> (action, predicted reward or NaN)` for one episode per reset seed.
-
-    Returns one dict per episode: seed, return (paid), predicted (sum of the predictions for the
-    steps taken), steps, crashed.
-    """
-    rows = []
-    for seed in seeds:
-        obs, _ = env.reset(seed=int(seed))
-        paid, predicted, steps, done, terminated = 0.0, 0.0, 0, False, False
-        while not done:
-            action, pred = policy(obs)
-            obs, reward, terminated, truncated, _ = env.step(int(action))
-            paid, predicted, steps = paid + float(reward), predicted + float(pred), steps + 1
-            done = terminated or truncated
-        rows.append({"seed": int(seed), "return": paid, "predicted": predicted, "steps": steps,
-                     "crashed": bool(env.unwrapped.vehicle.crashed)})
-        if progress is not None:
-            progress()
-    return rows
-
-
-def _imagine(obs, seqs, dynamics, reward_fn, crash_ends: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Predicted return of each sequence (K, H) from `obs` through the models, (K,), and the predicted
-    reward of its first step, (K,)."""
+def imagine(obs, seqs, dynamics, reward_fn, crash_ends: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted H-step return of each sequence (K, H) from `obs` through a learned world model, (K,),
+    and the predicted reward of its first step, (K,). `dynamics(o (K, 25), a (K, 5))`, `reward_fn(o', a)`."""
+    seqs = np.asarray(seqs, dtype=np.int64)
     eye = np.eye(5)
     o = np.repeat(np.asarray(obs, dtype=np.float64).reshape(1, 25), len(seqs), axis=0)
     total, alive, first = np.zeros(len(seqs)), np.ones(len(seqs)), None
@@ -127,47 +96,73 @@ def _imagine(obs, seqs, dynamics, reward_fn, crash_ends: bool) -> tuple[np.ndarr
             o = _data(dynamics(o, a))                                      # (K, 25) imagined next obs
             r = _data(reward_fn(o, a))                                     # (K,)
             total += alive * r
-            if first is None:
-                first = r
+            first = r if first is None else first
             if crash_ends:
                 alive = alive * ~crash_from_obs(o)
     return total, first
 
 
-def best_of_n_sequences(env, seeds, dynamics, proxies: dict, ns, *, horizon: int, warmup: int, warmup_policy,
-                        rng: np.random.Generator) -> list[dict]:
-    """Best-of-N random action sequences by each proxy, paid in the real env (see the docstring).
+def _check(horizon, n_candidates):
+    if horizon < 1 or n_candidates < 1:
+        raise ValueError(f"planner: horizon and n_candidates must be >= 1, got {horizon}, {n_candidates}")
 
-    `proxies` maps a name to (reward_fn, crash_ends). For each reset seed the env is driven `warmup`
-    steps by `warmup_policy(obs) -> action`, then the N-curve is measured from that state.
-    Returns rows: proxy, seed, N, predicted, paid (H-step returns), crashed.
+
+def plan_through_model(obs, dynamics, reward_fn, *, horizon: int, n_candidates: int, rng: np.random.Generator,
+                       crash_ends: bool = False) -> tuple[int, float]:
+    """Random shooting through a learned world model: (first action of the best sequence, its
+    predicted one-step reward)."""
+    _check(horizon, n_candidates)
+    seqs = rng.integers(0, 5, size=(n_candidates, horizon))                # (K, H)
+    total, first = imagine(obs, seqs, dynamics, reward_fn, crash_ends)
+    best = int(np.argmax(total))
+    return int(seqs[best, 0]), float(first[best])
+
+
+def learned_return(reward_fn, rollout: dict, seqs) -> tuple[np.ndarray, np.ndarray]:
+    """The learned outcome reward summed over the steps each exact rollout lived, (K,), and its first
+    step's value, (K,). `rollout` is `rollout_tree(..., observe=True)`."""
+    seqs = np.asarray(seqs, dtype=np.int64)
+    K, H = seqs.shape
+    alive = np.arange(H)[None, :] < rollout["steps"][:, None]              # (K, H)
+    obs = np.nan_to_num(rollout["next_obs"]).reshape(K * H, 25)
+    with no_grad():
+        r = _data(reward_fn(obs, np.eye(5)[seqs.reshape(-1)])).reshape(K, H)
+    return np.sum(np.where(alive, r, 0.0), axis=1), r[:, 0]
+
+
+def plan_through_copy(env, *, horizon: int, n_candidates: int, rng: np.random.Generator,
+                      reward_fn=None) -> tuple[int, float]:
+    """Random shooting through exact copies of `env` (its current state): score by the env's reward,
+    or with `reward_fn(o', a)` by a learned reward on the copies' observations."""
+    _check(horizon, n_candidates)
+    seqs = rng.integers(0, 5, size=(n_candidates, horizon))
+    rollout = rollout_tree(env, seqs, observe=reward_fn is not None)
+    if reward_fn is None:
+        total, first = rollout["returns"], rollout["rewards"][:, 0]
+    else:
+        total, first = learned_return(reward_fn, rollout, seqs)
+    best = int(np.argmax(total))
+    return int(seqs[best, 0]), float(first[best])
+
+
+def forward_speed(env) -> float:
+    """The ego car's forward speed v cos(heading), m/s (what the reward pays for)."""
+    v = env.unwrapped.vehicle
+    return float(v.speed * np.cos(v.heading))
+
+
+def run_episode(policy, env, seed: int) -> dict:
+    """One episode of `policy(obs, env) -> (action, predicted reward or NaN)` from reset seed `seed`.
+
+    Returns {seed, return (paid), predicted, steps, crashed, speed (mean forward speed, m/s)}.
     """
-    ns = sorted(int(n) for n in ns)
-    rows = []
-    for seed in seeds:
-        obs, _ = env.reset(seed=int(seed))
-        for _ in range(warmup):
-            obs, *_ = env.step(int(warmup_policy(obs)))
-        seqs = rng.integers(0, 5, size=(ns[-1], horizon))                     # (K, H), shared by the proxies
-        for name, (reward_fn, crash_ends) in proxies.items():
-            predicted = _imagine(obs, seqs, dynamics, reward_fn, crash_ends)[0]  # (K,)
-            paid = {}
-            for n in ns:
-                w = int(np.argmax(predicted[:n]))                             # best of the first n
-                if w not in paid:
-                    paid[w] = _replay(env, seqs[w])
-                rows.append({"proxy": name, "seed": int(seed), "N": n, "predicted": float(predicted[w]),
-                             "paid": paid[w][0], "crashed": paid[w][1]})
-    return rows
-
-
-def _replay(env, actions) -> tuple[float, bool]:
-    """(return, crashed) of `actions` from the env's current state, on a copy of the env."""
-    sim = copy.deepcopy(env)
-    total = 0.0
-    for a in actions:
-        _, reward, terminated, truncated, _ = sim.step(int(a))
-        total += float(reward)
-        if terminated or truncated:
-            return total, bool(terminated)
-    return total, False
+    obs, _ = env.reset(seed=int(seed))
+    paid, predicted, steps, speeds, done = 0.0, 0.0, 0, [], False
+    while not done:
+        action, pred = policy(obs, env)
+        obs, reward, terminated, truncated, _ = env.step(int(action))
+        paid, predicted, steps = paid + float(reward), predicted + float(pred), steps + 1
+        speeds.append(forward_speed(env))
+        done = terminated or truncated
+    return {"seed": int(seed), "return": paid, "predicted": predicted, "steps": steps,
+            "crashed": bool(env.unwrapped.vehicle.crashed), "speed": float(np.mean(speeds))}

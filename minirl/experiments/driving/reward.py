@@ -1,29 +1,32 @@
-"""Which inputs make the driving reward learnable? (item 1 of `minirl driving`, lesson 11)
+"""Reward models of driving: which inputs make the reward learnable, and what RLHF would learn.
 
-Two input sets for a reward model of highway-fast-v0, both describing the state *after* the step
-(the env pays r_t for s_{t+1}) together with the action a_t (one-hot):
+**Which inputs?** (regression, the lesson's first question.) r_psi(x_t, a_t) fitted to the paid
+rewards on the training episodes, L = mean (r_psi - r_t)^2, scored by R^2 = 1 - SSE / SST on the
+test episodes, with x the state *after* the step (the env pays r_t for s_{t+1}):
 
     privileged  x = (crashed, target lane, forward speed, on_road)(s_{t+1})      4 numbers
     observation x = Kinematics o_{t+1}: 5 cars x (presence, x, y, vx, vy)          25 numbers
 
-and two model sizes on our autograd (`minirl.algos.world_models.RewardModel`): linear (no hidden
-layer) and a small MLP (64, 64, tanh). Two ways to fit them, both on the training episodes only:
+**Two reward models learned from preferences** (Bradley-Terry on judged pairs of L-step segments;
+a noiseless judge prefers the higher true return, ties a coin flip):
 
-* regression, L = mean (r_psi(x_t, a_t) - r_t)^2, scored by R^2 = 1 - SSE / SST on the test episodes;
-* Bradley-Terry on judged segment pairs (`minirl.algos.segment_prefs`; a perfect judge prefers the
-  segment with the higher true return), scored by pair accuracy on test-episode pairs, overall,
-  without a crash, and with a crash; repeated for several numbers of training pairs.
+* the **outcome reward** ("what happened"): a per-step r_psi(o_{t+1}, a_t), the segment's score
+  the sum over its steps (Christiano et al., 2017). It reads the observation the world produced.
+* the **action-sequence reward** ("what you do"): one score R_psi(o_s, a_s, ..., a_{s+L-1}) of the
+  state a segment starts in and the actions taken. This is what a language reward model is: it
+  scores a response (the actions) given a prompt (the state), and the world's response to the
+  actions (the other cars, the crash) must be inside the model.
+
+Both are scored on held-out pairs of test-episode segments: pair accuracy (ties 1/2), the same on
+pairs with a crash in either segment, and R^2 = the squared correlation of the model's segment
+score with the true segment return over every test segment (a Bradley-Terry score is defined up
+to an affine map, so this is the R^2 of the best affine read-out). `toy` computes the same for the
+toy language.
 
 Episodes, not transitions, are split into train and test: steps of one episode are strongly
-correlated, and a random split of transitions would test on near-copies of the training data.
+correlated, and a random split would test on near-copies of the training data.
 
-The toy language's counterpart (lessons 08-10): a Bradley-Terry reward model of the gold reward
-(`minirl.algos.reward_model_bt`) trained on the same numbers of pairs from pi_ref; its accuracy on
-fresh pairs against the gold order, and R^2 = squared correlation of proxy and gold on responses
-from pi_ref after removing each prompt's mean (a BT reward is only defined up to a constant per
-prompt). There the model's input, the response, *is* the whole state: nothing is hidden from it.
-
-Shapes: x (T, F); act (T, 5); rewards (T,); starts (2, N); every row a dict of plain numbers.
+Shapes: x (T, F); act (T, 5); rewards (T,); starts (2, N) or (M,); rows are dicts of plain numbers.
 """
 
 from __future__ import annotations
@@ -34,16 +37,19 @@ import numpy as np
 
 from ...algos.model_fitting import (ModelWarning, Transitions, fit_reward_preferences, fit_reward_regression,
                                    scripted_judge)
-from ...algos.segment_prefs import accuracy_by_crash, pair_accuracy, sample_pairs, segment_steps, segment_sums
+from ...algos.segment_prefs import accuracy_by_crash, segment_starts, segment_steps, segment_sums
 from ...algos.world_models import RewardModel
 from ...autograd import no_grad
 from ...stats import r_squared
 
-__all__ = ["INPUTS", "MODELS", "split_episodes", "reward_inputs", "fit_regression", "fit_preferences",
-           "score_pairs", "evaluate_pairs", "toy_reward_rows"]
+__all__ = ["INPUTS", "MODELS", "KINDS", "split_episodes", "reward_inputs", "fit_regression", "fit_outcome",
+           "fit_sequence", "sequence_inputs", "segment_scores", "score_reward", "squared_correlation", "affine_readout",
+           "segment_starts", "segment_sums"]
 
 INPUTS = ("privileged", "observation")
 MODELS = {"linear": (), "mlp": (64, 64)}
+KINDS = ("outcome", "action sequence")
+BT_LR, BT_BATCH = 3e-3, 64                      # every Bradley-Terry fit, both worlds
 
 
 def split_episodes(n_episodes: int, test_fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -66,20 +72,11 @@ def reward_inputs(data, inputs: str) -> np.ndarray:
     raise ValueError(f"inputs must be one of {INPUTS}, got {inputs!r}")
 
 
-def _varying(x_train: np.ndarray) -> np.ndarray:
-    """Columns that vary in the training data (a constant column carries nothing, and its tiny
-    standard deviation would blow up any test value that differs from the constant)."""
-    return x_train.std(axis=0) > 1e-6
-
-
-def _model(n_in: int, model: str, rng: np.random.Generator) -> RewardModel:
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {sorted(MODELS)}, got {model!r}")
-    return RewardModel(n_in, 5, rng=rng, hidden=MODELS[model])
-
-
 class _Columns:
-    """A reward model that sees only the columns `keep` of its inputs (same call signature)."""
+    """A reward model that sees only the columns `keep` of its inputs (same call signature).
+
+    A column constant in the training data carries nothing, and its tiny standard deviation would
+    blow up any test value that differs from the constant."""
 
     def __init__(self, net: RewardModel, keep: np.ndarray):
         self.net, self.keep = net, keep
@@ -93,9 +90,11 @@ class _Columns:
 
 def fit_regression(x, act, reward, train, model: str, rng: np.random.Generator, *, steps: int) -> tuple[_Columns, float]:
     """Fit r_psi(x, a) to the rewards of the `train` rows; return (model, R^2 on the other rows)."""
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {sorted(MODELS)}, got {model!r}")
     train = np.asarray(train, dtype=bool)
-    keep = _varying(x[train])
-    net = _model(int(keep.sum()), model, rng)
+    keep = x[train].std(axis=0) > 1e-6
+    net = RewardModel(int(keep.sum()), 5, rng=rng, hidden=MODELS[model])
     data = Transitions(x[:, keep], act, reward, x[:, keep], np.zeros(len(reward), dtype=np.int64), ~train)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ModelWarning)
@@ -105,72 +104,85 @@ def fit_regression(x, act, reward, train, model: str, rng: np.random.Generator, 
     return _Columns(net, keep), r_squared(pred, reward[~train])
 
 
-def _pairs(x, act, reward, starts, length: int) -> dict:
-    steps = segment_steps(starts, length)                                  # (2, N, L)
-    return {"obs_a": x[steps[0]], "act_a": act[steps[0]], "obs_b": x[steps[1]], "act_b": act[steps[1]],
-            "return_a": segment_sums(reward, starts[0], length),
-            "return_b": segment_sums(reward, starts[1], length)}
+def sequence_inputs(data, starts, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The action-sequence model's inputs for segments starting at `starts` (...,): the observation
+    the segment starts in, (..., 25), and its actions one-hot, (..., 5 L)."""
+    starts = np.asarray(starts, dtype=np.int64)
+    steps = segment_steps(starts, length)                                     # (..., L)
+    acts = np.eye(5)[data.action[steps]]                                      # (..., L, 5)
+    return data.obs[starts].reshape(*starts.shape, 25).astype(np.float64), acts.reshape(*starts.shape, 5 * length)
 
 
-def fit_preferences(x, act, reward, episode, n_pairs: int, model: str, rng: np.random.Generator, *,
-                    length: int, steps: int) -> _Columns:
-    """Bradley-Terry fit on `n_pairs` judged segment pairs drawn from these (training) steps."""
-    keep = _varying(x)
-    starts = sample_pairs(episode, length, n_pairs, rng)                   # (2, N)
-    pairs = _pairs(x[:, keep], act, reward, starts, length)
-    pairs["prefs"] = scripted_judge(pairs["return_a"], pairs["return_b"], rng)
-    net = _model(int(keep.sum()), model, rng)
-    fit_reward_preferences(net, pairs, rng, steps=steps, lr=3e-3, val_fraction=0.0, min_pairs=0)
+def _judged(return_a, return_b, rng):
+    return scripted_judge(return_a, return_b, rng)                            # noiseless; ties: a coin flip
+
+
+def fit_outcome(train, starts, rng: np.random.Generator, *, length: int, steps: int) -> _Columns:
+    """Bradley-Terry outcome reward r_psi(o_{t+1}, a_t) (MLP 64-64) on the judged segment pairs
+    `starts` (2, N) of `train` (a DrivingData of the training episodes)."""
+    x, act = train.flat_obs("next_obs"), train.action_onehot()
+    keep = x.std(axis=0) > 1e-6
+    steps_ab = segment_steps(starts, length)                                  # (2, N, L)
+    pairs = {"obs_a": x[steps_ab[0]][..., keep], "act_a": act[steps_ab[0]],
+             "obs_b": x[steps_ab[1]][..., keep], "act_b": act[steps_ab[1]],
+             "prefs": _judged(*(segment_sums(train.reward, s, length) for s in starts), rng)}
+    net = RewardModel(int(keep.sum()), 5, rng=rng, hidden=MODELS["mlp"])
+    fit_reward_preferences(net, pairs, rng, steps=steps, batch=BT_BATCH, lr=BT_LR, val_fraction=0.0, min_pairs=0)
     return _Columns(net, keep)
 
 
-def score_pairs(model, x, act, starts, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """The model's segment scores R_psi of both segments of every pair: two (N,) arrays."""
-    steps = segment_steps(starts, length)
+def fit_sequence(train, starts, rng: np.random.Generator, *, length: int, steps: int) -> RewardModel:
+    """Bradley-Terry action-sequence reward R_psi(o_s, a_{s:s+L}) (MLP 64-64) on the judged segment
+    pairs `starts` (2, N) of `train` (a DrivingData of the training episodes)."""
+    o, a = sequence_inputs(train, starts, length)                             # (2, N, 25), (2, N, 5 L)
+    pairs = {"obs_a": o[0][:, None], "act_a": a[0][:, None], "obs_b": o[1][:, None], "act_b": a[1][:, None],
+             "prefs": _judged(*(segment_sums(train.reward, s, length) for s in starts), rng)}
+    net = RewardModel(25, 5 * length, rng=rng, hidden=MODELS["mlp"])
+    fit_reward_preferences(net, pairs, rng, steps=steps, batch=BT_BATCH, lr=BT_LR, val_fraction=0.0, min_pairs=0)
+    return net
+
+
+def segment_scores(model, kind: str, data, starts, length: int) -> np.ndarray:
+    """The model's score of each segment starting at `starts` (...,) of `data`, (...,)."""
+    starts = np.asarray(starts, dtype=np.int64)
     with no_grad():
-        return (model.segment_score(x[steps[0]], act[steps[0]]).data,
-                model.segment_score(x[steps[1]], act[steps[1]]).data)
+        if kind == "outcome":
+            steps = segment_steps(starts, length)
+            return model.segment_score(data.flat_obs("next_obs")[steps], data.action_onehot()[steps]).data
+        if kind == "action sequence":
+            o, a = sequence_inputs(data, starts.reshape(-1), length)
+            return model(o, a).data.reshape(starts.shape)
+    raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
 
 
-def evaluate_pairs(model, x, act, reward, crashed, starts, length: int) -> dict:
-    """`accuracy_by_crash` of `model` on the pairs `starts` (2, N) of these (test) steps."""
-    score_a, score_b = score_pairs(model, x, act, starts, length)
-    return accuracy_by_crash(score_a, score_b, segment_sums(reward, starts[0], length),
-                             segment_sums(reward, starts[1], length),
-                             segment_sums(crashed, starts[0], length) > 0,
-                             segment_sums(crashed, starts[1], length) > 0)
+def squared_correlation(score, truth, groups=None) -> float:
+    """R^2 of the best affine read-out of `score` for `truth`: their squared correlation, after
+    removing each group's mean when `groups` is given (a toy-language prompt). NaN if either is constant."""
+    s, t = np.asarray(score, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    if groups is not None:
+        g = np.asarray(groups)
+        for key in np.unique(g):
+            s[g == key] -= s[g == key].mean()
+            t[g == key] -= t[g == key].mean()
+    if s.std() < 1e-12 or t.std() < 1e-12:
+        return float("nan")
+    return float(np.corrcoef(s, t)[0, 1] ** 2)
 
 
-def toy_reward_rows(pair_counts, seed: int, *, steps: int, n_test: int = 4000) -> tuple[list, dict]:
-    """The toy language's reward models: one row per number of pairs, and the proxy tables.
-
-    Returns (rows with n_pairs, accuracy, r2; {n_pairs: proxy reward table (P, S)}).
-    """
-    from ...algos.reward_model_bt import train_reward_model
-    from ...envs.toylang import ToyLanguage, reference_policy, sample_preferences
-
-    lang = ToyLanguage()
-    ref = reference_policy(lang)
-    test_rng = np.random.default_rng([seed, 99])
-    prompts = test_rng.integers(0, lang.P, size=n_test)
-    a, b = ref.sample(prompts, test_rng), ref.sample(prompts, test_rng)
-    ia, ib = lang.sequence_index(a), lang.sequence_index(b)
-    gold = lang.gold_table
-    rows, tables = [], {}
-    for n_pairs in pair_counts:
-        rng = np.random.default_rng([seed, int(n_pairs)])
-        rm, _ = train_reward_model(lang, sample_preferences(lang, ref, int(n_pairs), rng), rng, steps=steps)
-        proxy = rm.table()                                                  # (P, S)
-        acc = pair_accuracy(proxy[prompts, ia], proxy[prompts, ib], gold[prompts, ia], gold[prompts, ib])
-        g, p = gold[prompts, ia], proxy[prompts, ia]                         # responses drawn from pi_ref
-        g, p = g - _prompt_means(g, prompts, lang.P), p - _prompt_means(p, prompts, lang.P)   # centred per prompt
-        r2 = float(np.corrcoef(g, p)[0, 1] ** 2)
-        rows.append({"n_pairs": int(n_pairs), "accuracy": acc, "r2": r2})
-        tables[int(n_pairs)] = proxy
-    return rows, tables
+def affine_readout(score, truth) -> tuple[float, float]:
+    """(a, b) of the least-squares fit truth ~ a + b score: a Bradley-Terry score read as a return."""
+    s, t = np.asarray(score, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    b = float(np.cov(s, t, bias=True)[0, 1] / max(s.var(), 1e-12))
+    return float(t.mean() - b * s.mean()), b
 
 
-def _prompt_means(values: np.ndarray, prompts: np.ndarray, n_prompts: int) -> np.ndarray:
-    sums = np.bincount(prompts, weights=values, minlength=n_prompts)
-    counts = np.maximum(np.bincount(prompts, minlength=n_prompts), 1)
-    return (sums / counts)[prompts]
+def score_reward(model, kind: str, test, test_pairs, length: int) -> dict:
+    """Held-out scores of a reward model on the test episodes `test` (a DrivingData): pair accuracy
+    overall / no-crash / crash on `test_pairs` (2, N), the pair counts, and R^2 over every segment."""
+    a, b = (segment_scores(model, kind, test, s, length) for s in test_pairs)
+    ret_a, ret_b = (segment_sums(test.reward, s, length) for s in test_pairs)
+    crash_a, crash_b = (segment_sums(test.crashed, s, length) > 0 for s in test_pairs)
+    acc = accuracy_by_crash(a, b, ret_a, ret_b, crash_a, crash_b)
+    every = segment_starts(test.episode, length)
+    r2 = squared_correlation(segment_scores(model, kind, test, every, length), segment_sums(test.reward, every, length))
+    return {**acc, "r2": r2}
