@@ -12,16 +12,28 @@ pytestmark = pytest.mark.lesson11
 
 
 # ------------------------------------------------------------------------------ segment_sums
+OFF_BY_ONE = ("a segment starting at s covers steps s, s+1, ..., s+L-1: L steps, "
+              "starts[..., None] + np.arange(length), not np.arange(length + 1)")
+
+
+def _segment_sums(m, values, starts, length):
+    """Call the learner's segment_sums; an index past the end is the classic off-by-one."""
+    try:
+        return m.segment_sums(values, starts, length)
+    except IndexError as exc:
+        raise AssertionError(f"segment_sums raised IndexError ({exc}): {OFF_BY_ONE}") from None
+
+
 def test_segment_sums_hand_computed(lesson):
     m = lesson("algos.segment_prefs")
-    out = check_array(m.segment_sums(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0, 2]), 2), shape=(2,),
+    out = check_array(_segment_sums(m, np.array([1.0, 2.0, 3.0, 4.0]), np.array([0, 2]), 2), shape=(2,),
                       dtype_kind="f", name="segment_sums")
     got = np.asarray(out)
     hint = ""
     if np.allclose(got, [1.0, 3.0]):
         hint = "you returned values[starts]: sum the L steps starting at each start, not only the first"
-    elif np.allclose(got, [6.0, 10.0]) or np.allclose(got, [3.0, 4.0]):
-        hint = "a segment starting at s covers steps s, s+1, ..., s+L-1 (L steps, not L+1, not to the end)"
+    elif np.allclose(got, [6.0, 10.0]) or np.allclose(got, [3.0, 4.0]) or np.allclose(got, [2.0, 4.0]):
+        hint = OFF_BY_ONE
     assert_close(got, [3.0, 7.0], name="segment_sums", hint=hint or "segments [1, 2] and [3, 4] sum to 3 and 7")
 
 
@@ -29,7 +41,7 @@ def test_segment_sums_keeps_the_shape_of_starts(lesson):
     m = lesson("algos.segment_prefs")
     values = np.arange(10.0)
     starts = np.array([[0, 1, 2], [5, 6, 7]])                        # (2, 3): the A and B segments of 3 pairs
-    out = check_array(m.segment_sums(values, starts, 3), shape=(2, 3), dtype_kind="f", name="segment_sums")
+    out = check_array(_segment_sums(m, values, starts, 3), shape=(2, 3), dtype_kind="f", name="segment_sums")
     assert_close(out, [[3, 6, 9], [18, 21, 24]], name="segment_sums",
                  hint="with starts of shape (2, N) the result is (2, N): sum over the LAST axis of "
                       "values[starts[..., None] + arange(L)]")
@@ -42,6 +54,17 @@ def test_segment_sums_counts_crashes(lesson):
                       name="segment_sums")
     assert_close(out, [1, 1, 1], name="segment_sums",
                  hint="on a boolean crash flag the segment sum counts the crashes inside each segment")
+
+
+def test_segment_sums_of_per_step_vectors(lesson):
+    """values (T, D) give (..., D): sum over the L steps of each segment, never over the D columns."""
+    m = lesson("algos.segment_prefs")
+    values = np.arange(12.0).reshape(6, 2)                              # 6 steps, 2 numbers per step
+    out = check_array(_segment_sums(m, values, np.array([0, 2]), 2), shape=(2, 2), dtype_kind="f",
+                      name="segment_sums")
+    hint = ("you summed over the last axis (the D numbers of a step): sum over the L steps, "
+            "axis=starts.ndim of values[steps]") if np.allclose(out, [[1, 5], [9, 13]]) else OFF_BY_ONE
+    assert_close(out, [[2, 4], [10, 12]], name="segment_sums", hint=hint)
 
 
 # ------------------------------------------------------------------------------ pair_accuracy
