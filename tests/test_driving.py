@@ -53,7 +53,7 @@ def test_fast_experiment_from_the_shipped_data(tmp_path, capsys):
         top = max(int(r["N"]) for r in blame)
         at_top = {(r["dynamics"], r["score"]): float(r["paid"]) for r in blame if int(r["N"]) == top}
         assert at_top["exact copy", "env reward"] == max(at_top.values()), "the oracle is an upper bound"
-        assert {r["context"] for r in rewards} == {"recorded segments", "one start state", "one prompt"}
+        assert {r["scored_on"] for r in rewards} == {"recorded segments", "one start state", "one prompt"}
         assert (out / "blame.png").is_file() and (out / "policies.png").is_file()
     else:
         assert "skipped everything that needs the real env" in printed

@@ -135,3 +135,32 @@ def test_collection_is_deterministic_and_regenerates_the_shipped_episodes(tmp_pa
         np.testing.assert_allclose(getattr(first, key), getattr(head, key), rtol=1e-6, atol=1e-6, err_msg=key)
     same = ("env_id", "seed", "behaviour", "actions", "config")      # not the package versions
     assert {k: first.meta[k] for k in same} == {k: shipped.meta[k] for k in same}
+
+
+# ------------------------------------------------------------------------------ comparisons from one state
+def test_shipped_comparisons_are_small_and_complete():
+    from minirl.experiments.driving import comparisons as dc
+
+    c = dc.load_shipped()
+    assert dc.SHIPPED.stat().st_size < 200_000
+    S, K, H = c["seqs"].shape
+    assert (S, K, H) == (c["meta"]["starts"], c["meta"]["candidates"], c["meta"]["horizon"]) == (300, 16, 5)
+    assert f"--starts {S} --candidates {K} --seed {c['meta']['base_seed']}" in dc.REGENERATE
+    assert np.all((c["paid"] >= 0) & (c["paid"] <= H)) and np.all(c["steps"][~c["crashed"]] == H)
+    assert 0.2 < c["crashed"].mean() < 0.8, "random sequences both crash and survive"
+    garbage = dc.SHIPPED.parent / "__not_there__.npz"
+    with pytest.raises(FileNotFoundError, match="collect-comparisons"):
+        dc.load(garbage)
+
+
+@pytest.mark.slow
+@needs_highway
+def test_collect_comparisons_regenerates_the_first_shipped_starts(tmp_path):
+    from minirl.cli import main
+    from minirl.experiments.driving import comparisons as dc
+
+    out = tmp_path / "c.npz"
+    assert main(["driving", "collect-comparisons", "--out", str(out), "--starts", "2", "--workers", "1"]) == 0
+    fresh, shipped = dc.load(out), dc.load_shipped()
+    for key in dc.FIELDS:
+        np.testing.assert_allclose(fresh[key], shipped[key][:2], rtol=1e-9, atol=1e-9, err_msg=key)

@@ -4,6 +4,7 @@
     minirl driving --out runs/driving --fast          # a quick look (about 30 s of CPU time)
     minirl driving --out runs/driving --long          # adds PPO in the real env on three rewards
     minirl driving collect --out data.npz --steps 4000 --seed 0   # record new transitions ([driving] extra)
+    minirl driving collect-comparisons --out comparisons.npz --starts 300 --candidates 16 --seed 40000
 
 The data-only half reads the transitions shipped with minirl
 (`minirl/experiments/driving/highway_fast_v0.npz`, or `--data FILE`) and needs only NumPy; the
@@ -50,7 +51,7 @@ def add_arguments(parser) -> None:
                         help="processes for the real-env tasks (default: 2 on a machine with 2 or more cores)")
     parser.add_argument("--data", default=None, help="transitions to use (default: the shipped data set)")
     parser.add_argument("--no-eval", action="store_true", help="skip everything that needs the real env")
-    sub = parser.add_subparsers(dest="driving_command", metavar="{collect}")
+    sub = parser.add_subparsers(dest="driving_command", metavar="{collect,collect-comparisons}")
     p = sub.add_parser("collect", help="record highway-fast-v0 transitions (needs the [driving] extra)",
                        description="Record transitions of highway-fast-v0 with the seeded behaviour policy "
                                    "(careful driver mixed with random actions) into an .npz file.",
@@ -58,20 +59,30 @@ def add_arguments(parser) -> None:
     p.add_argument("--out", dest="collect_out", metavar="FILE", required=True, help="the .npz file to write")
     p.add_argument("--steps", type=int, default=4000, help="at least this many transitions (whole episodes)")
     p.add_argument("--seed", type=int, default=0, help="collection seed (episode e is seeded by [seed, e])")
+    p = sub.add_parser("collect-comparisons", help="record same-state comparisons of action sequences ([driving] extra)",
+                       description="From real start states, roll random action sequences in exact copies of "
+                                   "highway-fast-v0 and record what each paid: the comparisons a language-style "
+                                   "reward model of driving is trained on.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--out", dest="collect_out", metavar="FILE", required=True, help="the .npz file to write")
+    p.add_argument("--starts", type=int, default=300, help="start states")
+    p.add_argument("--candidates", type=int, default=16, help="random 5-step action sequences per start")
+    p.add_argument("--seed", type=int, default=40000, help="start k and its sequences are seeded by [seed, k]")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: 2 on 2 or more cores)")
 
 
 def run(args) -> int:
     from ..outputs import OutputPathError, check_out_dir, check_out_file
 
+    command = getattr(args, "driving_command", None)
     try:
-        if getattr(args, "driving_command", None) == "collect":
-            out = check_out_file(args.collect_out, suffix=".npz")
-        else:
-            out = check_out_dir(args.out)
+        out = check_out_file(args.collect_out, suffix=".npz") if command else check_out_dir(args.out)
     except OutputPathError as exc:
         return fail("driving", exc)
-    if getattr(args, "driving_command", None) == "collect":
+    if command == "collect":
         return _collect(args, out)
+    if command == "collect-comparisons":
+        return _collect_comparisons(args, out)
     return _experiment(args, out)
 
 
@@ -90,6 +101,29 @@ def _collect(args, out) -> int:
         data = collect(args.steps, args.seed, progress=lambda n: bar.update(min(n, args.steps) - bar.n))
     data.save(out)
     print(f"wrote {len(data)} transitions in {data.n_episodes} episodes ({int(data.crashed.sum())} crashes) "
+          f"to {out} in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+def _collect_comparisons(args, out) -> int:
+    from ..experiments.driving import comparisons
+    from ..experiments.driving.collect import driving_extra_missing
+    from ..experiments.driving.pool import default_workers
+
+    if args.starts < 1 or args.candidates < 1 or args.seed < 0 or (args.workers is not None and args.workers < 1):
+        return fail("driving", f"--starts, --candidates and --workers must be >= 1 and --seed >= 0, got --starts "
+                               f"{args.starts} --candidates {args.candidates} --workers {args.workers} --seed {args.seed}")
+    missing = driving_extra_missing()
+    if missing:
+        return fail("driving", missing)
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    with tqdm(total=args.starts, desc="start states", unit="start", leave=False) as bar:
+        found = comparisons.collect(args.starts, args.candidates, args.seed, workers=args.workers or default_workers(),
+                                    progress=lambda n: bar.update(n - bar.n))
+    comparisons.save(out, found)
+    print(f"wrote {args.starts} start states x {args.candidates} action sequences ({found['crashed'].mean():.0%} crash) "
           f"to {out} in {time.perf_counter() - start:.0f} s")
     return 0
 
@@ -138,10 +172,12 @@ def _print_tables(tables: dict) -> None:
                 f"paid/gold {r['paid_gain']:+.2f}{extra}")
     if "rewards" in tables:
         big = max(r["n_pairs"] for r in tables["rewards"])
-        say(f"\nreward models from {big} judged pairs, like for like (mean over seeds [bootstrap 95%]):")
+        say(f"\nreward models from {big} judged pairs, like for like (world, reward, pairs it learned from, "
+            "pairs it is scored on; mean over seeds [bootstrap 95%]):")
         for r in tables["rewards"]:
             if r["n_pairs"] == big:
-                say(f"  {r['world']:<13}{r['reward']:<16}{r['context']:<18}{r['metric']:<27}{_ci(r, 'mean', fmt='.3f')}")
+                say(f"  {r['world']:<13}{r['reward']:<29}{r['trained_on']:<23}{r['scored_on']:<18}{r['metric']:<27}"
+                    f"{_ci(r, 'mean', fmt='.3f')}")
     if "inputs" in tables:
         say("\nwhich inputs make the reward learnable (regression; range over seeds, Wilson for rates):")
         for r in tables["inputs"]:

@@ -117,31 +117,37 @@ def overopt_figure(rows):
     return fig
 
 
+REWARD_COLORS = {("toy language", "one-prompt comparisons"): "k", ("outcome", "recorded segments"): "tab:green",
+                 ("action sequence", "recorded segments"): "tab:red",
+                 ("action sequence", "one-state comparisons"): "tab:orange"}
+
+
 def rewards_figure(rows):
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
-    styles = {("toy language", "outcome"): ("k", "-"), ("driving", "outcome"): ("tab:green", "-"),
-              ("driving", "action sequence"): ("tab:red", "-")}
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 5.6))
+    keys = dict.fromkeys((r["world"], r["reward"], r["trained_on"], r["scored_on"]) for r in rows)
     for ax, metric in ((ax1, "pair accuracy"), (ax2, "R^2")):
-        for world, kind, context in dict.fromkeys((r["world"], r["reward"], r["context"]) for r in rows):
-            if (world, kind) not in styles:
-                continue                             # the toy's action-sequence reward is its outcome reward
-            sel = sorted((r for r in rows if (r["world"], r["reward"], r["context"], r["metric"])
-                          == (world, kind, context, metric)), key=lambda r: r["n_pairs"])
+        for world, kind, trained_on, scored_on in keys:
+            sel = sorted((r for r in rows if (r["world"], r["reward"], r["trained_on"], r["scored_on"], r["metric"])
+                          == (world, kind, trained_on, scored_on, metric)), key=lambda r: r["n_pairs"])
             if not sel:
                 continue
-            color, _ = styles[world, kind]
-            style = ":" if context == "recorded segments" else "-"
+            color = REWARD_COLORS[(world, trained_on) if world == "toy language" else (kind, trained_on)]
+            style = ":" if scored_on == "recorded segments" else "-"
             x = [r["n_pairs"] for r in sel]
+            label = (f"{world}: scored on one prompt" if world == "toy language"
+                     else f"{kind} (pairs: {trained_on}), scored on {scored_on}")
             ax.plot(x, [r["mean"] for r in sel], style, color=color, marker="o", markersize=3,
-                    label=band_label(f"{world}, {kind}, {context}", "mean", sel[0]["seeds"]))
+                    label=band_label(label, "mean", sel[0]["seeds"]) if ax is ax1 else None)
             ax.fill_between(x, [r["low"] for r in sel], [r["high"] for r in sel], color=color, alpha=0.15, linewidth=0)
         ax.set_xscale("log")
         ax.set_xlabel("judged pairs the reward model was trained on")
         ax.set_ylabel(f"held-out {metric}")
         ax.grid(alpha=0.3)
     ax1.axhline(0.5, color="grey", linewidth=0.8)
-    ax1.legend(fontsize=7, loc="lower right")
-    ax1.set_title("the same judge, model and trainer in both worlds", fontsize=10)
+    ax1.set_title("pair accuracy (0.5: a coin)", fontsize=10)
+    ax2.set_title("R^2 of the best affine read-out", fontsize=10)
+    fig.legend(fontsize=7, loc="lower center", ncol=2)
+    fig.set_layout_engine("tight", rect=(0, 0.2, 1, 1))
     return fig
 
 

@@ -8,7 +8,8 @@ This module runs the measurements on the shipped highway-fast-v0 data (`data`), 
 language of lessons 08-10 beside it:
 
 1. which inputs make the reward learnable: regression on privileged features against observations;
-2. two preference-learned rewards (outcome, action sequence) beside the toy language's, like for like;
+2. preference-learned rewards (outcome; action sequence, from recorded segments or from comparisons
+   of sequences from one state, `comparisons`) beside the toy language's, like for like;
 3. the world model, and what its error is made of (car switches, constant velocity, stable identities);
 4. baselines and one planner through four models in the real env (needs the [driving] extra);
 5. the 2 x 2 "who is to blame" table and the action-sequence reward's over-optimisation curve, from
@@ -30,6 +31,7 @@ from typing import Callable
 import numpy as np
 
 from ...algos.segment_prefs import sample_pairs
+from ...autograd import no_grad
 from ...stats import r_squared
 from . import models as dm
 from . import planner as dp
@@ -94,7 +96,7 @@ def count_units(config: DrivingConfig, evaluate: bool) -> int:
 class DrivingResult:
     input_rows: list = field(default_factory=list)      # seed, inputs, model, r2
     formula_rows: list = field(default_factory=list)    # seed, r2, crashes, found, steps_no_crash, false_alarms
-    reward_rows: list = field(default_factory=list)     # world, kind, context, seed, n_pairs, overall, crash, r2, ...
+    reward_rows: list = field(default_factory=list)     # world, reward, trained_on, scored_on, seed, n_pairs, metrics
     world_rows: list = field(default_factory=list)      # seed, predictor, target, rows, car, feature, kind, r2, n
     switch_rows: list = field(default_factory=list)     # seed, switched, n
     toy_bon_rows: list = field(default_factory=list)    # seed, N, kl_bon, proxy_gain, paid_gain
@@ -149,7 +151,7 @@ def _ppo(kind, seed, model, config):
     return [{"arm": kind, "train_seed": out["seed"], "train_steps": out["train_steps"], **r} for r in out["episodes"]]
 
 
-def _fit_seed(data, seed, config, result) -> dict:
+def _fit_seed(data, comparisons, seed, config, result) -> dict:
     """The data-only measurements of one seed (items 1-3); returns its models."""
     L = config.segment_len
     rng = np.random.default_rng([seed, 0])
@@ -176,22 +178,27 @@ def _fit_seed(data, seed, config, result) -> dict:
         fitted = {"outcome": dr.fit_outcome(train, starts, np.random.default_rng([seed, 3, n_pairs]), length=L,
                                             steps=config.bt_steps),
                   "action sequence": dr.fit_sequence(train, starts, np.random.default_rng([seed, 4, n_pairs]),
-                                                     length=L, steps=config.bt_steps)}
-        for kind, net in fitted.items():
-            models[kind, n_pairs] = net
-            result.reward_rows.append({"world": "driving", "kind": kind, "context": "recorded segments",
-                                       "seed": seed, "n_pairs": n_pairs,
+                                                     length=L, steps=config.bt_steps),
+                  "action sequence, one-state pairs": dr.fit_sequence_comparisons(
+                      comparisons, n_pairs, np.random.default_rng([seed, 6, n_pairs]), steps=config.bt_steps)}
+        for name, net in fitted.items():
+            kind, trained_on = dr.LEARNED[name]
+            models[name, n_pairs] = net
+            result.reward_rows.append({"world": "driving", "reward": kind, "trained_on": trained_on,
+                                       "scored_on": "recorded segments", "seed": seed, "n_pairs": n_pairs,
                                        **dr.score_reward(net, kind, test, test_pairs, L)})
         table = toy.toy_reward_model(n_pairs, seed, steps=config.bt_steps)
-        for kind in dr.KINDS:                       # one model: the response is the actions and the outcome
-            result.reward_rows.append({"world": "toy language", "kind": kind, "context": "one prompt",
-                                       "seed": seed, "n_pairs": n_pairs, **toy.toy_reward_row(table, seed)})
+        result.reward_rows.append({"world": "toy language", "reward": "response (actions = outcome)",
+                                   "trained_on": "one-prompt comparisons", "scored_on": "one prompt",
+                                   "seed": seed, "n_pairs": n_pairs, **toy.toy_reward_row(table, seed)})
         if n_pairs == config.pair_counts[-1]:
             result.toy_bon_rows += [{"seed": seed, **r} for r in toy.toy_bon_curve(table, config.bon_n)]
-    models["sequence"] = models["action sequence", config.pair_counts[-1]]
-    models["sequence_readout"] = dr.affine_readout(
-        dr.segment_scores(models["sequence"], "action sequence", train, dr.segment_starts(train.episode, L), L),
-        dr.segment_sums(train.reward, dr.segment_starts(train.episode, L), L))
+    models["sequence"] = models["action sequence, one-state pairs", config.pair_counts[-1]]
+    with no_grad():
+        S, K, H = comparisons["seqs"].shape
+        obs = np.repeat(comparisons["obs"].astype(np.float64), K, axis=0)                   # (S K, 25)
+        score = models["sequence"](obs, np.eye(5)[comparisons["seqs"].reshape(S * K, H)].reshape(S * K, 5 * H)).data
+    models["sequence_readout"] = dr.affine_readout(score, comparisons["paid"].reshape(-1))
     for target in dm.TARGETS:                                                  # 3. the world model
         net = dm.fit_world_model(data, train_mask, "mlp", np.random.default_rng([seed, 5]), steps=config.dyn_steps,
                                  target=target)
@@ -210,10 +217,14 @@ def _fit_seed(data, seed, config, result) -> dict:
     return models
 
 
-def run_driving(data, config: DrivingConfig | None = None, *, evaluate: bool = True, workers: int | None = None,
-                progress: Callable[[str], None] | None = None) -> DrivingResult:
-    """Run every measurement on `data` (a DrivingData). `evaluate=False` skips the real env."""
+def run_driving(data, config: DrivingConfig | None = None, *, comparisons: dict | None = None, evaluate: bool = True,
+                workers: int | None = None, progress: Callable[[str], None] | None = None) -> DrivingResult:
+    """Run every measurement on `data` (a DrivingData) and `comparisons` (default: the shipped
+    comparisons from one state, `comparisons.load_shipped()`). `evaluate=False` skips the real env."""
     config = config or DrivingConfig()
+    if comparisons is None:
+        from .comparisons import load_shipped
+        comparisons = load_shipped()
     tick = progress or (lambda label: None)
     result = DrivingResult(n_transitions=len(data), n_episodes=data.n_episodes)
     if evaluate:
@@ -238,7 +249,7 @@ def run_driving(data, config: DrivingConfig | None = None, *, evaluate: bool = T
             early += [("episode", pool.submit(_baseline, name, s, D)) for name in dp.BASELINES for s in seeds]
         per_seed = {}
         for seed in config.seeds:
-            per_seed[seed] = _fit_seed(data, seed, config, result)
+            per_seed[seed] = _fit_seed(data, comparisons, seed, config, result)
             tick(f"seed {seed}")
         models = per_seed[config.seeds[0]]
         result.sequence_readout = models["sequence_readout"]

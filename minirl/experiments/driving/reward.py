@@ -17,7 +17,9 @@ a noiseless judge prefers the higher true return, ties a coin flip):
   scores a response (the actions) given a prompt (the state), and the world's response to the
   actions (the other cars, the crash) must be inside the model.
 
-Both are scored on held-out pairs of test-episode segments: pair accuracy (ties 1/2), the same on
+The action-sequence reward is also learned the way a language reward model is, from pairs of
+sequences from *one* state (`comparisons`: the simulator's rollouts, since recorded driving never
+shows two action sequences from one state). Each is scored on held-out pairs of test-episode segments: pair accuracy (ties 1/2), the same on
 pairs with a crash in either segment, and R^2 = the squared correlation of the model's segment
 score with the true segment return over every test segment (a Bradley-Terry score is defined up
 to an affine map, so this is the R^2 of the best affine read-out). `toy` computes the same for the
@@ -42,13 +44,17 @@ from ...algos.world_models import RewardModel
 from ...autograd import no_grad
 from ...stats import r_squared
 
-__all__ = ["INPUTS", "MODELS", "KINDS", "split_episodes", "reward_inputs", "fit_regression", "fit_outcome",
-           "fit_sequence", "sequence_inputs", "segment_scores", "score_reward", "squared_correlation", "affine_readout",
+__all__ = ["INPUTS", "MODELS", "KINDS", "LEARNED", "split_episodes", "reward_inputs", "fit_regression", "fit_outcome",
+           "fit_sequence", "fit_sequence_comparisons", "sequence_inputs", "segment_scores", "score_reward", "squared_correlation", "affine_readout",
            "segment_starts", "segment_sums"]
 
 INPUTS = ("privileged", "observation")
 MODELS = {"linear": (), "mlp": (64, 64)}
 KINDS = ("outcome", "action sequence")
+# the preference-learned driving rewards: name -> (kind, what its judged pairs were)
+LEARNED = {"outcome": ("outcome", "recorded segments"),
+           "action sequence": ("action sequence", "recorded segments"),
+           "action sequence, one-state pairs": ("action sequence", "one-state comparisons")}
 BT_LR, BT_BATCH = 3e-3, 64                      # every Bradley-Terry fit, both worlds
 
 
@@ -138,6 +144,18 @@ def fit_sequence(train, starts, rng: np.random.Generator, *, length: int, steps:
     pairs = {"obs_a": o[0][:, None], "act_a": a[0][:, None], "obs_b": o[1][:, None], "act_b": a[1][:, None],
              "prefs": _judged(*(segment_sums(train.reward, s, length) for s in starts), rng)}
     net = RewardModel(25, 5 * length, rng=rng, hidden=MODELS["mlp"])
+    fit_reward_preferences(net, pairs, rng, steps=steps, batch=BT_BATCH, lr=BT_LR, val_fraction=0.0, min_pairs=0)
+    return net
+
+
+def fit_sequence_comparisons(comparisons: dict, n_pairs: int, rng: np.random.Generator, *, steps: int) -> RewardModel:
+    """Bradley-Terry action-sequence reward R_psi(o_0, a_{0:H}) (MLP 64-64) on `n_pairs` judged pairs of
+    sequences from one start state each (`comparisons`: the simulator's answers, like two responses
+    to one prompt)."""
+    from .comparisons import sample_pairs as comparison_pairs
+
+    pairs = comparison_pairs(comparisons, int(n_pairs), rng)
+    net = RewardModel(25, pairs["act_a"].shape[-1], rng=rng, hidden=MODELS["mlp"])
     fit_reward_preferences(net, pairs, rng, steps=steps, batch=BT_BATCH, lr=BT_LR, val_fraction=0.0, min_pairs=0)
     return net
 

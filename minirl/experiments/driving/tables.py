@@ -5,7 +5,7 @@
 | `policies`         | baseline or planner arm             | crash rate: Wilson 95%; return: bootstrap over episodes |
 | `blame`            | (dynamics, score) and N             | bootstrap 95% over the start states         |
 | `overopt`          | world and N                         | driving: bootstrap over starts; toy: exact, mean over seeds |
-| `rewards`          | world, reward, context, pairs, metric | bootstrap 95% over seeds                  |
+| `rewards`          | world, reward, training and scoring pairs, pairs, metric | bootstrap 95% over seeds |
 | `inputs`           | regression inputs and model; the formula's crash detection | range over seeds; Wilson |
 | `world_model`      | predictor, target, rows, component  | range over seeds; the switch rate: Wilson  |
 | `ppo` (--long)     | reward PPO was trained on           | Wilson (crashes), bootstrap over episodes  |
@@ -119,19 +119,19 @@ def _scored(row: dict, key: str) -> int:
 
 
 def reward_table(result) -> list[dict]:
-    """Like for like: per world, reward, context and number of pairs, each metric's mean over seeds
-    with a 95% bootstrap interval over the seeds (the toy language has no crash pairs)."""
+    """Like for like: per world, reward, what it was trained on, what it is scored on and number of
+    pairs, each metric's mean over seeds with a 95% bootstrap interval over the seeds (the toy
+    language has no crash pairs)."""
     out = []
-    keys = dict.fromkeys((r["world"], r["kind"], r["context"], r["n_pairs"]) for r in result.reward_rows)
-    for world, kind, context, n_pairs in keys:
-        rows = [r for r in result.reward_rows if (r["world"], r["kind"], r["context"], r["n_pairs"])
-                == (world, kind, context, n_pairs)]
-        for key, metric in METRICS.items():
-            if key not in rows[0]:
+    fields = ("world", "reward", "trained_on", "scored_on", "n_pairs")
+    for key in dict.fromkeys(tuple(r[f] for f in fields) for r in result.reward_rows):
+        rows = [r for r in result.reward_rows if tuple(r[f] for f in fields) == key]
+        for metric_key, metric in METRICS.items():
+            if metric_key not in rows[0]:
                 continue
-            mean, low, high = _mean_ci([r[key] for r in rows])
-            out.append({"world": world, "reward": kind, "context": context, "n_pairs": n_pairs, "metric": metric,
-                        "mean": mean, "low": low, "high": high, "seeds": len(rows), "pairs_scored": _scored(rows[0], key)})
+            mean, low, high = _mean_ci([r[metric_key] for r in rows])
+            out.append({**dict(zip(fields, key)), "metric": metric, "mean": mean, "low": low, "high": high,
+                        "seeds": len(rows), "pairs_scored": _scored(rows[0], metric_key)})
     return out
 
 

@@ -45,15 +45,17 @@ def within_start(scores, pools) -> dict:
 
 def pool_rows(pools, per_seed: dict, config) -> list[dict]:
     """Like-for-like rows ("one start state") of every seed's preference-learned driving rewards."""
+    from .reward import LEARNED
+
     rows = []
     for seed, models in per_seed.items():
         for n_pairs in config.pair_counts:
-            for kind in ("outcome", "action sequence"):
-                net = models[kind, n_pairs]
+            for name, (kind, trained_on) in LEARNED.items():
+                net = models[name, n_pairs]
                 if kind == "outcome":
                     scores = [outcome_scores(lambda o, a: net(o, a), p) for p in pools]
                 else:
                     scores = [sequence_scores(net, p) for p in pools]
-                rows.append({"world": "driving", "kind": kind, "context": "one start state", "seed": seed,
-                             "n_pairs": n_pairs, **within_start(scores, pools)})
+                rows.append({"world": "driving", "reward": kind, "trained_on": trained_on, "scored_on": "one start state",
+                             "seed": seed, "n_pairs": n_pairs, **within_start(scores, pools)})
     return rows
