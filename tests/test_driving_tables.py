@@ -130,3 +130,20 @@ def test_blame_table_counts_crashes_of_the_winner_over_the_starts():
     assert oracle[0]["crashes"] == pytest.approx(1.0) and oracle[0]["n"] == 2        # N = 1: 1/2 + 1/2
     assert oracle[1]["crashes"] == pytest.approx(1.0) and oracle[1]["paid"] == pytest.approx(2.5)
     assert wrong[1]["crashes"] == pytest.approx(1.0) and wrong[1]["paid"] == pytest.approx(0.5)
+
+
+def test_the_shipped_ppo_table_is_what_its_episodes_give():
+    """Lesson 11 shows the PPO table of a `minirl driving --long` run (too long for a lesson): every
+    number in it must follow from the episodes shipped with it."""
+    import json
+
+    from minirl.experiments.driving import MEASURED_PPO
+
+    record = json.loads(MEASURED_PPO.read_text())
+    assert record["command"].startswith("minirl driving --long") and "--fast" not in record["command"]
+    again = dt.ppo_table(_Result(ppo_rows=record["episodes"]))
+    assert len(again) == len(record["table"]) == 3
+    for got, shipped in zip(again, record["table"]):
+        for key, value in got.items():
+            assert shipped[key] == (pytest.approx(value) if isinstance(value, float) else value), key
+        assert shipped["n"] >= 30 * 3 and shipped["seeds"] == 3

@@ -20,7 +20,7 @@ the raw rows behind them, and the figures:
 | rewards.csv, rewards.png | like-for-like reward models of both worlds: pair accuracy, crash pairs, R^2 |
 | inputs.csv | regression R^2 on privileged features and observations; the formula's crash test |
 | world_model.csv, world_model.png | world-model R^2 per component, constant velocity, switch rate |
-| ppo.csv, ppo.png | (--long) PPO on the env's reward, the learned reward, a survival reward |
+| ppo.csv, ppo.png, ppo.json | (--long) PPO on the env's reward, the learned reward, a survival reward |
 | episodes.csv, candidates.csv, reward_runs.csv, world_runs.csv, ppo_episodes.csv | the raw rows |
 """
 
@@ -240,12 +240,29 @@ def _experiment(args, out) -> int:
                "rewards": plots.rewards_figure, "world_model": plots.world_model_figure, "ppo": plots.ppo_figure}
     written += [save_figure(draw(tables[name]), path(f"{name}.png")) for name, draw in figures.items()
                 if name in tables]
+    if "ppo" in tables:
+        written.append(_write_ppo_json(path("ppo.json"), tables["ppo"], result.ppo_rows, args))
     print(f"{result.n_transitions} transitions in {result.n_episodes} episodes, seeds {list(config.seeds)}")
     _print_tables(tables)
     usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     cpu = sum(u.ru_utime + u.ru_stime for u in usage)
     print(f"\ndone in {time.perf_counter() - start:.0f} s ({cpu:.0f} s of CPU time); wrote {len(written)} files to {out}")
     return 0
+
+
+def _write_ppo_json(path, table, episodes, args) -> str:
+    """The PPO table and its episodes, with the command that made them (what `MEASURED_PPO` ships)."""
+    import datetime
+    import json
+
+    from .. import __version__
+
+    command = "minirl driving --long" + (" --fast" if args.fast else "") + f" --out {args.out}"
+    record = {"command": command, "minirl": __version__, "date": datetime.date.today().isoformat(),
+              "train_steps": table[0]["train_steps"], "table": table, "episodes": episodes}
+    with open(path, "w") as fh:
+        json.dump(record, fh, indent=1, default=lambda v: v.item() if hasattr(v, "item") else str(v))
+    return path
 
 
 def _candidate_rows(result) -> list[dict]:

@@ -25,24 +25,25 @@ COLORS = {"exact copy/env reward": "tab:green", "exact copy/learned reward": "ta
 
 
 def _wrap(label: str) -> str:
-    return label.replace(": ", ":\n").replace(" + ", "\n+ ").replace(" (", "\n(")
+    """One short line per part: "planner:\nexact copy\n+ env reward"."""
+    return label.replace(": ", ":\n").replace(" + ", "\n+ ").replace(" (", "\n(").replace("keep lane and speed",
+                                                                                           "keep lane\nand speed")
 
 
 def _rate_bars(ax, rows, title):
     x = np.arange(len(rows))
     rate = np.array([r["crash_rate"] for r in rows])
     err = np.array([[r["crash_rate"] - r["crash_low"] for r in rows], [r["crash_high"] - r["crash_rate"] for r in rows]])
-    ax.bar(x, rate, color="tab:red", alpha=0.8, yerr=err, capsize=4, label="crash rate, Wilson 95% interval")
+    ax.bar(x, rate, color="tab:red", alpha=0.8, yerr=err, capsize=4)
     for xi, r in zip(x, rows):
-        ax.text(xi, min(r["crash_high"] + 0.03, 0.97), f"{r['crashes']}/{r['n']}", ha="center", fontsize=8)
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("crash rate")
+        ax.text(xi, min(r["crash_high"] + 0.02, 1.03), f"{r['crashes']}/{r['n']}", ha="center", fontsize=8)
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("crash rate (bars: Wilson 95% interval)")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
 
 
 def policies_figure(rows):
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.6))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5.0))
     labels = [_wrap(r["arm"]) for r in rows]
     x = np.arange(len(rows))
     _rate_bars(ax1, rows, "real highway-fast-v0, 20 s episodes")
@@ -55,7 +56,7 @@ def policies_figure(rows):
     ax2.set_ylabel("episode return")
     ax2.legend(fontsize=8, loc="lower left")
     for ax in (ax1, ax2):
-        ax.set_xticks(x, labels, fontsize=8)
+        ax.set_xticks(x, labels, fontsize=8, rotation=35, ha="right", rotation_mode="anchor")
     return fig
 
 
@@ -123,7 +124,7 @@ REWARD_COLORS = {("toy language", "one-prompt comparisons"): "k", ("outcome", "r
 
 
 def rewards_figure(rows):
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 5.6))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 6.6))
     keys = dict.fromkeys((r["world"], r["reward"], r["trained_on"], r["scored_on"]) for r in rows)
     for ax, metric in ((ax1, "pair accuracy"), (ax2, "R^2")):
         for world, kind, trained_on, scored_on in keys:
@@ -134,8 +135,8 @@ def rewards_figure(rows):
             color = REWARD_COLORS[(world, trained_on) if world == "toy language" else (kind, trained_on)]
             style = ":" if scored_on == "recorded segments" else "-"
             x = [r["n_pairs"] for r in sel]
-            label = (f"{world}: scored on one prompt" if world == "toy language"
-                     else f"{kind} (pairs: {trained_on}), scored on {scored_on}")
+            label = (f"toy language, scored on one prompt" if world == "toy language"
+                     else f"{kind}, trained on {trained_on}, scored on {scored_on}")
             ax.plot(x, [r["mean"] for r in sel], style, color=color, marker="o", markersize=3,
                     label=band_label(label, "mean", sel[0]["seeds"]) if ax is ax1 else None)
             ax.fill_between(x, [r["low"] for r in sel], [r["high"] for r in sel], color=color, alpha=0.15, linewidth=0)
@@ -146,8 +147,9 @@ def rewards_figure(rows):
     ax1.axhline(0.5, color="grey", linewidth=0.8)
     ax1.set_title("pair accuracy (0.5: a coin)", fontsize=10)
     ax2.set_title("R^2 of the best affine read-out", fontsize=10)
-    fig.legend(fontsize=7, loc="lower center", ncol=2)
-    fig.set_layout_engine("tight", rect=(0, 0.2, 1, 1))
+    fig.legend(fontsize=8, loc="lower center", ncol=1, title="dotted: scored on recorded segments; solid: on the "
+               "alternatives of one state or prompt", title_fontsize=8)
+    fig.set_layout_engine("tight", rect=(0, 0.3, 1, 1))
     return fig
 
 
@@ -168,8 +170,8 @@ def world_model_figure(rows):
     ax.axhline(0.0, color="grey", linewidth=0.8)
     ax.set_ylim(-0.5, 1.05)
     ax.set_xticks(x, [f"{c}\n{f}" for c, f in comps])
-    ax.set_ylabel("one-step R^2 of the change (test episodes; < -0.5 shown at -0.5)")
-    ax.set_title("world-model error per component: bookkeeping (rows switch car) or driving?", fontsize=10)
+    ax.set_ylabel("one-step R^2 of the change")
+    ax.set_title("world-model error per component, test episodes (bars below -0.5 cut at -0.5)", fontsize=10)
     ax.legend(fontsize=7, loc="lower left")
     return fig
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from ...stats import bootstrap_ci, wilson_interval
 from .candidates import BLAME
+from .planner import BASELINES, PLANNERS
 from .selection import gain_curve
 
 __all__ = ["TABLES", "policy_table", "blame_table", "overopt_table", "reward_table", "inputs_table",
@@ -54,7 +55,10 @@ def _episodes_summary(rows) -> dict:
 def policy_table(result) -> list[dict]:
     """One row per arm: crashes of n episodes with a Wilson interval, return paid, predicted, speed."""
     out = []
-    for arm in dict.fromkeys(r["arm"] for r in result.episode_rows):
+    order = [*BASELINES, *PLANNERS]
+    arms = sorted(dict.fromkeys(r["arm"] for r in result.episode_rows),
+                  key=lambda a: order.index(a) if a in order else len(order))
+    for arm in arms:
         rows = [r for r in result.episode_rows if r["arm"] == arm]
         predicted = [r["predicted"] for r in rows if np.isfinite(r["predicted"])]
         out.append({"arm": arm, **_episodes_summary(rows),
