@@ -150,8 +150,9 @@ def _print_tables(tables: dict) -> None:
         say("\npolicies in the real env (crashes k/n [Wilson 95%]; return [bootstrap 95%]; speed m/s):")
         for r in tables["policies"]:
             pred = "" if r["predicted"] != r["predicted"] else f"  predicted {r['predicted']:.2f}"
-            say(f"  {r['arm']:<40}{r['crashes']:>3}/{r['n']:<3}[{r['crash_low']:.2f}, {r['crash_high']:.2f}]  "
-                f"return {_ci(r, 'return', 'return_low', 'return_high')}  speed {r['speed']:.1f}{pred}")
+            say(f"  {r['arm']:<40}{r['crashes']:>3}/{r['n']:<3}[{r['crash_low']:.2f}, {r['crash_high']:.2f}] "
+                f"({r.get('hit_ahead', 0)} into a car ahead)  return {_ci(r, 'return', 'return_low', 'return_high')}  "
+                f"speed {r['speed']:.1f}{pred}")
     if "blame" in tables:
         ns = sorted({r["N"] for r in tables["blame"]})
         shown = sorted({ns[0], *(n for n in ns if n == 16), ns[-1]})

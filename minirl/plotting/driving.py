@@ -43,7 +43,7 @@ def _rate_bars(ax, rows, title):
 
 
 def policies_figure(rows):
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5.0))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 5.0))
     labels = [_wrap(r["arm"]) for r in rows]
     x = np.arange(len(rows))
     _rate_bars(ax1, rows, "real highway-fast-v0, 20 s episodes")
@@ -65,18 +65,19 @@ def _band(ax, x, rows, key, label, color, style="-", scale=1.0, unit="starts"):
     low = np.array([r[f"{key}_low"] for r in rows]) * scale
     high = np.array([r[f"{key}_high"] for r in rows]) * scale
     n = rows[0].get("n", rows[0].get("n_starts", 0))
-    ax.plot(x, y, style, color=color, marker="o", markersize=3, label=band_label(label, "mean", n, unit=unit))
+    ax.plot(x, y, style, color=color, marker="o", markersize=3,
+            label=band_label(label, "mean", n, unit=unit) if label else None)
     ax.fill_between(x, low, high, color=color, alpha=0.15, linewidth=0)
 
 
 def blame_figure(rows):
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 5.2))
     for key in dict.fromkeys((r["dynamics"], r["score"]) for r in rows):
         sel = [r for r in rows if (r["dynamics"], r["score"]) == key]
         color = COLORS["/".join(key)]
         ns = [r["N"] for r in sel]
         _band(ax1, ns, sel, "paid", f"{key[0]} + {key[1]}", color)
-        _band(ax2, ns, sel, "crashes", f"{key[0]} + {key[1]}", color)
+        _band(ax2, ns, sel, "crashes", None, color)
     n = rows[0]["n"]
     ax1.set_ylabel("return paid by the real env (5 steps)")
     ax2.set_ylabel(f"crashes of the winner (of {n} starts)")
@@ -85,8 +86,10 @@ def blame_figure(rows):
         ax.set_xscale("log", base=2)
         ax.set_xlabel("N (random action sequences, best by the score)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    ax1.set_title("who is to blame: dynamics x score", fontsize=10)
+    ax1.set_title("return paid", fontsize=10)
+    ax2.set_title("crashes of the winner", fontsize=10)
+    fig.legend(fontsize=8, loc="lower center", ncol=2, title="dynamics + score", title_fontsize=8)
+    fig.set_layout_engine("tight", rect=(0, 0.17, 1, 1))
     return fig
 
 
@@ -109,11 +112,12 @@ def overopt_figure(rows):
             _band(twin, kl, sel, "crashes", "crashes of the winner", "tab:red", style=":")
             twin.set_ylabel(f"crashes of the winner (of {sel[0]['n']} starts)")
             twin.set_ylim(0, sel[0]["n"])
-            twin.legend(fontsize=7, loc="center right")
+            handles, labels = (a + b for a, b in zip(ax.get_legend_handles_labels(), twin.get_legend_handles_labels()))
+            ax.legend(handles, labels, fontsize=8, loc="upper left")
         else:
             ax.plot(kl, [r["paid_gain"] for r in sel], "-", color="tab:blue", marker="o", markersize=3,
                     label=f"gold: mean over {sel[0]['n']} seeds (exact)")
-        ax.legend(fontsize=7, loc="upper left")
+            ax.legend(fontsize=8, loc="upper left")
     axes[0].set_ylabel("gain over the reference (reference std)")
     return fig
 
@@ -172,7 +176,7 @@ def world_model_figure(rows):
     ax.set_xticks(x, [f"{c}\n{f}" for c, f in comps])
     ax.set_ylabel("one-step R^2 of the change")
     ax.set_title("world-model error per component, test episodes (bars below -0.5 cut at -0.5)", fontsize=10)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=8, loc="lower left")
     return fig
 
 

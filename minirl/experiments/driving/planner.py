@@ -40,7 +40,7 @@ from .data import LANES, V_RANGE, X_RANGE, Y_RANGE, lane_from_obs
 from .envmodel import rollout_tree
 
 __all__ = ["true_reward_from_obs", "crash_from_obs", "imagine", "plan_through_model", "plan_through_copy",
-           "run_episode", "BASELINES", "PLANNERS", "forward_speed"]
+           "run_episode", "crash_side", "BASELINES", "PLANNERS", "forward_speed"]
 
 CAR_LENGTH, CAR_WIDTH = 5.0, 2.0
 # highway-env declares a crash when the boxes will overlap one 0.2 s frame ahead, then pushes the
@@ -151,10 +151,22 @@ def forward_speed(env) -> float:
     return float(v.speed * np.cos(v.heading))
 
 
+def crash_side(env) -> str:
+    """Where the car the ego crashed into was: "ahead", "behind" (along the road), or "" (no crash)."""
+    u = env.unwrapped
+    ego = u.vehicle
+    others = [v for v in u.road.vehicles if v is not ego and v.crashed]
+    if not ego.crashed or not others:
+        return ""
+    gap = min((ego.lane_distance_to(v) for v in others), key=abs)      # metres along the road, + ahead
+    return "ahead" if gap > 0 else "behind"
+
+
 def run_episode(policy, env, seed: int) -> dict:
     """One episode of `policy(obs, env) -> (action, predicted reward or NaN)` from reset seed `seed`.
 
-    Returns {seed, return (paid), predicted, steps, crashed, speed (mean forward speed, m/s)}.
+    Returns {seed, return (paid), predicted, steps, crashed, hit (the other car was "ahead" or
+    "behind"; "" without a crash), speed (mean forward speed, m/s)}.
     """
     obs, _ = env.reset(seed=int(seed))
     paid, predicted, steps, speeds, done = 0.0, 0.0, 0, [], False
@@ -165,4 +177,4 @@ def run_episode(policy, env, seed: int) -> dict:
         speeds.append(forward_speed(env))
         done = terminated or truncated
     return {"seed": int(seed), "return": paid, "predicted": predicted, "steps": steps,
-            "crashed": bool(env.unwrapped.vehicle.crashed), "speed": float(np.mean(speeds))}
+            "crashed": bool(env.unwrapped.vehicle.crashed), "hit": crash_side(env), "speed": float(np.mean(speeds))}

@@ -48,8 +48,11 @@ def _mean_ci(values) -> tuple[float, float, float]:
 def _episodes_summary(rows) -> dict:
     ret, ret_low, ret_high = _mean_ci([r["return"] for r in rows])
     speed = float(np.mean([r["speed"] for r in rows]))
-    return {**rate_row(sum(bool(r["crashed"]) for r in rows), len(rows)), "return": ret, "return_low": ret_low,
-            "return_high": ret_high, "speed": speed}
+    out = {**rate_row(sum(bool(r["crashed"]) for r in rows), len(rows)), "return": ret, "return_low": ret_low,
+           "return_high": ret_high, "speed": speed}
+    if any("hit" in r for r in rows):
+        out["hit_ahead"] = sum(r.get("hit") == "ahead" for r in rows)
+    return out
 
 
 def policy_table(result) -> list[dict]:
