@@ -65,7 +65,7 @@ class DrivingConfig:
     bon_n: tuple = (1, 2, 4, 8, 16, 32, 64)
     long: bool = False                   # add PPO and the exact-copy planner with the learned reward
     ppo_seeds: tuple = (0, 1, 2)
-    ppo_steps: int = 4000                # real steps of PPO training per arm and seed
+    ppo_steps: int = 5000                # real steps of PPO training per arm and seed
     ppo_episodes: int = 30               # evaluation episodes per arm and seed
 
     @classmethod
