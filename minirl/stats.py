@@ -128,7 +128,9 @@ def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+    low = 0.0 if k == 0 else max(0.0, centre - half)       # exact ends: no rounding past the observed rate
+    high = 1.0 if k == n else min(1.0, centre + half)
+    return float(low), float(high)
 
 
 def align_curves(curves: Sequence[tuple], grid=None, num: int = 100) -> tuple[np.ndarray, np.ndarray]:

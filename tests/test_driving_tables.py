@@ -30,7 +30,10 @@ def test_wilson_interval_hand_computed():
     half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     assert (low, high) == pytest.approx((centre - half, centre + half), abs=1e-12)
     assert (low, high) == pytest.approx((0.3866, 0.7812), abs=1e-4)        # the textbook values
-    assert wilson_interval(20, 20)[1] == 1.0 and wilson_interval(0, 0) == (0.0, 1.0)
+    # the ends are exact (no rounding past 0 or 1), and k of n mirrors n - k of n
+    assert wilson_interval(0, 20)[0] == 0.0 and wilson_interval(20, 20)[1] == 1.0
+    assert wilson_interval(20, 20)[0] == pytest.approx(1.0 - wilson_interval(0, 20)[1], abs=1e-12)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
     with pytest.raises(ValueError, match="0 <= k <= n"):
         wilson_interval(3, 2)
 
@@ -139,6 +142,8 @@ def test_the_shipped_ppo_table_is_what_its_episodes_give():
 
     from minirl.experiments.driving import MEASURED_PPO
 
+    if not MEASURED_PPO.exists():
+        pytest.skip("no `minirl driving --long` run is shipped (lesson 11 says so instead of showing a table)")
     record = json.loads(MEASURED_PPO.read_text())
     assert record["command"].startswith("minirl driving --long") and "--fast" not in record["command"]
     again = dt.ppo_table(_Result(ppo_rows=record["episodes"]))
@@ -147,3 +152,72 @@ def test_the_shipped_ppo_table_is_what_its_episodes_give():
         for key, value in got.items():
             assert shipped[key] == (pytest.approx(value) if isinstance(value, float) else value), key
         assert shipped["n"] >= 30 * 3 and shipped["seeds"] == 3
+
+
+def test_overopt_table_hand_example_and_the_toy_mean_over_seeds():
+    """Driving rows: the action-sequence selector's exact best-of-N on a 1-start pool of 3, its
+    promise read through the affine readout; toy rows: mean and range over the seeds."""
+    pools = [{"paid": np.array([1.0, 2.0, 4.0]), "crashed": np.array([1.0, 0.0, 0.0])}]
+    scores = [{"action-sequence reward": np.array([3.0, 1.0, 2.0])}]
+    toy_rows = [{"seed": 0, "N": 2, "kl_bon": kl_bon(2), "proxy_gain": 1.0, "paid_gain": 0.5},
+                {"seed": 1, "N": 2, "kl_bon": kl_bon(2), "proxy_gain": 3.0, "paid_gain": 1.5}]
+    result = _Result(pools=pools, pool_scores=scores, sequence_readout=(1.0, 2.0), toy_bon_rows=toy_rows)
+    table = dt.overopt_table(result, [1, 2])
+    drive = [r for r in table if r["world"] == "driving"]
+    # N = 2: the subsets {0,1}, {0,2}, {1,2} are won by 0, 0, 2 (weights 2/3, 0, 1/3)
+    assert drive[1]["paid"] == pytest.approx(2 / 3 * 1.0 + 1 / 3 * 4.0)
+    assert drive[1]["crashes"] == pytest.approx(2 / 3) and drive[1]["n"] == 1
+    assert drive[1]["promised"] == pytest.approx(1.0 + 2.0 * (2 / 3 * 3.0 + 1 / 3 * 2.0))
+    std = np.std([1.0, 2.0, 4.0])
+    assert drive[1]["paid_gain"] == pytest.approx((2.0 - 7 / 3) / std)
+    assert drive[0]["paid_gain"] == pytest.approx(0.0) and drive[0]["kl_bon"] == 0.0
+    toy_row = next(r for r in table if r["world"] == "toy language")
+    assert (toy_row["proxy_gain"], toy_row["paid_gain"]) == pytest.approx((2.0, 1.0))
+    assert (toy_row["paid_gain_low"], toy_row["paid_gain_high"], toy_row["n"]) == (0.5, 1.5, 2)
+
+
+def test_reward_table_means_over_seeds_and_counts_the_pairs_scored():
+    base = {"world": "driving", "reward": "outcome", "trained_on": "recorded segments",
+            "scored_on": "recorded segments", "n_pairs": 100, "n_crash": 4, "n_no_crash": 6}
+    rows = [{**base, "seed": s, "overall": acc, "crash": c, "r2": r2}
+            for s, acc, c, r2 in ((0, 0.8, 0.5, 0.6), (1, 0.9, 0.75, 0.7), (2, 1.0, 1.0, 0.8))]
+    table = {r["metric"]: r for r in dt.reward_table(_Result(reward_rows=rows))}
+    assert set(table) == {"pair accuracy", "pair accuracy, crash pairs", "R^2"}
+    assert table["pair accuracy"]["mean"] == pytest.approx(0.9) and table["pair accuracy"]["seeds"] == 3
+    assert table["pair accuracy, crash pairs"]["mean"] == pytest.approx(0.75)
+    assert table["R^2"]["mean"] == pytest.approx(0.7)
+    assert table["pair accuracy"]["pairs_scored"] == 10 and table["pair accuracy, crash pairs"]["pairs_scored"] == 4
+    for r in table.values():
+        assert r["low"] <= r["mean"] <= r["high"]
+
+
+def test_inputs_and_world_tables_hand_example():
+    inputs = [{"seed": s, "inputs": "observation", "model": "mlp", "r2": v} for s, v in ((0, 0.8), (1, 0.9))]
+    formula = [{"seed": s, "r2": 0.5, "crashes": 10, "found": f, "steps_no_crash": 100, "false_alarms": a}
+               for s, f, a in ((0, 7, 1), (1, 8, 0))]
+    table = {r["quantity"]: r for r in dt.inputs_table(_Result(input_rows=inputs, formula_rows=formula))}
+    r = table["R^2 of a mlp regression on observation"]
+    assert (r["value"], r["low"], r["high"], r["n"]) == pytest.approx((0.85, 0.8, 0.9, 2))
+    found = table["crashes the formula's box test finds"]
+    assert (found["count"], found["n"], found["value"]) == (15, 20, 0.75)
+    assert (found["low"], found["high"]) == pytest.approx(wilson_interval(15, 20))
+    assert table["false alarms on crash-free steps"]["count"] == 1
+    world = [{"seed": s, "predictor": "world model", "target": "next_obs", "rows": "all rows", "car": "others",
+              "feature": "x", "r2": v, "n": 50} for s, v in ((0, 0.4), (1, 0.6))]
+    switches = [{"seed": 0, "switched": 3, "n": 20}, {"seed": 1, "switched": 2, "n": 30}]
+    rows = dt.world_table(_Result(world_rows=world, switch_rows=switches))
+    assert (rows[0]["r2"], rows[0]["low"], rows[0]["high"]) == pytest.approx((0.5, 0.4, 0.6))
+    switch = rows[-1]
+    assert (switch["switched"], switch["values"], switch["switch_rate"]) == (5, 50, 0.1)
+    assert (switch["low"], switch["high"]) == pytest.approx(wilson_interval(5, 50))
+
+
+def test_ppo_table_pools_the_seeds_and_counts_crashes_per_seed():
+    rows = [{"arm": "learned reward", "train_seed": s, "train_steps": 256, "seed": k, "return": 2.0 * k,
+             "crashed": c, "speed": 20.0 + k} for s, cs in ((0, (True, False)), (1, (False, False)))
+            for k, c in enumerate(cs)]
+    (row,) = dt.ppo_table(_Result(ppo_rows=rows))
+    assert (row["crashes"], row["n"], row["seeds"], row["crashes_per_seed"]) == (1, 4, 2, "1/2 0/2")
+    assert (row["crash_low"], row["crash_high"]) == pytest.approx(wilson_interval(1, 4))
+    assert row["speed"] == pytest.approx(20.5) and row["return"] == pytest.approx(1.0)
+    assert row["train_steps"] == 256

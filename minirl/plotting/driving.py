@@ -34,7 +34,7 @@ def _rate_bars(ax, rows, title):
     x = np.arange(len(rows))
     rate = np.array([r["crash_rate"] for r in rows])
     err = np.array([[r["crash_rate"] - r["crash_low"] for r in rows], [r["crash_high"] - r["crash_rate"] for r in rows]])
-    ax.bar(x, rate, color="tab:red", alpha=0.8, yerr=err, capsize=4)
+    ax.bar(x, rate, color="tab:red", alpha=0.8, yerr=np.maximum(err, 0.0), capsize=4)
     for xi, r in zip(x, rows):
         ax.text(xi, min(r["crash_high"] + 0.02, 1.03), f"{r['crashes']}/{r['n']}", ha="center", fontsize=8)
     ax.set_ylim(0, 1.1)
@@ -49,7 +49,7 @@ def policies_figure(rows):
     _rate_bars(ax1, rows, "real highway-fast-v0, 20 s episodes")
     ret = np.array([r["return"] for r in rows])
     err = np.array([[r["return"] - r["return_low"] for r in rows], [r["return_high"] - r["return"] for r in rows]])
-    ax2.bar(x, ret, yerr=err, capsize=4, color="tab:blue", alpha=0.8, label="return paid, 95% bootstrap over episodes")
+    ax2.bar(x, ret, yerr=np.maximum(err, 0.0), capsize=4, color="tab:blue", alpha=0.8, label="return paid, 95% bootstrap over episodes")
     pred = [r.get("predicted", np.nan) for r in rows]
     if np.isfinite(pred).any():
         ax2.plot(x, pred, "k_", markersize=18, mew=2, linestyle="none", label="return the planner predicted")

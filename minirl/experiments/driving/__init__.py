@@ -18,8 +18,9 @@
 | `tables` | the summary tables, each number with its n and an interval |
 | `experiment` | runs the parts above and returns plain data (`run_driving`, `DrivingConfig`) |
 
-`MEASURED_PPO` is the PPO table of one `minirl driving --long` run, shipped so that lesson 11 can
-show it without an 8-minute run (the file says which command and version made it).
+`MEASURED_PPO` is where the PPO table of one `minirl driving --long` run is shipped (its `ppo.json`,
+copied), so that lesson 11 can show it without the long run; the file says which command and
+version made it. It may be absent: lesson 11 then says so.
 """
 
 from pathlib import Path
