@@ -1,6 +1,6 @@
 """`minirl driving`: what makes driving hard to model, next to the toy language where it is easy.
 
-    minirl driving --out runs/driving                 # the experiment (about 7 min of CPU time, 2 processes)
+    minirl driving --out runs/driving                 # the experiment (about 5 min of CPU time, 2 processes)
     minirl driving --out runs/driving --fast          # a quick look (about 30 s of CPU time)
     minirl driving --out runs/driving --long          # adds PPO in the real env on three rewards
     minirl driving collect --out data.npz --steps 4000 --seed 0   # record new transitions ([driving] extra)
@@ -46,7 +46,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fast", action="store_true", help="one seed, tiny budgets (tests, a quick look)")
     parser.add_argument("--long", action="store_true",
                         help="add PPO in the real env on three rewards and the exact-copy planner with the "
-                             "learned reward (about 8 more minutes on 2 cores)")
+                             "learned reward (9 PPO runs of 5,000 real steps each, on top of the default run)")
     parser.add_argument("--workers", type=int, default=None,
                         help="processes for the real-env tasks (default: 2 on a machine with 2 or more cores)")
     parser.add_argument("--data", default=None, help="transitions to use (default: the shipped data set)")
