@@ -43,7 +43,7 @@ def _rate_bars(ax, rows, title):
 
 
 def policies_figure(rows):
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 5.0))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.8, 5.4))
     labels = [_wrap(r["arm"]) for r in rows]
     x = np.arange(len(rows))
     _rate_bars(ax1, rows, "real highway-fast-v0, 20 s episodes")
@@ -57,6 +57,7 @@ def policies_figure(rows):
     ax2.legend(fontsize=8, loc="lower left")
     for ax in (ax1, ax2):
         ax.set_xticks(x, labels, fontsize=8, rotation=35, ha="right", rotation_mode="anchor")
+    fig.set_layout_engine("tight")                      # the rotated labels stay inside the figure
     return fig
 
 
@@ -71,7 +72,7 @@ def _band(ax, x, rows, key, label, color, style="-", scale=1.0, unit="starts"):
 
 
 def blame_figure(rows):
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 5.2))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.4, 6.6))
     for key in dict.fromkeys((r["dynamics"], r["score"]) for r in rows):
         sel = [r for r in rows if (r["dynamics"], r["score"]) == key]
         color = COLORS["/".join(key)]
@@ -88,13 +89,13 @@ def blame_figure(rows):
         ax.grid(alpha=0.3)
     ax1.set_title("return paid", fontsize=10)
     ax2.set_title("crashes of the winner", fontsize=10)
-    fig.legend(fontsize=8, loc="lower center", ncol=2, title="dynamics + score", title_fontsize=8)
-    fig.set_layout_engine("tight", rect=(0, 0.17, 1, 1))
+    fig.legend(fontsize=8, loc="lower center", ncol=1, title="dynamics + score", title_fontsize=8)
+    fig.set_layout_engine("tight", rect=(0, 0.3, 1, 1))
     return fig
 
 
 def overopt_figure(rows):
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(9.4, 4.6), sharey=True)
     drive = [r for r in rows if r["world"] == "driving"]
     toy = [r for r in rows if r["world"] == "toy language"]
     for ax, sel, title in ((axes[0], drive, "driving: action-sequence reward, real env pays"),
@@ -128,7 +129,7 @@ REWARD_COLORS = {("toy language", "one-prompt comparisons"): "k", ("outcome", "r
 
 
 def rewards_figure(rows):
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 6.6))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.4, 6.8))
     keys = dict.fromkeys((r["world"], r["reward"], r["trained_on"], r["scored_on"]) for r in rows)
     for ax, metric in ((ax1, "pair accuracy"), (ax2, "R^2")):
         for world, kind, trained_on, scored_on in keys:
@@ -151,14 +152,14 @@ def rewards_figure(rows):
     ax1.axhline(0.5, color="grey", linewidth=0.8)
     ax1.set_title("pair accuracy (0.5: a coin)", fontsize=10)
     ax2.set_title("R^2 of the best affine read-out", fontsize=10)
-    fig.legend(fontsize=8, loc="lower center", ncol=1, title="dotted: scored on recorded segments; solid: on the "
+    fig.legend(fontsize=8, loc="lower center", ncol=1, title="dotted: scored on recorded segments;\nsolid: on the "
                "alternatives of one state or prompt", title_fontsize=8)
     fig.set_layout_engine("tight", rect=(0, 0.3, 1, 1))
     return fig
 
 
 def world_model_figure(rows):
-    fig, ax = plt.subplots(figsize=(10, 4.4))
+    fig, ax = plt.subplots(figsize=(9.4, 4.4))
     comps = [(c, f) for c in ("ego", "others") for f in ("x", "y", "vx", "vy")]
     groups = [g for g in dict.fromkeys((r["predictor"], r["target"], r["rows"]) for r in rows)
               if g[0] != "rows that switch car"]
@@ -181,7 +182,7 @@ def world_model_figure(rows):
 
 
 def ppo_figure(rows):
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.4, 4.4))
     _rate_bars(ax1, rows, f"PPO in the real env, {rows[0]['seeds']} seeds, evaluation episodes")
     x = np.arange(len(rows))
     ax2.bar(x, [r["speed"] for r in rows], color="tab:blue", alpha=0.8, label="mean forward speed")
