@@ -225,13 +225,8 @@ def _minirl(clone: Path, *args: str) -> subprocess.CompletedProcess:
 def test_a_clone_pulls_a_later_course_and_keeps_the_learners_work(tmp_path):
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
-    upstream = tmp_path / "upstream"
-    names = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, text=True, check=True).stdout.split("\0")
-    for name in filter(None, names):
-        if (REPO / name).is_file():
-            (upstream / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, upstream / name)
+    from repo_copy import copy_git_files
+    upstream = copy_git_files(tmp_path / "upstream")
     _git(upstream, "init", "-q", "-b", "main")
     _git(upstream, "add", "-A")
     _git(upstream, "commit", "-q", "-m", "the course, first version")

@@ -55,7 +55,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -280,13 +279,8 @@ def test_documented_extras_exist():
 # ------------------------------------------------------------------------------------ running them
 def fresh_copy(dest: Path, repo: Path = REPO) -> Path:
     """The files git knows (tracked and new, not ignored), as in the working tree, with .venv linked."""
-    names = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                           cwd=repo, capture_output=True, text=True, check=True).stdout.split("\0")
-    for name in filter(None, names):
-        src = repo / name
-        if src.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)
+    from repo_copy import copy_git_files
+    copy_git_files(dest, repo)
     (dest / ".venv").symlink_to(BIN.parent, target_is_directory=True)
     return dest
 

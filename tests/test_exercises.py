@@ -77,18 +77,8 @@ def _marker_expr(lessons) -> str:
 
 
 def _solve(stub: str, reference: str) -> str:
-    """What a learner who copies the reference solution does: each raise -> the reference block."""
-    ref_lines = reference.splitlines()
-    bodies = [ref_lines[b + 1:e] for b, e, _ in ex.find_blocks(reference)]
-    out, k = [], 0
-    for line in stub.splitlines():
-        if re.match(r"\s*raise NotImplementedError\(\"lesson \d\d: implement ", line):
-            out.extend(bodies[k])
-            k += 1
-        else:
-            out.append(line)
-    assert k == len(bodies), f"the stub has {k} raises but the reference {len(bodies)} blocks"
-    return "\n".join(out) + "\n"
+    """What a learner who copies the reference solution does (`minirl.exercises.solved`)."""
+    return ex.solved(stub, reference)
 
 
 # ------------------------------------------------------------------------------ the generator itself

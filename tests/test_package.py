@@ -10,7 +10,6 @@ solves it with the reference code and passes.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -97,31 +96,6 @@ def test_the_extras_name_this_distribution_and_the_course_extra_has_no_ray():
 
 
 # ------------------------------------------------------------------------------ the wheel and a learner
-def _fresh_copy(dest: Path) -> Path:
-    names = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, text=True, check=True).stdout.split("\0")
-    for name in filter(None, names):
-        if (REPO / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, dest / name)
-    return dest
-
-
-def _solve(stub: str, reference: str) -> str:
-    """A learner who copies the reference solution: each raise becomes the reference block."""
-    lines = reference.splitlines()
-    bodies = [lines[b + 1:e] for b, e, _ in ex.find_blocks(reference)]
-    out, k = [], 0
-    for line in stub.splitlines():
-        if re.match(r"\s*raise NotImplementedError\(\"lesson \d\d: implement ", line):
-            out.extend(bodies[k])
-            k += 1
-        else:
-            out.append(line)
-    assert k == len(bodies)
-    return "\n".join(out) + "\n"
-
-
 def _run(cmd, cwd, **kwargs) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
            "MPLBACKEND": "Agg", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
@@ -132,7 +106,8 @@ def _run(cmd, cwd, **kwargs) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_a_learner_takes_the_course_from_the_wheel(tmp_path):
     pytest.importorskip("build", reason="the test extra has `build`")
-    source = _fresh_copy(tmp_path / "source")
+    from repo_copy import copy_git_files
+    source = copy_git_files(tmp_path / "source")
     dist = tmp_path / "dist"
     built = _run([sys.executable, "-m", "build", "--outdir", dist, source], cwd=tmp_path)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
@@ -176,7 +151,7 @@ def test_a_learner_takes_the_course_from_the_wheel(tmp_path):
     assert failing.returncode == 1 and "NotImplementedError: lesson 03: implement" in failing.stdout, \
         failing.stdout[-2000:] + failing.stderr[-2000:]
     stub = folder / lesson.module
-    stub.write_text(_solve(stub.read_text(encoding="utf-8"), lesson.source.read_text(encoding="utf-8")),
+    stub.write_text(ex.solved(stub.read_text(encoding="utf-8"), lesson.source.read_text(encoding="utf-8")),
                     encoding="utf-8")
     passing = _run([minirl_cmd, "exercises", "check", "03"], cwd=folder / "notebooks")   # from a sub-folder too
     assert passing.returncode == 0, passing.stdout[-3000:] + passing.stderr[-2000:]

@@ -27,9 +27,9 @@ from .cli import main
 from .folder import default_course_folder, find_course_folder, generate, start, update
 from .lessons import LESSONS, PACKAGE_DIR, REPO_DIR, Lesson, course_files, get_lesson
 from .runner import check, load_lesson, status
-from .stubs import BEGIN, END, HEADER_LINES, SolutionBlockError, find_blocks, lesson_stub, make_stub
+from .stubs import BEGIN, END, HEADER_LINES, SolutionBlockError, find_blocks, lesson_stub, make_stub, solved
 
 __all__ = ["Lesson", "LESSONS", "get_lesson", "course_files", "BEGIN", "END", "HEADER_LINES",
-           "SolutionBlockError", "find_blocks", "make_stub", "lesson_stub", "generate", "start", "update",
+           "SolutionBlockError", "find_blocks", "make_stub", "lesson_stub", "solved", "generate", "start", "update",
            "find_course_folder", "default_course_folder", "load_lesson", "status", "check", "main",
            "PACKAGE_DIR", "REPO_DIR"]

@@ -100,7 +100,8 @@ def status(impl=None, lessons=None, log=print) -> list[tuple[str, str]]:
             state = "not available yet"
         elif not target.is_file():
             state = "not generated"
-            detail = "run `minirl exercises generate`"
+            detail = (f"run `minirl exercises generate --lesson {lesson.number}`" if impl.is_dir() else
+                      "no course folder yet: `make setup` in a clone, else `minirl course start my-course`")
         elif target.read_text(encoding="utf-8") == stub:
             state = "not started"
             detail = f"open {lesson.notebook}"

@@ -25,7 +25,7 @@ import ast
 from .lessons import Lesson
 
 __all__ = ["BEGIN", "END", "HEADER_LINES", "SolutionBlockError", "find_blocks", "make_stub", "lesson_stub",
-           "why_skipped", "exercise_functions", "function_spans"]
+           "why_skipped", "exercise_functions", "function_spans", "solved"]
 
 HEADER_LINES = 7          # the comment lines (and one blank line) make_stub puts above the module
 
@@ -174,3 +174,21 @@ def exercise_functions(stub: str) -> list[str]:
     import re
     names = re.findall(r'raise NotImplementedError\("lesson \d\d: implement ([\w.]+),', stub)
     return list(dict.fromkeys(names))
+
+
+def solved(stub: str, reference: str) -> str:
+    """The stub with each `raise NotImplementedError("lesson NN: ...")` replaced by the reference's block:
+    what a learner who copies the solution writes (the tests use it to prove a solved stub passes)."""
+    import re
+    lines = reference.splitlines()
+    bodies = [lines[begin + 1:end] for begin, end, _ in find_blocks(reference)]
+    out, k = [], 0
+    for line in stub.splitlines():
+        if re.match(r'\s*raise NotImplementedError\("lesson \d\d: implement ', line):
+            out.extend(bodies[k])
+            k += 1
+        else:
+            out.append(line)
+    if k != len(bodies):
+        raise ValueError(f"the stub has {k} raises but the reference {len(bodies)} blocks")
+    return "\n".join(out) + "\n"
