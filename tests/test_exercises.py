@@ -378,11 +378,12 @@ def test_force_without_a_lesson_keeps_a_copy_of_every_file_it_resets_and_says_wh
     assert ex.main(["generate", "--out", str(tmp_path), "--force"]) == 0
     printed = capsys.readouterr().out
     assert fa.read_text(encoding="utf-8") == fresh_a and fb.read_text(encoding="utf-8") == fresh_b
-    copies = list((tmp_path / ".backup").rglob("*.py"))
+    backups = tmp_path / ".minirl" / "backup"                     # the course folder's one backup place
+    copies = list(backups.rglob("*.py"))
     assert len(copies) == 1 and copies[0].read_text(encoding="utf-8").endswith("# my work on a\n")
-    assert copies[0].relative_to(tmp_path / ".backup").parts[1:] == Path(a.module).parts
+    assert copies[0].relative_to(backups).parts[1:] == Path(a.module).parts
     assert f"your version is in {copies[0]}" in printed
-    assert f"copies of them are in {tmp_path / '.backup'}" in printed, printed
+    assert f"copies of them are in {backups / copies[0].relative_to(backups).parts[0]}" in printed, printed
 
 
 @needs_one

@@ -56,6 +56,9 @@ def run(args) -> int:
                                              getattr(args, "force", False)))
     if isinstance(result, int):
         return result
+    if result["backup"] is not None:
+        print(f"reset {len(result['reset'])} file(s) that differed from a fresh stub; copies of them are in "
+              f"{folder.shown(result['backup'])}")
     if result["kept"]:
         print(f"kept {len(result['kept'])} file(s) with your changes (nothing was lost); "
               "pass --force with --lesson NN to reset one")

@@ -181,12 +181,14 @@ def generate(out=None, lessons=None, force: bool = False, log=print) -> dict:
 
     `out` defaults to `default_course_folder()`. A missing file is created; one identical to the fresh
     stub is left alone; one that differs (the learner's work) is kept unless `force`, which first
-    copies it into `.minirl/backup/`. Returns {"created", "reset", "unchanged", "kept", "skipped"}:
-    lists of lesson numbers.
+    copies it into `.minirl/backup/<date-time>/` and says where. Returns {"created", "reset",
+    "unchanged", "kept", "skipped"}: lists of lesson numbers, and "backup": the backup folder (None
+    if nothing was copied).
     """
     out = course_folder(out)
     selected = [get_lesson(n) for n in lessons] if lessons else list(LESSONS)
     result = {key: [] for key in ("created", "reset", "unchanged", "kept", "skipped")}
+    result["backup"] = None
     stamp = _stamp()
     for lesson in selected:
         stub = lesson_stub(lesson)
@@ -206,7 +208,8 @@ def generate(out=None, lessons=None, force: bool = False, log=print) -> dict:
             saved = _backup(out, lesson.module, stamp)
             _write_if_changed(target, stub)
             result["reset"].append(lesson.number)
-            log(f"lesson {lesson.number}: reset {shown(target)} to a fresh stub (your version: {shown(saved)})")
+            result["backup"] = out / BACKUP / stamp
+            log(f"lesson {lesson.number}: reset {shown(target)} to a fresh stub; your version is in {shown(saved)}")
         else:
             result["kept"].append(lesson.number)
             log(f"lesson {lesson.number}: kept {shown(target)}: it differs from a fresh stub (your work?); "
