@@ -8,7 +8,8 @@ OUT ?= runs/demo
 # Your course folder: your lesson files and notebooks (git ignores it; minirl.exercises.folder).
 COURSE ?= lessons
 # Jupyter refuses to start as root (Docker, cloud shells) unless told to: as root, `make lab` tells it.
-LAB_FLAGS ?= $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
+USER_ID ?= $(shell id -u 2>/dev/null)
+LAB_FLAGS ?= $(if $(filter 0,$(USER_ID)),--allow-root)
 # `make site FAST=1` builds the course website with the notebooks in fast mode (MINIRL_FAST=1).
 FAST ?=
 KATEX_VERSION ?= 0.19.1

@@ -8,17 +8,23 @@ losing their work, and out of git's way in a clone (`minirl.exercises.folder`, `
 3. The course folder is found from its sub-folders and from a folder holding `lessons/`.
 4. A clone with a learner's edited lesson file pulls a later commit of the course, keeps the work,
    and `minirl course update` brings the new stub in (two commits in a scratch repository).
+5. `make lab` as root: the recipe passes Jupyter's `--allow-root` for root only, and JupyterLab, when
+   installed (the course extra), starts as root with it and refuses without it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -262,3 +268,73 @@ def test_a_clone_pulls_a_later_course_and_keeps_the_learners_work(tmp_path):
     assert "return None  # my discounted_returns" in merged and "(Reworded.)" in merged
     assert "gae" in updated.stdout and "discounted_returns kept" in updated.stdout, updated.stdout
     assert "REINFORCE (v2)" in (clone / "lessons" / lesson.notebook).read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------ 5. make lab as root
+def _lab_line(user_id: str) -> str:
+    """The command `make lab` would run for a user of this id (a dry run: nothing is installed or started)."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    proc = subprocess.run(["make", "-n", "lab", f"USER_ID={user_id}"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    line, = [line for line in proc.stdout.splitlines() if " lab" in line and "jupyter" in line]
+    return line
+
+
+def test_make_lab_passes_allow_root_for_root_only():
+    assert _lab_line("0").endswith("jupyter lab --allow-root")
+    assert "--allow-root" not in _lab_line("1000")
+    mine = subprocess.run(["make", "-n", "lab"], cwd=REPO, capture_output=True, text=True).stdout
+    assert ("--allow-root" in mine) == (os.geteuid() == 0)          # the default asks `id -u`
+
+
+def _start_lab(folder: Path, *flags: str) -> tuple[bool, str]:
+    """Start JupyterLab in `folder` on a free loopback port; (whether its server came up, what it printed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(folder / ".jupyter"), JUPYTER_DATA_DIR=str(folder / ".data"),
+               JUPYTER_RUNTIME_DIR=str(folder / ".runtime"))
+    cmd = [str(Path(sys.executable).parent / "jupyter"), "lab", *flags, "--no-browser", "--ip=127.0.0.1",
+           f"--port={port}", "--ServerApp.port_retries=0"]
+    proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue = queue.Queue()
+
+    def read() -> None:                                   # readline blocks: a thread feeds a queue we can time out on
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+    threading.Thread(target=read, daemon=True).start()
+    printed, deadline = [], time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=max(deadline - time.monotonic(), 0.1))
+            except queue.Empty:
+                break
+            if line is None:                              # it exited
+                break
+            printed.append(line)
+            if f"http://127.0.0.1:{port}/lab" in line:      # the URL it prints once the server listens
+                return True, "".join(printed)
+        return False, "".join(printed)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.slow
+def test_jupyterlab_starts_as_root_with_the_flag_make_lab_passes(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("not root: `make lab` passes no flag, and Jupyter needs none")
+    if not (Path(sys.executable).parent / "jupyter-lab").exists():
+        pytest.skip("JupyterLab is not installed here (the course extra has it; `make setup` installs it)")
+    flag = _lab_line("0").split("jupyter lab", 1)[1].split()
+    refused, printed = _start_lab(tmp_path)
+    assert not refused and "--allow-root" in printed, printed[-2000:]   # why make lab passes the flag
+    started, printed = _start_lab(tmp_path, *flag)
+    assert started, printed[-2000:]
