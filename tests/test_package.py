@@ -145,7 +145,8 @@ def test_a_learner_takes_the_course_from_the_wheel(tmp_path):
     started = _run([minirl_cmd, "course", "start", "my-course"], cwd=work)
     assert started.returncode == 0, started.stdout + started.stderr
     folder = work / "my-course"
-    assert len(list((folder / "notebooks").glob("*.ipynb"))) == len(ex.LESSONS)
+    assert sorted(p.name for p in (folder / "notebooks").glob("*.ipynb")) == sorted(
+        p.name for p in (REPO / "notebooks").glob("*.ipynb"))          # the lessons and the appendices
     lesson = ex.get_lesson("03")
     failing = _run([minirl_cmd, "exercises", "check", "03"], cwd=folder)
     assert failing.returncode == 1 and "NotImplementedError: lesson 03: implement" in failing.stdout, \
