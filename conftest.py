@@ -2,11 +2,12 @@
 
 It sits at the repository root so that pytest always loads it, whatever the command line: with
 `pytest --impl lessons -m lesson03` pytest first takes `lessons` for a path, and only a conftest.py
-in a parent of that path can register `--impl` in time.
+in a parent of that path can register `--impl` in time. A wheel carries it, with the exercise
+tests, in `minirl/_course/` (`minirl exercises check` runs them from there; `minirl.exercises.lessons`).
 
     pytest -m lesson03                      # exercise tests against the reference (minirl/)
-    pytest --impl lessons -m lesson03       # ... against the learner's copies in lessons/
-    pytest --impl /some/dir -m lesson03     # ... against any directory laid out like lessons/
+    pytest --impl lessons -m lesson03       # ... against the learner's course folder lessons/
+    pytest --impl /some/dir -m lesson03     # ... against any folder laid out like lessons/
 
 Every run says in its header which implementation it tests, and a run of exercise tests only
 against the reference ends with a banner saying so (the learner probably forgot `--impl lessons`).
@@ -32,6 +33,16 @@ import pytest
 _counter = itertools.count()
 _STUB = re.compile(r"lesson (\d\d): implement ([\w.]+), see (\S+)")
 _EXERCISES = Path(__file__).resolve().parent / "tests" / "exercises"
+
+
+def pytest_configure(config):
+    """Register every lesson's marker from the one registry (a wheel's course has no pyproject.toml)."""
+    try:
+        from minirl.exercises import LESSONS
+    except ImportError:
+        return
+    for lesson in LESSONS:
+        config.addinivalue_line("markers", f"{lesson.marker}: exercise tests of lesson {lesson.number}")
 
 
 def pytest_addoption(parser):
@@ -208,9 +219,9 @@ def lesson(request):
         if not path.is_file():
             reason = (f"the directory {root} does not exist" if not root.is_dir()
                       else f"{path} does not exist")
-            pytest.fail(f"--impl {impl}: {reason}. Generate the lesson stubs first: run "
-                        f"`minirl exercises generate` (or `python -m minirl.exercises generate --out "
-                        f"{root}`) from the repository root.", pytrace=False)
+            pytest.fail(f"--impl {impl}: {reason}. Start your course folder first: `minirl course start "
+                        f"{_shown(root)}` (in a clone: `make setup`), or write the missing stub with "
+                        f"`minirl exercises generate --out {_shown(root)}`.", pytrace=False)
         broken = request.config.__dict__.setdefault("_minirl_broken", {})
         if path in broken:                       # reported once, by the first test that loaded it
             pytest.skip(f"{_shown(path)} does not load (reported above)")

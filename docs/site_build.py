@@ -67,6 +67,17 @@ def source_page(repo_path: str) -> str:
     return "files/" + re.sub(r"\.py$", ".md", repo_path)
 
 
+def source_text(repo_path: str) -> str | None:
+    """The text of a repository source file; a lesson file (`lessons/...`) is its fresh stub as
+    generated, never what a learner's course folder on this machine holds (None if there is none)."""
+    if repo_path.startswith("lessons/"):
+        from minirl.exercises import LESSONS, lesson_stub
+        lesson = next((les for les in LESSONS if f"lessons/{les.module}" == repo_path), None)
+        return lesson_stub(lesson) if lesson is not None else None
+    path = REPO / repo_path
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
 def fence(text: str) -> str:
     """A backtick fence longer than any run of backticks in `text`."""
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
@@ -171,7 +182,7 @@ class Site:
             return DOCUMENTS[repo_path]
         if repo_path.startswith("notebooks/") and repo_path.endswith(".ipynb"):
             return "chapters/" + repo_path.split("/", 1)[1]
-        if repo_path.endswith(".py") and (REPO / repo_path).is_file():
+        if repo_path.endswith(".py") and source_text(repo_path) is not None:
             self.source_files.add(repo_path)
             return source_page(repo_path)
         return None
@@ -302,7 +313,7 @@ class Site:
         exercise, tests, module = self.lesson_files(number)
         parts = []
         if exercise:
-            exists = (REPO / exercise).is_file()
+            exists = source_text(exercise) is not None
             target = html_of(rel(self.page_for(exercise), page)) if exists else None
             parts.append(f"your exercise file [`{exercise}`]({target})" if target else f"your exercise file `{exercise}`")
         for test in tests:
@@ -376,7 +387,7 @@ class Site:
             if not exercise:
                 continue
             own = (f"[`{exercise}`]({rel(self.page_for(exercise), 'exercises.md')})"
-                   if (REPO / exercise).is_file() else f"`{exercise}`")
+                   if source_text(exercise) is not None else f"`{exercise}`")
             test_links = ", ".join(f"[`{t.split('/')[-1]}`]({rel(self.page_for(t), 'exercises.md')})" for t in tests)
             short = ch["nav"].split(" ", 1)[-1]
             rows.append(f"| {ch['number']} | [{short}]({rel(ch['page'], 'exercises.md')}) | {own} | "
@@ -385,10 +396,10 @@ class Site:
 
     def add_source_pages(self) -> None:
         for repo_path in sorted(self.source_files):
-            text = (REPO / repo_path).read_text(encoding="utf-8")
+            text = source_text(repo_path)
             page = source_page(repo_path)
             if repo_path.startswith("lessons/"):
-                what = ("Your copy, as `minirl exercises generate` writes it: the lines "
+                what = ("Your copy in your course folder, as `minirl course start` writes it: the lines "
                         "`raise NotImplementedError(...)` are what you replace. The reference is "
                         f"`minirl/{repo_path.split('/', 1)[1]}`.")
             elif repo_path.startswith("tests/exercises/"):

@@ -6,7 +6,7 @@ gradients through a model) on the same tasks, with the same policy code, side by
 Importing minirl registers its Gymnasium ids under the `minirl/` namespace (see `minirl.envs`).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .threads import set_thread_env  # noqa: E402
 

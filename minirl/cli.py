@@ -22,7 +22,8 @@ COMMANDS = [
     ("estimators", "minirl.commands.estimators", "score-function versus pathwise gradient estimators"),
     ("rlhf", "minirl.commands.rlhf", "toy RLHF with exact answers: frontier, over-optimisation"),
     ("driving", "minirl.commands.driving", "where a model is hard to learn: highway-env next to the toy language"),
-    ("exercises", "minirl.commands.exercises", "generate, reset and check the lesson exercises"),
+    ("course", "minirl.commands.course", "start your course folder anywhere, or update it keeping your work"),
+    ("exercises", "minirl.commands.exercises", "check, list, generate and reset your lesson exercises"),
 ]
 
 

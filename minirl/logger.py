@@ -16,6 +16,8 @@ because of a logging detail).
         log.write({"step": 512, "return_mean": 21.5})
 
 `read_csv(path)` reads such a file back as a dict of float arrays (empty cells become NaN).
+`TensorBoardWriter(folder)` writes the same rows as TensorBoard scalars (`minirl train --tensorboard`),
+through tensorboardX (the `tensorboard` extra), one scalar per numeric column with `step` as its step.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-__all__ = ["CSVLogger", "read_csv", "format_value"]
+__all__ = ["CSVLogger", "TensorBoardWriter", "read_csv", "format_value"]
 
 
 def format_value(value) -> str:
@@ -152,3 +154,37 @@ def read_csv(path: str) -> dict[str, np.ndarray]:
                 values.append(math.nan)
         columns[name] = np.asarray(values, dtype=np.float64)
     return columns
+
+
+class TensorBoardWriter:
+    """The rows of progress.csv as TensorBoard scalars in `folder` (tags `progress/<column>`).
+
+    Every finite numeric value of a row is one scalar at the row's `step`; NaN cells (no evaluation in
+    that row) are skipped, as TensorBoard would draw them as gaps anyway. Needs tensorboardX:
+    ImportError (one line, with the install command) if it is missing.
+    """
+
+    def __init__(self, folder: str):
+        try:
+            from tensorboardX import SummaryWriter
+        except ImportError:
+            from .about import install_hint
+            raise ImportError(f"--tensorboard needs tensorboardX: {install_hint('tensorboard')}") from None
+        self.folder = os.fspath(folder)
+        self._make = SummaryWriter
+        self._writer = None                 # made at the first row: the run folder is claimed by then
+
+    def write(self, row: Mapping) -> None:
+        if self._writer is None:
+            self._writer = self._make(logdir=self.folder)
+        step = int(row["step"])
+        for name, value in row.items():
+            if name == "step" or isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                continue
+            if math.isfinite(float(value)):
+                self._writer.add_scalar(f"progress/{name}", float(value), step)
+        self._writer.flush()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()

@@ -166,9 +166,10 @@ def _make_vector_env(env, num_envs: int, preset_ids: Sequence[str], vectorizatio
                 return engine_for(env)(env, num_envs), env
             return [gym.make(env) for _ in range(num_envs)], env
         except gym.error.DependencyNotInstalled as exc:
+            from .about import install_hint
             raise gym.error.DependencyNotInstalled(
-                f"{exc}\n(minirl: `pip install -e '.[box2d]'` for LunarLander, "
-                f"`pip install -e '.[mujoco]'` for MuJoCo tasks)") from exc
+                f"{exc}\n(minirl: `{install_hint('box2d')}` for LunarLander, "
+                f"`{install_hint('mujoco')}` for MuJoCo tasks)") from exc
     if not callable(env):
         raise TypeError(f"env must be a Gymnasium id string or a zero-argument factory returning a "
                         f"gymnasium.Env, got {type(env).__name__}")

@@ -1,8 +1,10 @@
 """Every command a learner is told to type works as written.
 
-The commands are extracted from the learner-facing documents (found on disk, so new lessons and
-notebooks are picked up): README.md, lessons/README.md, the markdown cells of notebooks/*.ipynb and
-the header comment of every stub lessons/**/*.py. A command is
+The commands are extracted from the learner-facing documents (found on disk or generated from the
+lesson registry, so new lessons and notebooks are picked up): README.md, the markdown cells of
+notebooks/*.ipynb, and the course folder a learner gets (`minirl course start`): its README.md
+and the header comment of every stub, as generated (shown as lessons/README.md and lessons/...py,
+their place in a clone). A command is
 
 * every line of a fenced ``sh``/``bash``/``console`` block (a trailing ``# comment`` removed);
 * an inline code span of two or more words whose first word is a program a learner runs
@@ -10,9 +12,10 @@ the header comment of every stub lessons/**/*.py. A command is
 * a line of a stub's header comment indented by four spaces after the ``#``.
 
 Then each distinct command runs once, in document order, in a fresh copy of the repository (the
-files git knows, as they are in the working tree), with this interpreter's environment on PATH
-(`.venv` in the copy is a link to it) and the copy first on PYTHONPATH, so the copy's minirl, tests
-and lessons/ are the ones used. With the committed stubs:
+files git knows, as they are in the working tree) whose course folder `lessons/` was just made as
+`make setup` makes it, with this interpreter's environment on PATH (`.venv` in the copy is a link to
+it) and the copy first on PYTHONPATH, so the copy's minirl, tests and lessons/ are the ones used.
+With the fresh stubs:
 
 * an exercise run on the learner's code (``pytest --impl lessons -m lessonNN``,
   ``minirl exercises check NN``) must *run and fail*: exit status 1, every selected test failed, and
@@ -25,9 +28,10 @@ and lessons/ are the ones used. With the committed stubs:
 
 What is not run verbatim, and why (`how_to_run` is the single place that decides):
 
-* ``make test`` / ``make lab`` / ``make setup``: ``make -n TARGET`` (a dry run: the target exists and
-  its recipe parses). ``make test`` is what CI runs, so it cannot run inside itself; ``make lab``
-  starts a server; ``make setup`` would reinstall this environment from the copy.
+* ``make test`` / ``make lab`` / ``make setup`` / ``make update``: ``make -n TARGET`` (a dry run: the
+  target exists and its recipe parses). ``make test`` is what CI runs, so it cannot run inside itself;
+  ``make lab`` starts a server; ``make setup`` would reinstall this environment from the copy;
+  ``make update`` pulls from git (tests/test_course_folder.py runs what it does in a scratch clone).
 * ``make demo`` (minutes): ``make -n demo`` and ``minirl demo --help``; ``minirl demo`` is
   ``minirl compare`` with its defaults, and README's ``minirl compare`` line is run (fast, below).
 * ``minirl compare|rlhf|estimators ...``: the same command with ``--fast`` appended (and
@@ -35,7 +39,9 @@ What is not run verbatim, and why (`how_to_run` is the single place that decides
   or in place of a larger budget).
 * ``minirl SUBCOMMAND`` alone, named in prose ("`minirl train` writes ..."): ``--help`` (it exists).
 * ``python benchmarks/...``: ``--help`` only (a run takes minutes and needs the ``bench`` extra).
-* ``pip install -e '.[X]'``: the extra X must exist in pyproject.toml (not installed again here).
+* ``pip install -e '.[X]'``, ``pip install 'minirl-numpy[X]'``, ``pip install -U minirl-numpy``: the
+  distribution is this one and the extra X exists in pyproject.toml (not installed again here;
+  tests/test_package.py installs the built wheel in a fresh environment).
 * ``ray ...`` and ``minirl ... --ray ...``: not here (a Ray cluster must not run outside a loopback-only
   network namespace); tests/test_sweep_ray.py runs each of them verbatim inside one and checks that
   it runs every such command of the documents.
@@ -49,7 +55,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -61,9 +66,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-PROGRAMS = ("pytest", "minirl", "make", "python", "python3", "source", "pip", "jupyter", "ray")
+PROGRAMS = ("pytest", "minirl", "make", "python", "python3", "source", "pip", "jupyter", "ray", "cd")
 FAST_FLAG = ("compare", "rlhf", "estimators", "driving")
-DRY_MAKE = ("test", "lab", "setup")
+DRY_MAKE = ("test", "lab", "setup", "update")
 PLACEHOLDER = re.compile(r"(\.\.\.|…|<[a-z_]+>|\b(?:DIR|NN|PATH|ALGO|ENV_ID|FIELD|VALUE|N|S)\b)")
 STUB_FAILURE = re.compile(r"NotImplementedError: lesson (\d\d): implement")   # the first line of a stub's report
 
@@ -76,10 +81,19 @@ class Command:
 
 # ------------------------------------------------------------------------------------ extraction
 def learner_documents(repo: Path = REPO) -> list[Path]:
-    docs = [repo / "README.md", repo / "lessons" / "README.md"]
+    """README.md and the notebooks, on disk (the course folder's documents: `course_folder_documents`)."""
+    docs = [repo / "README.md"]
     docs += sorted((repo / "notebooks").glob("*.ipynb"))
-    docs += sorted(p for p in (repo / "lessons").rglob("*.py") if "__pycache__" not in p.parts)
     return [d for d in docs if d.is_file()]
+
+
+def course_folder_documents() -> list[tuple[str, str]]:
+    """(name, text) of what `minirl course start` writes: its README.md and every stub, as generated."""
+    from minirl import exercises
+    from minirl.exercises.folder import readme
+    docs = [("lessons/README.md", readme())]
+    docs += [(f"lessons/{l.module}", exercises.lesson_stub(l)) for l in exercises.LESSONS if exercises.lesson_stub(l)]
+    return docs
 
 
 def _is_command(span: str) -> bool:
@@ -121,19 +135,22 @@ def _from_stub(text: str, where: str) -> list[Command]:
 
 
 def extract_commands(repo: Path = REPO) -> list[Command]:
-    """Every documented command, in document order (README first, then lessons/, notebooks, stubs)."""
+    """Every documented command, in document order (README first, then lessons/README.md, notebooks, stubs)."""
     commands = []
+    folder = course_folder_documents()
     for doc in learner_documents(repo):
         name = doc.relative_to(repo).as_posix()
         if doc.suffix == ".md":
             commands += _from_markdown(doc.read_text(encoding="utf-8"), name)
+            if name == "README.md":
+                commands += _from_markdown(folder[0][1], folder[0][0])
         elif doc.suffix == ".ipynb":
             cells = json.loads(doc.read_text(encoding="utf-8"))["cells"]
             for k, cell in enumerate(cells):
                 if cell["cell_type"] == "markdown":
                     commands += _from_markdown("".join(cell["source"]), f"{name} cell {k}")
-        else:
-            commands += _from_stub(doc.read_text(encoding="utf-8"), name)
+    for name, text in folder[1:]:
+        commands += _from_stub(text, name)
     return commands
 
 
@@ -173,10 +190,17 @@ def how_to_run(text: str) -> Plan:
             return Plan(f"make -n {' '.join(words[1:])}", "ok", "dry run; .ci/run builds the fast site and checks it")
         return Plan(text, "ok")
     if words[0] == "pip":
-        extras = re.findall(r"\.\[([\w,-]+)\]", text)
-        if words[1:3] != ["install", "-e"] or not extras:
-            raise AssertionError(f"unexpected pip command in a learner document: {text}")
-        return Plan(None, "extra:" + extras[0], "extra exists in pyproject.toml")
+        from minirl.about import DISTRIBUTION
+        if words[1:3] == ["install", "-e"] and re.fullmatch(r"\.(\[[\w,-]+\])?", words[3] if len(words) > 3 else ""):
+            extras = re.findall(r"\[([\w,-]+)\]", words[3])
+        elif words[1] == "install" and words[-1].split("[")[0] == DISTRIBUTION and set(words[2:-1]) <= {"-U", "--upgrade"}:
+            extras = re.findall(r"\[([\w,-]+)\]", words[-1])
+        else:
+            raise AssertionError(f"unexpected pip command in a learner document (install {DISTRIBUTION} "
+                                 f"or, in a clone, -e '.[extra]'): {text}")
+        return Plan(None, "extra:" + (extras[0] if extras else ""), "extra exists in pyproject.toml")
+    if words[0] == "cd":
+        return Plan(text, "ok", "the folder a command before it made")
     if words[0] in ("python", "python3") and len(words) > 1 and words[1].startswith("benchmarks/"):
         return Plan(f"python {words[1]} --help", "ok", "--help only")
     cli = words[2:] if words[:3] == ["python", "-m", "minirl"] else words[1:] if words[0] == "minirl" else None
@@ -225,6 +249,7 @@ def test_commands_are_found_in_every_kind_of_document():
     commands = extract_commands()
     sources = {c.where.split(":")[0].split(" cell")[0] for c in commands}
     assert "README.md" in sources and "lessons/README.md" in sources
+    assert any("minirl course update" == c.text for c in commands), "the course folder's README says how to update"
     assert any(s.startswith("notebooks/") for s in sources), "no command found in a notebook"
     assert any(s.startswith("lessons/") and s.endswith(".py") for s in sources), "no command in a stub"
 
@@ -247,20 +272,15 @@ def test_documented_extras_exist():
     for c in extract_commands():
         plan = how_to_run(c.text) if not PLACEHOLDER.search(c.text) else None
         if plan and plan.expect.startswith("extra:"):
-            for name in plan.expect[len("extra:"):].split(","):
+            for name in filter(None, plan.expect[len("extra:"):].split(",")):
                 assert name in extras, f"{c.where}: `{c.text}` names the extra {name!r}, not in pyproject.toml"
 
 
 # ------------------------------------------------------------------------------------ running them
 def fresh_copy(dest: Path, repo: Path = REPO) -> Path:
     """The files git knows (tracked and new, not ignored), as in the working tree, with .venv linked."""
-    names = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                           cwd=repo, capture_output=True, text=True, check=True).stdout.split("\0")
-    for name in filter(None, names):
-        src = repo / name
-        if src.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)
+    from repo_copy import copy_git_files
+    copy_git_files(dest, repo)
     (dest / ".venv").symlink_to(BIN.parent, target_is_directory=True)
     return dest
 
@@ -314,6 +334,8 @@ def check_outcome(command: Command, plan: Plan, proc: subprocess.CompletedProces
 def test_every_documented_command_runs_in_a_fresh_copy(tmp_path):
     """Each distinct command once, in document order; all problems are reported together."""
     copy = fresh_copy(tmp_path / "repo")
+    made = run_in(copy, "minirl course start lessons")            # what `make setup` does after installing
+    assert made.returncode == 0, made.stdout + made.stderr
     problems, ran = [], []
     for command in distinct(extract_commands(copy)):
         if PLACEHOLDER.search(command.text):

@@ -77,18 +77,8 @@ def _marker_expr(lessons) -> str:
 
 
 def _solve(stub: str, reference: str) -> str:
-    """What a learner who copies the reference solution does: each raise -> the reference block."""
-    ref_lines = reference.splitlines()
-    bodies = [ref_lines[b + 1:e] for b, e, _ in ex.find_blocks(reference)]
-    out, k = [], 0
-    for line in stub.splitlines():
-        if re.match(r"\s*raise NotImplementedError\(\"lesson \d\d: implement ", line):
-            out.extend(bodies[k])
-            k += 1
-        else:
-            out.append(line)
-    assert k == len(bodies), f"the stub has {k} raises but the reference {len(bodies)} blocks"
-    return "\n".join(out) + "\n"
+    """What a learner who copies the reference solution does (`minirl.exercises.solved`)."""
+    return ex.solved(stub, reference)
 
 
 # ------------------------------------------------------------------------------ the generator itself
@@ -187,31 +177,22 @@ def test_every_available_stub_is_valid_python_and_keeps_the_rest_of_the_module()
         assert _solve(stub, reference).count("\n") == reference.count("\n") - 2 * n_blocks + ex.HEADER_LINES
 
 
-# ------------------------------------------------------------------------------ proof 1: stubs are current
-def _committed_lessons() -> dict[str, str]:
-    """The lessons/ files in git's HEAD (the working tree if this is not a git checkout)."""
-    try:
-        names = subprocess.run(["git", "ls-tree", "-r", "--name-only", "HEAD", "lessons/"], cwd=REPO,
-                               capture_output=True, text=True, check=True).stdout.split()
-        return {name[len("lessons/"):]: subprocess.run(["git", "show", f"HEAD:{name}"], cwd=REPO,
-                                                       capture_output=True, text=True, check=True).stdout
-                for name in names}
-    except (OSError, subprocess.CalledProcessError):
-        root = REPO / "lessons"
-        return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
-                for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
-
-
-def test_committed_lessons_are_exactly_a_fresh_generation(tmp_path):
-    ex.generate(tmp_path, log=_quiet)
-    fresh = {p.relative_to(tmp_path).as_posix(): p.read_text(encoding="utf-8")
-             for p in tmp_path.rglob("*") if p.is_file()}
-    committed = _committed_lessons()
-    hint = ("lessons/ is out of date with the reference: run `python -m minirl.exercises generate "
-            "--force` and commit lessons/")
-    assert sorted(committed) == sorted(fresh), hint
-    stale = [name for name in fresh if committed[name] != fresh[name]]
-    assert not stale, f"{hint} (differs: {stale})"
+# ------------------------------------------------------------------------------ proof 1: stubs are the learner's, not git's
+def test_lesson_files_are_not_tracked_and_generation_is_deterministic(tmp_path):
+    """The stubs are generated into the learner's course folder (git ignores lessons/), identically each time."""
+    tracked = subprocess.run(["git", "ls-files", "lessons"], cwd=REPO, capture_output=True, text=True)
+    if tracked.returncode == 0:                       # a git checkout
+        assert tracked.stdout == "", ("lessons/ is the learner's course folder: git must not track it "
+                                      f"(git rm -r --cached lessons); tracked: {tracked.stdout.split()[:3]}")
+        ignored = subprocess.run(["git", "check-ignore", "-q", "lessons/autograd.py"], cwd=REPO)
+        assert ignored.returncode == 0, "lessons/ must be in .gitignore, so `git pull` never touches it"
+    one, two = tmp_path / "one", tmp_path / "two"
+    ex.generate(one, log=_quiet)
+    ex.generate(two, log=_quiet)
+    files = sorted(p.relative_to(one).as_posix() for p in one.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(two).as_posix() for p in two.rglob("*") if p.is_file())
+    assert all((one / f).read_bytes() == (two / f).read_bytes() for f in files)
+    assert {l.module for l in ex.LESSONS if ex.lesson_stub(l)} <= set(files) and "README.md" in files
 
 
 # ------------------------------------------------------------------------------ proof 2: tests reach learner code
@@ -341,7 +322,7 @@ def test_impl_at_a_missing_directory_says_how_to_generate(tmp_path, fixture_proj
     missing = tmp_path / "no_such_lessons"
     proc, cases = _run_pytest(tmp_path, "-o", "addopts=", f"--impl={missing}", cwd=fixture_project)
     assert [c["outcome"] for c in cases] == ["failure"], proc.stdout + proc.stderr
-    assert "minirl exercises generate" in cases[0]["message"]
+    assert "minirl course start" in cases[0]["message"] and "minirl exercises generate" in cases[0]["message"]
     assert str(missing) in cases[0]["message"]
     assert "Traceback" not in cases[0]["message"]
 
@@ -351,7 +332,7 @@ def test_impl_at_a_missing_directory_says_how_to_generate(tmp_path, fixture_proj
 def test_impl_at_a_missing_directory_fails_every_exercise_test_with_the_hint(tmp_path):
     proc, cases = _run_pytest(tmp_path, str(EXERCISE_TESTS), "--impl=" + str(tmp_path / "nothing"),
                               "-m", AVAILABLE[0].marker)
-    assert cases and all("minirl exercises generate" in c["message"] for c in cases), \
+    assert cases and all("minirl course start" in c["message"] for c in cases), \
         proc.stdout[-3000:]
 
 
@@ -397,11 +378,12 @@ def test_force_without_a_lesson_keeps_a_copy_of_every_file_it_resets_and_says_wh
     assert ex.main(["generate", "--out", str(tmp_path), "--force"]) == 0
     printed = capsys.readouterr().out
     assert fa.read_text(encoding="utf-8") == fresh_a and fb.read_text(encoding="utf-8") == fresh_b
-    copies = list((tmp_path / ".backup").rglob("*.py"))
+    backups = tmp_path / ".minirl" / "backup"                     # the course folder's one backup place
+    copies = list(backups.rglob("*.py"))
     assert len(copies) == 1 and copies[0].read_text(encoding="utf-8").endswith("# my work on a\n")
-    assert copies[0].relative_to(tmp_path / ".backup").parts[1:] == Path(a.module).parts
+    assert copies[0].relative_to(backups).parts[1:] == Path(a.module).parts
     assert f"your version is in {copies[0]}" in printed
-    assert f"copies of them are in {tmp_path / '.backup'}" in printed, printed
+    assert f"copies of them are in {backups / copies[0].relative_to(backups).parts[0]}" in printed, printed
 
 
 @needs_one
@@ -409,7 +391,7 @@ def test_reset_of_a_single_lesson_without_other_lessons_present(tmp_path):
     a = AVAILABLE[0]
     result = ex.generate(tmp_path, [a.number], log=_quiet)
     assert result["created"] == [a.number]
-    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.py"))
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.py") if ".minirl" not in p.parts)
     assert written == [a.module]
 
 

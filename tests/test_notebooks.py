@@ -146,9 +146,10 @@ def test_notebook_without_minirl_says_how_to_install(path, tmp_path):
                           env=dict(os.environ, MPLBACKEND="Agg"))
     assert proc.returncode != 0, f"{path.name}: the first code cell runs even though minirl cannot be imported"
     last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
-    assert "make lab" in proc.stderr and "pip install -e ." in proc.stderr, (
+    from minirl.about import DISTRIBUTION
+    assert "make lab" in proc.stderr and "pip install -e ." in proc.stderr and f"pip install {DISTRIBUTION}" in proc.stderr, (
         f"{path.name}: the first code cell should fail with 'install minirl: run `make lab` or "
-        f"`pip install -e .` from the repository root', got: {last}")
+        f"`pip install -e .` from a clone's root (without a clone: `pip install {DISTRIBUTION}`)', got: {last}")
 
 
 # ------------------------------------------------------------------------------ the learner's conventions

@@ -5,17 +5,17 @@ A thin wrapper over `minirl.exercises` (also runnable as `python -m minirl.exerc
 
 from __future__ import annotations
 
-from minirl import exercises as _exercises
+from minirl.exercises import cli as _cli
 
-HELP = "generate, reset and check the lesson exercises"
-DESCRIPTION = ("Run a lesson's exercise tests on your code in lessons/ (`check 03`), list every lesson's "
-               "state (`status`), or write the lesson stubs (`generate`, never overwriting your work "
-               "without --force).")
+HELP = "check, list, generate and reset your lesson exercises"
+DESCRIPTION = ("Run a lesson's exercise tests on your code in your course folder (`check 03`), list every "
+               "lesson's state (`status`), or write the lesson stubs (`generate`, never overwriting your "
+               "work without --force).")
 
 
 def add_arguments(parser) -> None:
-    _exercises.add_arguments(parser)
+    _cli.add_arguments(parser)
 
 
 def run(args) -> int:
-    return _exercises.run(args)
+    return _cli.run(args)

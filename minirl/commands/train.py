@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 
 HELP = "train REINFORCE, PPO, SAC, SHAC or SVG on a Gymnasium environment"
 DESCRIPTION = ("Train an agent on a Gymnasium environment. Writes DIR/config.json, DIR/progress.csv "
@@ -79,6 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="deterministic evaluation episodes each time (default: the task's)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_env_module_option(parser)
+    parser.add_argument("--tensorboard", action="store_true",
+                        help="also write progress.csv's scalars as TensorBoard logs in DIR/tensorboard "
+                             "(needs the tensorboard extra: tensorboardX)")
     group = parser.add_argument_group(
         "hyperparameters", "any field of the algorithm's config (see minirl/algos/); "
         "values are read with the field's type; tuples as comma lists, e.g. --hidden 64,64")
@@ -133,6 +137,7 @@ def run(args) -> int:
     refused = allow_env_modules("train", args)
     if refused is not None:
         return refused
+    board = None
     try:
         overrides = parse_overrides(args, args.algo if args.algo in ALGOS else None)
         common = dict(progress=not args.no_progress, checkpoint_every_s=args.checkpoint_every)
@@ -145,8 +150,10 @@ def run(args) -> int:
                 raise driver.RunError(f"--resume continues a run with its saved settings, so {what} would be "
                                          "ignored: drop them (it accepts only --total-steps, --stop-return, "
                                          "--checkpoint-every), or start a new run with --out")
-            return driver.resume_run(args.resume, total_steps=args.total_steps,
-                                        stop_return=args.stop_return, **common)
+            board = _tensorboard(args, args.resume, common)
+            code = driver.resume_run(args.resume, total_steps=args.total_steps,
+                                     stop_return=args.stop_return, **common)
+            return _said(code, args.resume)
         missing = [flag for flag, value in (("--algo", args.algo), ("--env", args.env_id),
                                             ("--out", args.out)) if not value]
         if missing:
@@ -154,15 +161,48 @@ def run(args) -> int:
         spec = resolve_run(args.algo, args.env_id, 0 if args.seed is None else args.seed, overrides=overrides,
                            total_steps=args.total_steps, eval_every=args.eval_every,
                            eval_episodes=args.eval_episodes, stop_return=args.stop_return)
-        return driver.start_run(args.out, spec, **common)
+        board = _tensorboard(args, args.out, common)
+        return _said(driver.start_run(args.out, spec, **common), args.out)
     except RunWriteError as exc:                          # the disk refused a write: not the user's input
         return fail("train", exc, code=1)
     except driver.RUN_ERRORS as exc:
         return fail("train", exc, _env_hint(args, exc))
+    except ImportError as exc:                                # --tensorboard without tensorboardX
+        return fail("train", exc)
     except Exception as exc:
         if type(exc).__module__.startswith("gymnasium"):      # e.g. an unknown env id
             return fail("train", f"{type(exc).__name__}: {exc}", _env_hint(args, exc, always=True))
         raise
+    finally:
+        if board is not None:
+            board.close()
+
+
+def _tensorboard(args, folder, common: dict):
+    """With --tensorboard: a writer in FOLDER/tensorboard fed each progress row (through the driver's callback)."""
+    if not args.tensorboard:
+        return None
+    from ..logger import TensorBoardWriter
+    board = TensorBoardWriter(os.path.join(folder, "tensorboard"))
+    common["callback"] = lambda _agent, row: board.write(row)
+    return board
+
+
+def _said(code: int, folder) -> int:
+    """Print the run's one-line summary (steps, final returns, time, where its files are); return `code`."""
+    from ..runs.folder import RunFiles, read_json_or_none
+    summary = read_json_or_none(RunFiles(os.fspath(folder)).summary) if folder else None
+    if isinstance(summary, dict):
+        def ret(value):
+            return "n/a" if value is None else f"{value:.1f}"
+        evaluation = summary.get("final_eval_return_mean")
+        spread = summary.get("final_eval_return_std")
+        print(f"{summary.get('algo')} on {summary.get('env_id')}, seed {summary.get('seed')}: "
+              f"{summary.get('final_step', 0):,} env steps in {summary.get('total_time_s') or 0:.1f} s; final "
+              f"training return {ret(summary.get('final_return_mean'))}, evaluation {ret(evaluation)}"
+              + (f" ± {spread:.1f}" if evaluation is not None and spread is not None else "")
+              + f" ({summary.get('stop_reason')}); files in {folder}")
+    return code
 
 
 def _env_hint(args, exc, always: bool = False) -> str | None:

@@ -112,13 +112,19 @@ class PendulumEnv(gym.Env):
     Same spaces, initial-state distribution and rewards as Gymnasium's Pendulum-v1 (the same seed
     gives the same episode); the 200-step limit comes from the registration's TimeLimit wrapper.
     `reset(options={"x_init": ..., "y_init": ...})` sets the bounds of th and thdot, as in Gymnasium.
+    `render_mode="rgb_array"` draws each frame with Gymnasium's own Pendulum renderer (pygame-ce, the
+    `render` extra), so `minirl eval --gif` shows the same picture for either id.
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
 
     def __init__(self, render_mode=None, g: float = 10.0):
-        if render_mode is not None:
-            raise ValueError(f"minirl/Pendulum-v1 draws nothing; render_mode must be None, got {render_mode!r}")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"minirl/Pendulum-v1 draws rgb_array frames only; render_mode must be None or "
+                             f"'rgb_array', got {render_mode!r}")
+        self.render_mode = render_mode
+        self._painter = None                       # Gymnasium's Pendulum, used only to draw frames
+        self.last_u = None
         self.twin = PendulumTwin(g)
         high = np.array([1.0, 1.0, self.twin.max_speed], dtype=np.float32)
         self.observation_space = spaces.Box(low=-high, high=high, dtype=np.float32)
@@ -133,6 +139,7 @@ class PendulumEnv(gym.Env):
         options = options or {}
         high = np.array([float(options.get("x_init", np.pi)), float(options.get("y_init", 1.0))])
         self.state = self.np_random.uniform(low=-high, high=high)                 # (2,) float64
+        self.last_u = None
         return self._obs(), {}
 
     def step(self, action):
@@ -141,9 +148,28 @@ class PendulumEnv(gym.Env):
         if self.state is None:
             raise RuntimeError("call reset() before step()")
         a = np.asarray(action, dtype=np.float64).reshape(1)
+        self.last_u = float(np.clip(a[0], -self.twin.max_torque, self.twin.max_torque))   # drawn as the arrow
         th, thdot, reward = pendulum_step(self.state[:1], self.state[1:], a, **self._constants)
         self.state = np.concatenate([th, thdot])
         return self._obs(), float(reward[0]), False, False, {}
+
+    def render(self):
+        """The current frame, (500, 500, 3) uint8, drawn as Gymnasium draws Pendulum-v1 (None without render_mode)."""
+        if self.render_mode is None:
+            return None
+        if self.state is None:
+            raise RuntimeError("call reset() before render()")
+        if self._painter is None:
+            from gymnasium.envs.classic_control.pendulum import PendulumEnv as GymnasiumPendulum
+            self._painter = GymnasiumPendulum(render_mode="rgb_array", g=self.twin.g)
+        self._painter.state = np.array(self.state, dtype=np.float64)
+        self._painter.last_u = self.last_u
+        return self._painter.render()
+
+    def close(self):
+        if self._painter is not None:
+            self._painter.close()
+            self._painter = None
 
     def _obs(self) -> np.ndarray:
         th, thdot = self.state

@@ -45,7 +45,8 @@ def record_episode(agent, env_id: str, seed: int = 0, max_frames: int = 300, eve
         returns, lengths, frames = play_episodes(agent, env_id, 1, seed, deterministic=True, render="rgb_array",
                                             max_frames=max_frames)
     except gym.error.DependencyNotInstalled as exc:
-        raise RenderUnavailable(f"rendering {env_id} needs pygame-ce: pip install -e '.[render]' ({exc})") from None
+        from ..about import install_hint
+        raise RenderUnavailable(f"rendering {env_id} needs pygame-ce: {install_hint('render')} ({exc})") from None
     finally:
         if previous is None:
             os.environ.pop("SDL_VIDEODRIVER", None)

@@ -5,7 +5,7 @@
     executor = RayExecutor("local")             # a Ray instance started here, one CPU per core
     for outcome in executor.run(fn, {"key": args, ...}): ...
 
-Only this module imports Ray, and only when an executor is made (`pip install 'minirl[ray]'`).
+Only this module imports Ray, and only when an executor is made (`pip install 'minirl-numpy[ray]'`).
 
 * **Tasks.** Each task is a Ray task with `num_cpus=1` (at most one trial per CPU of the cluster)
   and `max_retries=0`: Ray never re-runs a task by itself, this executor counts the attempts exactly
@@ -65,11 +65,12 @@ def check_available() -> None:
     """ImportError (one line) if Ray is not installed; does not import it."""
     import importlib.util
     if importlib.util.find_spec("ray") is None:
-        raise ImportError(_MISSING)
+        raise ImportError(_missing())
 
 
-_MISSING = ("the Ray backend needs Ray: pip install 'minirl[ray]' (or pip install ray), on this machine and on "
-            "every node")
+def _missing() -> str:
+    from ..about import install_hint
+    return f"the Ray backend needs Ray: {install_hint('ray')}, on this machine and on every node"
 
 
 def _private_instance_settings(ray=None) -> None:
@@ -217,7 +218,7 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise ImportError(_MISSING) from None
+            raise ImportError(_missing()) from None
         self._ray = ray
         self._watchdog = None
         if self.address == "local":

@@ -63,12 +63,15 @@ class RunSpec:
         return presets.reward_threshold(self.env_id)
 
     def info(self) -> dict:
-        """config.json: the run's settings, every hyperparameter, and the minirl version."""
+        """config.json: the run's settings, every hyperparameter, the minirl version, and `environment`:
+        the software and machine it runs on (`minirl.about.environment`: commit in a clone, Python,
+        NumPy, Gymnasium, platform, BLAS), since float32 results differ between them."""
         from .. import __version__
+        from ..about import environment
         return {"algo": self.algo, "env_id": self.env_id, "seed": self.seed, "total_steps": self.total_steps,
                 "stop_return": self.stop_return, "eval_every": self.eval_every,
                 "eval_episodes": self.eval_episodes, "used_preset": self.used_preset,
-                "config": self.config.to_dict(), "minirl_version": __version__}
+                "config": self.config.to_dict(), "minirl_version": __version__, "environment": environment()}
 
     def identity(self) -> dict:
         """The settings two runs must share to be the same run (a trial folder must match them)."""

@@ -228,11 +228,10 @@ def sweep_from_file(path: str) -> Sweep:
         if suffix == ".json":
             data = json.loads(raw.decode())
         else:
-            if sys.version_info < (3, 11):
-                raise SweepError(f"reading the TOML sweep file {path} needs Python >= 3.11 (tomllib); this is "
-                                 f"Python {sys.version_info.major}.{sys.version_info.minor}: write it as JSON "
-                                 "(same keys)")
-            import tomllib
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:                                       # the same parser, a dependency on Python 3.10
+                import tomli as tomllib
             data = tomllib.loads(raw.decode())
     except SweepError:
         raise

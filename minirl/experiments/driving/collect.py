@@ -41,8 +41,9 @@ def driving_extra_missing() -> str | None:
     try:
         import highway_env  # noqa: F401
     except ImportError as exc:
+        from ...about import install_hint
         return (f"highway-env is not installed ({exc.name or exc}); install the driving extra: "
-                "pip install -e '.[driving]'")
+                f"{install_hint('driving')}")
     return None
 
 
