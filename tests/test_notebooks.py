@@ -44,7 +44,7 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 FULL = os.environ.get("MINIRL_FULL") == "1"
 # Lessons whose claims are converted by the helper that owns them (issue 20): they are checked when
 # they use a Chapter, and required to once that work has landed.
-CLAIMS_PENDING = {"11", "13"}
+CLAIMS_PENDING = {"13"}
 
 
 def _ids(paths):
