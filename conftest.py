@@ -36,7 +36,12 @@ _EXERCISES = Path(__file__).resolve().parent / "tests" / "exercises"
 
 
 def pytest_configure(config):
-    """Register every lesson's marker from the one registry (a wheel's course has no pyproject.toml)."""
+    """Register every lesson's marker from the one registry (a wheel's course has no pyproject.toml).
+    A learner's check keeps the short summary to one line per test, cut to the terminal's width, even
+    where the CI variable is set (GitHub Classroom and other graders set it, and pytest would then
+    repeat each whole report in the summary; pytest older than 8.4 has no switch for it)."""
+    if config.getoption("--impl") != "reference" and hasattr(config.option, "force_short_summary"):
+        config.option.force_short_summary = True
     try:
         from minirl.exercises import LESSONS
     except ImportError:

@@ -31,7 +31,8 @@ def _stubs(tmp_path: Path, number: str) -> Path:
 
 
 def _check(number: str, impl: Path) -> tuple[int, str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "COLUMNS": "80"}         # the summary lines cut as on a learner's terminal, whatever runs this
     proc = subprocess.run([sys.executable, "-m", "minirl", "exercises", "check", number, "--impl", str(impl)],
                           cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
     return proc.returncode, proc.stdout + proc.stderr
