@@ -452,8 +452,20 @@ def module_summary(module: str) -> str:
 
 
 # ------------------------------------------------------------------------------------- main
+def web_url(remote: str) -> str:
+    """The web address of a git remote, or "" when it has none: https://host/you/minirl.git stays,
+    git@host:you/minirl.git becomes https://host/you/minirl.git, and a local path or file:// remote (a
+    clone of a clone, as CI's) has no address a reader could open."""
+    remote = remote.strip()
+    if re.match(r"^https?://[^/\s]+/\S+$", remote, flags=re.I):
+        return remote
+    scp = re.match(r"^[^@/\s]+@([^:/\s]+):(?!/)(\S+)$", remote)
+    return f"https://{scp.group(1)}/{scp.group(2)}" if scp else ""
+
+
 def default_repo_url() -> str:
-    """REPO_URL from the environment (`make site REPO_URL=...`), else the checkout's origin remote, else ""."""
+    """REPO_URL from the environment (`make site REPO_URL=...`), else the web address of the checkout's
+    origin remote, else "" (the home page then says where the URL goes)."""
     url = os.environ.get("REPO_URL", "").strip()
     if url:
         return url
@@ -462,7 +474,7 @@ def default_repo_url() -> str:
                               text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return ""
-    return proc.stdout.strip() if proc.returncode == 0 else ""
+    return web_url(proc.stdout) if proc.returncode == 0 else ""
 
 
 def build(out: Path, mode: str, katex: Path, src: Path = SRC_DEFAULT, notebooks=None, repo_url: str = "") -> dict:
@@ -517,6 +529,11 @@ def main(argv=None) -> int:
                         help="the repository's URL, for the home page's `git clone` (default: $REPO_URL, else "
                              "the origin remote)")
     args = parser.parse_args(argv)
+    repo_url = default_repo_url() if args.repo_url is None else args.repo_url
+    if repo_url and not web_url(repo_url):
+        print(f"minirl site: error: the repository URL {repo_url!r} is not a web address: give "
+              "https://host/owner/name (make site REPO_URL=... or --repo-url)", file=sys.stderr)
+        return 2
     out = args.out.resolve()
     if REPO.is_relative_to(out) or any(out.is_relative_to(REPO / d) for d in
                                        ("docs", "notebooks", "minirl", "tests", "lessons", "benchmarks")):
@@ -530,7 +547,6 @@ def main(argv=None) -> int:
         print(f"minirl site: error: {exc}", file=sys.stderr)
         return 2
     mode = "fast" if args.fast else "full"
-    repo_url = default_repo_url() if args.repo_url is None else args.repo_url
     manifest = build(out, mode, args.katex.resolve(), repo_url=repo_url)
     print(f"site: {len(manifest['pages'])} pages, {len(manifest['chapters'])} chapters ({mode} mode, "
           f"notebooks {manifest['notebook_seconds']:.0f} s of execution), built in "

@@ -19,6 +19,7 @@ after `make test` (they reuse the notebooks this suite executes). Here:
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -395,3 +396,22 @@ def test_site_check_command_says_what_is_missing(checker, tmp_path, capsys):
     assert checker.main([str(tmp_path), "--shots", str(tmp_path / "shots")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("minirl site-check: error:") and "\n" not in err and "make site" in err
+
+
+def test_the_repository_url_is_a_web_address_or_none(site_build, tmp_path, monkeypatch, capsys):
+    """A clone of a clone (CI's) has a local path as its origin: the site then has no repository link,
+    instead of a mkdocs configuration error; an scp-style remote becomes its https address."""
+    assert site_build.web_url("https://github.com/you/minirl.git\n") == "https://github.com/you/minirl.git"
+    assert site_build.web_url("git@github.com:you/minirl.git") == "https://github.com/you/minirl.git"
+    for remote in ("/work/main", "../minirl", "file:///srv/git/minirl.git", "ssh://git@host/you/minirl.git", ""):
+        assert site_build.web_url(remote) == "", remote
+    monkeypatch.delenv("REPO_URL", raising=False)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(site_build.REPO), str(clone)], check=True)   # origin: a path
+    monkeypatch.setattr(site_build, "REPO", clone)
+    assert site_build.default_repo_url() == ""
+    monkeypatch.setenv("REPO_URL", "/some/path")
+    assert site_build.main(["--out", str(tmp_path / "site")]) == 2
+    err = capsys.readouterr().err
+    assert "'/some/path' is not a web address" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "site").exists()
