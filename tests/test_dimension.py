@@ -116,3 +116,20 @@ def test_bad_dims_arguments_are_one_line_errors(tmp_path, args, match):
     proc = _minirl("compare", *args, "--fast", "--out", str(tmp_path / "x"), timeout=120)
     assert proc.returncode == 2 and match in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_the_benchmark_report_names_missing_ratios_and_lower_bounds(tmp_path, capsys, monkeypatch):
+    """bench_dimension's report: a d where SHAC never got there is said in words (it printed "nanx"),
+    a ratio whose PPO never got there is a lower bound, and "grows with d" is judged on measured ratios."""
+    from pathlib import Path
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_dimension
+    (tmp_path / "ratios.csv").write_text("d,numerator,denominator,ratio,lower_bound\n1,ppo,shac,32.0,False\n"
+                                         "2,ppo,shac,64.0,False\n8,ppo,shac,53.2,True\n16,ppo,shac,nan,False\n")
+    (tmp_path / "snr.csv").write_text("d,seed,estimator,snr\n")
+    (tmp_path / "dimension.csv").write_text("label,d,reached,seeds,median_steps,steps_per_seed\n")
+    bench_dimension.report(tmp_path, {"wall_s": 1.0, "cpu_s": 2.0, "exit_code": 0}, fast=False)
+    out = capsys.readouterr().out
+    assert "nan" not in out, out
+    assert "d=1: 32.0x, d=2: 64.0x, d=8: >= 53.2x, d=16: none (SHAC, the denominator, never reached the threshold)" in out, out
+    assert "grows with d over the 2 measured ratios: yes; lower bounds only (PPO never got there) at d = 8" in out
