@@ -434,6 +434,12 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("11", "segment_sums", "returns the first step of each segment, values[starts]",
             "return values[steps].sum(axis=starts.ndim)", "return values[starts]",
             "test_segment_sums_hand_computed", "you returned values[starts]"),
+    Mistake("11", "segment_sums", "takes L + 1 steps per segment (off by one)",
+            "steps = segment_steps(starts, length)", "steps = segment_steps(starts, length + 1)",
+            "test_segment_sums_hand_computed", "L steps, starts[..., None] + np.arange(length)"),
+    Mistake("11", "segment_sums", "sums over the last axis: the D numbers of a step, not the L steps",
+            "return values[steps].sum(axis=starts.ndim)", "return values[steps].sum(axis=-1)",
+            "test_segment_sums_of_per_step_vectors", "you summed over the last axis (the D numbers of a step)"),
     # ---------------------------------------------------------------- lesson 12: SAC
     Mistake("12", "squashed_log_prob", "adds the tanh correction instead of subtracting it",
             "return normal_log_prob - correction", "return normal_log_prob + correction",
@@ -484,6 +490,40 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("12", "temperature_loss", "subtracts the target entropy instead of adding it",
             "np.mean(log_prob + target_entropy, axis=-1)", "np.mean(log_prob - target_entropy, axis=-1)",
             "test_temperature_loss_value_gradient_and_direction", "subtract the target entropy"),
+    # ---------------------------------------------------------------- lesson 13: gradient SNR
+    Mistake("13", "rollout", "uses log_std as the standard deviation (no exp)",
+            "action = mean + policy.log_std.exp() * eps", "action = mean + policy.log_std * eps",
+            "test_rollout_records_rewards_with_their_graph_and_the_log_probs_of_the_actions",
+            "a = mean + exp(log_std) * eps"),
+    Mistake("13", "rollout", "one noise draw per dimension, shared by the B rollouts (a shape slip)",
+            "eps = rng.standard_normal(mean.shape)", "eps = rng.standard_normal(mean.shape[1:])",
+            "test_rollout_records_rewards_with_their_graph_and_the_log_probs_of_the_actions",
+            "eps = rng.standard_normal(mean.shape)"),
+    Mistake("13", "rollout", "scores the action with its graph (log_prob(action), not a sample)",
+            "log_prob(action.detach())", "log_prob(action)",
+            "test_rollout_records_rewards_with_their_graph_and_the_log_probs_of_the_actions",
+            "means the action kept its graph"),
+    Mistake("13", "score_surrogate", "forgets the 1/B average",
+            "return (log_probs * weights).sum() * (1.0 / B)", "return (log_probs * weights).sum()",
+            "test_score_surrogate_value_and_gradient_by_hand", "forgot the 1/B average"),
+    Mistake("13", "score_surrogate", "leaves out gamma^t",
+            "weights = (gamma ** np.arange(T, dtype=np.float64))[:, None] * (to_go - baseline)",
+            "weights = to_go - baseline",
+            "test_score_surrogate_value_and_gradient_by_hand", "left out gamma^t"),
+    Mistake("13", "score_surrogate", "the batch mean as baseline (the rollout itself included)",
+            "baseline = (to_go.sum(axis=1, keepdims=True) - to_go) / (B - 1)",
+            "baseline = to_go.mean(axis=1, keepdims=True)",
+            "test_score_surrogate_value_and_gradient_by_hand", "used the batch mean as baseline"),
+    Mistake("13", "gradient_snr", "forgets the S / R correction",
+            "return float((mean @ mean - noise / R) / noise)", "return float((mean @ mean) / noise)",
+            "test_gradient_snr_by_hand", "forgot to subtract S / R"),
+    Mistake("13", "gradient_snr", "divides the squared deviations by R, not R - 1",
+            "noise = ((g - mean) ** 2).sum() / (R - 1)", "noise = ((g - mean) ** 2).sum() / R",
+            "test_gradient_snr_by_hand", "divided the squared deviations by R instead of R - 1"),
+    Mistake("13", "gradient_snr", "the norm of the mean gradient, not its square",
+            "return float((mean @ mean - noise / R) / noise)",
+            "return float((np.sqrt(mean @ mean) - noise / R) / noise)",
+            "test_gradient_snr_by_hand", "used the norm |gbar| instead of its square"),
 )
 
 
@@ -569,6 +609,46 @@ def table() -> str:
     rows += [f"| {m.lesson} | `{m.function}` | {cell(m.mistake)} | `{m.test}` | \"{cell(m.hint)}\" |"
              for m in MISTAKES]
     return "\n".join(rows) + "\n"
+
+
+def _functions_with_solution_blocks(path: Path) -> set[str]:
+    """The exercise functions of a reference module, named as the table names them (Class.method,
+    outer.inner for a nested function): each innermost function holding a solution block."""
+    import ast
+    text = path.read_text(encoding="utf-8")
+    begins = [begin + 1 for begin, _, _ in find_blocks(text, str(path))]          # 1-based lines
+    found: set[str] = set()
+
+    def visit(node, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = prefix + child.name
+                if not isinstance(child, ast.ClassDef):
+                    inner = [g for g in ast.walk(child) if g is not child
+                             and isinstance(g, (ast.FunctionDef, ast.AsyncFunctionDef))]
+                    if any(child.lineno <= b <= child.end_lineno and
+                           not any(g.lineno <= b <= g.end_lineno for g in inner) for b in begins):
+                        found.add(name)
+                visit(child, name + ".")
+            else:
+                visit(child, prefix)
+
+    visit(ast.parse(text), "")
+    return found
+
+
+def test_every_exercise_function_has_three_common_mistakes():
+    """Issue 20: for each exercise function, the three most common mistakes, each reaching its hint."""
+    from collections import Counter
+    from minirl.exercises import LESSONS
+    counts = Counter((m.lesson, m.function) for m in MISTAKES)
+    functions = {(lesson.number, name) for lesson in LESSONS if (REPO / "minirl" / lesson.module).is_file()
+                 for name in _functions_with_solution_blocks(REPO / "minirl" / lesson.module)}
+    assert functions, "no exercise function found"
+    missing = sorted(f"lesson {n}: {name} ({counts[n, name]})" for n, name in functions if counts[n, name] < 3)
+    assert not missing, f"exercise functions with fewer than three mistakes in MISTAKES: {missing}"
+    unknown = sorted(f"lesson {n}: {name}" for n, name in set(counts) - functions)
+    assert not unknown, f"MISTAKES names functions that hold no solution block: {unknown}"
 
 
 def test_contributing_carries_the_table_of_mistakes():

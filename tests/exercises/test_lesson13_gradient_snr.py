@@ -22,9 +22,14 @@ def test_gradient_snr_by_hand(lesson):
     m = lesson("algos.gradient_snr")
     # rows (1, 0) and (3, 0): mean (2, 0), |mean|^2 = 4; S = (1 + 1) / (2 - 1) = 2; SNR = (4 - 2/2) / 2 = 1.5
     snr = check_scalar(m.gradient_snr(np.array([[1.0, 0.0], [3.0, 0.0]])), name="gradient_snr")
+    # the usual slips, by hand: no S / R: 4 / 2 = 2; S over R, not R - 1: S = 1, (4 - 1/2) / 1 = 3.5;
+    # S instead of S / R: (4 - 2) / 2 = 1; the norm |gbar| = 2 for its square: (2 - 1) / 2 = 0.5
     assert_close(snr, 1.5, name="gradient_snr([[1, 0], [3, 0]])",
-                 hint="2.0 means you forgot to subtract S / R from |gbar|^2 (the noise's share of it); 1.0 "
-                      "divides the squared deviations by R instead of R - 1; 4.0 or 8.0 uses the norm, not its square")
+                 slips={"forgot to subtract S / R from |gbar|^2 (the noise's share of it)": 2.0,
+                        "divided the squared deviations by R instead of R - 1": 3.5,
+                        "subtracted S instead of S / R": 1.0,
+                        "used the norm |gbar| instead of its square |gbar|^2": 0.5},
+                 hint="SNR = (|gbar|^2 - S / R) / S with S = sum of squared deviations / (R - 1)")
     # three rows, two parameters: mean (1, 1), |mean|^2 = 2; deviations (-1,1), (0,-2), (1,1): S = (2+4+2)/2 = 4
     # SNR = (2 - 4/3) / 4 = 1/6
     assert_close(m.gradient_snr(np.array([[0.0, 2.0], [1.0, -1.0], [2.0, 2.0]])), 1 / 6,
@@ -59,10 +64,15 @@ def test_score_surrogate_value_and_gradient_by_hand(lesson):
     # weights gamma^t (G - b) / B: t = 0: (-0.5, 0.5); t = 1: 0.5 * (2, -2) / 2 = (0.5, -0.5)
     # surrogate = -0.05 + 0.1 + 0.15 - 0.2 = 0
     out.backward()
+    # slips, by hand: no 1/B: (-1, 1), (1, -1); no gamma^t: t = 1 weighs (2, -2) / 2 = (1, -1); the batch
+    # mean as baseline (the rollout itself included): G - b = (-0.5, 0.5), (1, -1), half the weights
     assert_close(log_probs.grad, [[-0.5, 0.5], [0.5, -0.5]], name="d score_surrogate / d log_probs",
-                 hint="[[-1, 1], [1, -1]]: forgot the 1/B average; [[-1, 1], [2, -2]] / 2 without gamma^t ([[-0.5, "
-                      "0.5], [1, -1]]); a baseline that includes the rollout itself gives half these values; "
-                      "rewards-to-go count from t to the END of the rollout")
+                 slips={"forgot the 1/B average": [[-1.0, 1.0], [1.0, -1.0]],
+                        "left out gamma^t": [[-0.5, 0.5], [1.0, -1.0]],
+                        "used the batch mean as baseline (it includes the rollout itself: leave it out)":
+                            [[-0.25, 0.25], [0.25, -0.25]]},
+                 hint="weights gamma^t (G_t - mean of the OTHER rollouts' G_t) / B; rewards-to-go count from t "
+                      "to the END of the rollout")
     assert_close(out.data, 0.0, name="score_surrogate value", hint="sum of log_probs * weights, divided by B")
 
 
