@@ -611,44 +611,19 @@ def table() -> str:
     return "\n".join(rows) + "\n"
 
 
-def _functions_with_solution_blocks(path: Path) -> set[str]:
-    """The exercise functions of a reference module, named as the table names them (Class.method,
-    outer.inner for a nested function): each innermost function holding a solution block."""
-    import ast
-    text = path.read_text(encoding="utf-8")
-    begins = [begin + 1 for begin, _, _ in find_blocks(text, str(path))]          # 1-based lines
-    found: set[str] = set()
-
-    def visit(node, prefix: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                name = prefix + child.name
-                if not isinstance(child, ast.ClassDef):
-                    inner = [g for g in ast.walk(child) if g is not child
-                             and isinstance(g, (ast.FunctionDef, ast.AsyncFunctionDef))]
-                    if any(child.lineno <= b <= child.end_lineno and
-                           not any(g.lineno <= b <= g.end_lineno for g in inner) for b in begins):
-                        found.add(name)
-                visit(child, name + ".")
-            else:
-                visit(child, prefix)
-
-    visit(ast.parse(text), "")
-    return found
-
-
 def test_every_exercise_function_has_three_common_mistakes():
     """Issue 20: for each exercise function, the three most common mistakes, each reaching its hint."""
     from collections import Counter
     from minirl.exercises import LESSONS
+    from minirl.exercises.stubs import exercise_functions, lesson_stub
     counts = Counter((m.lesson, m.function) for m in MISTAKES)
-    functions = {(lesson.number, name) for lesson in LESSONS if (REPO / "minirl" / lesson.module).is_file()
-                 for name in _functions_with_solution_blocks(REPO / "minirl" / lesson.module)}
+    functions = {(lesson.number, name) for lesson in LESSONS
+                 for name in exercise_functions(lesson_stub(lesson) or "")}
     assert functions, "no exercise function found"
     missing = sorted(f"lesson {n}: {name} ({counts[n, name]})" for n, name in functions if counts[n, name] < 3)
     assert not missing, f"exercise functions with fewer than three mistakes in MISTAKES: {missing}"
     unknown = sorted(f"lesson {n}: {name}" for n, name in set(counts) - functions)
-    assert not unknown, f"MISTAKES names functions that hold no solution block: {unknown}"
+    assert not unknown, f"MISTAKES names functions that no lesson stub asks for: {unknown}"
 
 
 def test_contributing_carries_the_table_of_mistakes():
