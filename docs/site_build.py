@@ -529,9 +529,10 @@ def main(argv=None) -> int:
                         help="the repository's URL, for the home page's `git clone` (default: $REPO_URL, else "
                              "the origin remote)")
     args = parser.parse_args(argv)
-    repo_url = default_repo_url() if args.repo_url is None else args.repo_url
-    if repo_url and not web_url(repo_url):
-        print(f"minirl site: error: the repository URL {repo_url!r} is not a web address: give "
+    given = default_repo_url() if args.repo_url is None else args.repo_url
+    repo_url = web_url(given)                    # git@host:owner/name as its https address
+    if given and not repo_url:
+        print(f"minirl site: error: the repository URL {given!r} is not a web address: give "
               "https://host/owner/name (make site REPO_URL=... or --repo-url)", file=sys.stderr)
         return 2
     out = args.out.resolve()

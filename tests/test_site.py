@@ -415,3 +415,13 @@ def test_the_repository_url_is_a_web_address_or_none(site_build, tmp_path, monke
     err = capsys.readouterr().err
     assert "'/some/path' is not a web address" in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "site").exists()
+    seen = {}                                    # an scp-style REPO_URL reaches the build as its https address
+
+    def build(out, mode, katex, repo_url=""):
+        seen["url"] = repo_url
+        return {"pages": [], "chapters": [], "notebook_seconds": 0, "build_seconds": 0}
+
+    monkeypatch.setattr(site_build, "build", build)
+    monkeypatch.setenv("REPO_URL", "git@github.com:you/minirl.git")
+    assert site_build.main(["--out", str(tmp_path / "site2")]) == 0
+    assert seen["url"] == "https://github.com/you/minirl.git"
