@@ -67,21 +67,23 @@ def report(out: Path, timing: dict, fast: bool) -> None:
     print(f"\nwall {timing['wall_s']:.1f} s, CPU {timing['cpu_s']:.1f} s (user + system, process tree), exit code "
           f"{timing['exit_code']}; target: <= {120 if fast else 900} s wall on the idle 2-core machine")
     if ratios:
-        def cell(r):
-            if not math.isfinite(float(r["ratio"])):
-                return f"d={r['d']}: none ({r['denominator'].upper()}, the denominator, never reached the threshold)"
-            return f"d={r['d']}: {'>= ' if r['lower_bound'] == 'True' else ''}{float(r['ratio']):.1f}x"
-        print("PPO / SHAC median env steps: " + ", ".join(cell(r) for r in ratios))
-        finite = [r for r in ratios if math.isfinite(float(r["ratio"]))]
-        exact = [float(r["ratio"]) for r in finite if r["lower_bound"] != "True"]
-        bounds = [r["d"] for r in finite if r["lower_bound"] == "True"]
-        last = ratios[-1]
-        at_16 = ("none" if not math.isfinite(float(last["ratio"])) else
-                 f"{float(last['ratio']):.1f}x{' (a lower bound)' if last['lower_bound'] == 'True' else ''}")
+        # (d, ratio, lower bound, denominator): nan where the denominator never reached the threshold
+        rows = [(r["d"], float(r["ratio"]), r["lower_bound"] == "True", r["denominator"].upper()) for r in ratios]
+
+        def cell(d, ratio, lower, denominator):
+            if not math.isfinite(ratio):
+                return f"d={d}: none ({denominator}, the denominator, never reached the threshold)"
+            return f"d={d}: {'>= ' if lower else ''}{ratio:.1f}x"
+        print("PPO / SHAC median env steps: " + ", ".join(cell(*row) for row in rows))
+        exact = [ratio for _, ratio, lower, _ in rows if math.isfinite(ratio) and not lower]
+        bounds = [d for d, ratio, lower, _ in rows if math.isfinite(ratio) and lower]
+        last_d, last_ratio, last_lower, _ = rows[-1]
+        at_last = ("none" if not math.isfinite(last_ratio) else
+                   f"{last_ratio:.1f}x{' (a lower bound)' if last_lower else ''}")
         grows = ("not measured" if len(exact) < 2 else
                  "yes" if all(b >= a for a, b in zip(exact, exact[1:])) else "no")
-        print(f"  >= 10x at some d <= 16: {'met' if any(float(r['ratio']) >= 10 for r in finite) else 'not met'}; "
-              f"d = {last['d']}: {at_16} (goal >= 30x at d = 16); grows with d over the {len(exact)} measured "
+        print(f"  >= 10x at some d <= 16: {'met' if any(ratio >= 10 for _, ratio, _, _ in rows) else 'not met'}; "
+              f"d = {last_d}: {at_last} (goal >= 30x at d = 16); grows with d over the {len(exact)} measured "
               f"ratios: {grows}" + (f"; lower bounds only (PPO never got there) at d = {', '.join(bounds)}"
                                    if bounds else ""))
     for name in ("score", "pathwise"):
