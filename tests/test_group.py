@@ -60,8 +60,8 @@ def _untimed(book):
     return out
 
 
-def _sweep(out, stack, **flags):
-    sweep = sw.sweep_from_flags(algo="ppo", env="CartPole-v1", eval_every="1024", **flags)
+def _sweep(out, stack, algo="ppo", env="CartPole-v1", eval_every="1024", **flags):
+    sweep = sw.sweep_from_flags(algo=algo, env=env, eval_every=eval_every, **flags)
     trials = sw.expand(sweep)
     executor = _Serial()
     result = run_sweep(str(out), trials, executor, stack=stack)
@@ -91,6 +91,19 @@ def test_a_larger_budget_resumes_the_group_as_single_runs_resume(tmp_path):
         assert_same_folder(tmp_path / "stacked" / t.name, tmp_path / "alone" / t.name)
         steps = [int(r["step"]) for r in _rows(tmp_path / "stacked" / t.name)]
         assert steps == [512, 1024, 1536, 2048]
+
+
+def test_shac_seeds_train_stacked_and_resume_as_single_runs(tmp_path):
+    shac = dict(algo="shac", env="minirl/Pendulum-v1", eval_every="320", seeds="0-2")
+    for out, stack in ((tmp_path / "stacked", True), (tmp_path / "alone", False)):
+        _, _, executor = _sweep(out, stack, total_steps="320", **shac)
+        assert [len(task) for task in executor.tasks] == ([3] if stack else [1, 1, 1])
+        trials, result, _ = _sweep(out, stack, total_steps="640", **shac)     # resumed: a fresh episode each
+        assert sorted(result.done) == sorted(t.name for t in trials)
+    for t in trials:
+        assert_same_folder(tmp_path / "stacked" / t.name, tmp_path / "alone" / t.name)
+    cliff = [Trial(f"cliff-s{s}", "shac", "minirl/CliffCart-v0", s) for s in range(2)]
+    assert [len(u) for u in plan_units(cliff, stack=True)] == [1, 1], "CliffCart's rollouts end early: alone"
 
 
 def test_a_seed_that_reaches_stop_return_ends_alone(tmp_path):

@@ -36,7 +36,7 @@ from .world_models import dynamics_loss, imagined_return, reward_regression_loss
 __all__ = ["StackedSVG", "stackable"]
 
 
-def stackable(config) -> str | None:
+def stackable(config, env_id: str | None = None) -> str | None:
     """None if SVG runs with this config can be stacked, else why not (one phrase)."""
     if config.reward_model != "regression":
         return "the preference reward model is not stacked"

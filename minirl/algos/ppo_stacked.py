@@ -47,7 +47,7 @@ from .stacked import StackedLearner
 __all__ = ["StackedPPO", "stackable"]
 
 
-def stackable(config) -> str | None:
+def stackable(config, env_id: str | None = None) -> str | None:
     """None if PPO runs with this config can be stacked, else why not (one phrase)."""
     if config.target_kl is not None:
         return "target_kl stops each seed's epochs at a different point"

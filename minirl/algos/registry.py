@@ -45,7 +45,7 @@ ALGOS: dict[str, Algo] = {
                 needs_box=True, cost=2_000, stacked="minirl.algos.sac_stacked.StackedSAC"),
     "shac": Algo("minirl.algos.pathwise", "SHAC", "PathwiseConfig",
                  "SHAC: backprop through the differentiable twin (pathwise)", needs_twin=True, needs_box=True,
-                 cost=400),
+                 cost=400, stacked="minirl.algos.pathwise_stacked.StackedSHAC"),
     "svg": Algo("minirl.algos.model_based", "SVG", "ModelBasedConfig",
                 "SVG: backprop through a learned model of the black box", needs_box=True, cost=5_000,
                 stacked="minirl.algos.model_based_stacked.StackedSVG"),

@@ -38,7 +38,7 @@ from .stacked import StackedLearner
 __all__ = ["StackedSAC", "stackable"]
 
 
-def stackable(config) -> str | None:
+def stackable(config, env_id: str | None = None) -> str | None:
     """None: every SAC config can be stacked."""
     return None
 

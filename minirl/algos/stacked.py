@@ -16,7 +16,7 @@ the `FloatingPointError` that stopped it, then None.
 | a seed's loss or gradient is not finite | `_fail(s, error)`: seed s is dead. Its slice is set back to its member's last good state after every optimiser step (so it keeps acting, harmlessly, beside the others, whose numbers do not change), and its next entry is the error |
 
 Every member must have the same algorithm, config and task, and the same step count (they move in
-lock step); `stackable(config)` says whether a config can be stacked at all.
+lock step); `stackable(config, env_id)` says whether a config (on a task) can be stacked at all.
 """
 
 from __future__ import annotations

@@ -48,6 +48,7 @@ class CliffCartTwin:
     gym_id = "minirl/CliffCart-v0"
     state_dim, obs_dim, act_dim = 2, 2, 1
     horizon = 100
+    may_terminate = True          # a cart over the edge ends its rollout
     reward_threshold = 70.0
 
     def __init__(self, edge: float = 1.0, dt: float = 0.1, max_force: float = 1.0, effort: float = 0.01):

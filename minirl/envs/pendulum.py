@@ -66,6 +66,7 @@ class PendulumTwin:
     state_dim, obs_dim, act_dim = 2, 3, 1
     horizon = 200
     reward_threshold = -200.0
+    may_terminate = False         # rollouts run to the time limit (a stacked SHAC relies on it)
 
     def __init__(self, g: float = 10.0):
         if not np.isfinite(g) or g <= 0:

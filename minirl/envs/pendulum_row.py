@@ -103,6 +103,7 @@ class PendulumRowTwin:
 
     name = "pendulum_row"
     horizon = 100
+    may_terminate = False         # rollouts run to the time limit (a stacked SHAC relies on it)
 
     def __init__(self, d: int = 1, coupling: float = COUPLING):
         if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d < 1:

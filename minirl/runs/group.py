@@ -48,13 +48,13 @@ def stacked_class(algo: str):
     return getattr(importlib.import_module(module), name)
 
 
-def stack_problem(algo: str, config) -> str | None:
-    """None if runs of `algo` with `config` can be trained as a group, else why not (one phrase)."""
+def stack_problem(algo: str, config, env_id: str | None = None) -> str | None:
+    """None if runs of `algo` with `config` (on `env_id`) can be trained as a group, else why not (one phrase)."""
     cls = stacked_class(algo)
     if cls is None:
         return f"{algo} has no stacked learner"
     module = importlib.import_module(cls.__module__)
-    return module.stackable(config)
+    return module.stackable(config, env_id)
 
 
 def train_group(runs: list[OpenRun], *, checkpoint_every_s: float = 60.0) -> list[int]:

@@ -210,7 +210,7 @@ def _group_key(trial: Trial):
     """What trials of one group share (everything but the name and the seed); None if it cannot be stacked."""
     from .group import stack_problem
     try:
-        if stack_problem(trial.algo, trial.spec(check_env=False).config) is not None:
+        if stack_problem(trial.algo, trial.spec(check_env=False).config, trial.env_id) is not None:
             return None
     except Exception:                      # an invalid trial runs alone, and fails there with its message
         return None
