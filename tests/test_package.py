@@ -123,6 +123,8 @@ def test_a_learner_takes_the_course_from_the_wheel(tmp_path):
     assert sorted(n for n in course if n.startswith("minirl/_course/tests/")) == sorted(
         f"minirl/_course/tests/exercises/{p.name}" for p in (REPO / "tests" / "exercises").glob("*.py"))
     assert "minirl/py.typed" in names and any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    data = [p for p in (Path(source) / "minirl" / "experiments" / "driving").iterdir() if p.suffix in (".npz", ".json")]
+    assert data and all(f"minirl/experiments/driving/{p.name}" in names for p in data), "the driving data ships"
     assert not [n for n in names if n.startswith(("lessons/", "tests/", "notebooks/"))]
     print(f"\nwheel {wheel.name}: {wheel.stat().st_size / 1e6:.2f} MB, {len(names)} files, "
           f"{len(course)} of them the course; sdist {sdist.stat().st_size / 1e6:.2f} MB")
