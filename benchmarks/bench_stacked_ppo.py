@@ -26,6 +26,10 @@ one call per operation: every matrix product, bias and tanh of the T rollout ste
 (S, N, .), the critic's pass over the rollout, the forward and backward passes of every minibatch
 (policy and critic, (S, MB, .)), and the Adam update of all S seeds' parameters. Environment steps,
 sampling and bookkeeping are not in the floor. Target: throughput >= 0.3 x the floor's.
+
+**Where the stacked arm's CPU goes.** Its last round's evaluation seconds, and the CPU per seed it would
+need if its seed-steps trained at the floor's rate (plus those evaluations): how close the arithmetic
+alone lets it come to the first target.
 """
 
 from __future__ import annotations
