@@ -82,10 +82,36 @@ def test_a_twin_whose_rollouts_end_early_is_not_stacked():
         StackedSHAC([SHAC("minirl/CliffCart-v0", config, seed=s) for s in range(2)])
 
 
-def test_members_must_start_an_episode_together():
-    config = PathwiseConfig(window=16, episode_steps=64)
+def test_members_must_start_an_episode_together_with_an_empty_replay():
+    config = PathwiseConfig(num_envs=1, window=16, episode_steps=64, critic_windows=3, hidden=(8, 8))
     members = [SHAC(PENDULUM, config, seed=s) for s in range(2)]
     for m in members:
         next(m.learn_iter(10))                         # both one window into an episode (the same step)
     with pytest.raises(ValueError, match="start of an episode"):
         StackedSHAC(members)
+    for m in members:
+        list(m.learn_iter(64))                         # both at an episode's end, 3 windows in their replays
+    assert all(m._episode is None and len(m.windows) == 3 for m in members)
+    with pytest.raises(ValueError, match="empty replay"):
+        StackedSHAC(members)                           # it would train the critic on fewer windows than alone
+
+
+def test_members_must_simulate_the_same_twin():
+    from minirl.envs.pendulum import PendulumTwin
+    config = PathwiseConfig(hidden=(8, 8))
+    with pytest.raises(ValueError, match="same twin"):
+        StackedSHAC([SHAC(PendulumTwin(g=10.0), config, seed=0), SHAC(PendulumTwin(g=2.0), config, seed=1)])
+    StackedSHAC([SHAC(PendulumTwin(g=2.0), config, seed=s) for s in range(2)])
+
+
+def test_a_stopped_seed_cannot_be_kept():
+    config = _config(PENDULUM, dict(hidden=(8, 8)))
+    members = [SHAC(PENDULUM, config, seed=s) for s in range(3)]
+    _break_policy(members[1])
+    learner = StackedSHAC(members)
+    entries = next(learner.learn_iter(200))
+    assert isinstance(entries[1], FloatingPointError)
+    with pytest.raises(ValueError, match="seed 1 of the stack has stopped"):
+        learner.keep(members[:2])
+    learner.keep([members[0], members[2]])             # the living seeds go on
+    assert learner.S == 2

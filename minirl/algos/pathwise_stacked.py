@@ -18,7 +18,9 @@ differentiated once for all seeds, each seed's numbers exactly those of its sing
 SHAC's per-step cost is the interpreter walking ~36 graph nodes per simulated step (its Pendulum
 preset simulates one rollout, B = 1): stacked, that walk is paid once for S seeds.
 
-The seeds move in lock step: every seed simulates a window of the same length. A twin whose
+A member leaves the stack as a resumed run restarts (`SHAC.load_state_dict`): at a fresh episode
+with an empty replay of windows; it enters the same way. The seeds move in lock step: every seed
+simulates a window of the same length. A twin whose
 rollouts can end early (CliffCart: over the edge) would end each seed's episodes at a different
 step, so it is not stacked (`stackable`); every seed's rollouts run to the episode's end on Pendulum
 and the pendulum row.
@@ -67,6 +69,16 @@ def stacked_window_loss(rewards: Tensor, alive: np.ndarray, gamma: float, bootst
     return -total.sum(axis=-1) * (1.0 / (B * T))                                 # (S,)
 
 
+def _same_twin(a, b) -> bool:
+    """Two twins of one class with equal parameters (numbers, strings, arrays, tuples of arrays)."""
+    def same(x, y):
+        if isinstance(x, tuple) or isinstance(y, tuple):
+            return isinstance(x, tuple) and isinstance(y, tuple) and len(x) == len(y) and all(map(same, x, y))
+        return np.array_equal(np.asarray(x), np.asarray(y))
+    return (type(a) is type(b) and vars(a).keys() == vars(b).keys()
+            and all(same(value, vars(b)[key]) for key, value in vars(a).items()))
+
+
 class _Windows(NamedTuple):
     """One simulated window of every seed, as plain arrays (the critic's replay)."""
 
@@ -87,8 +99,11 @@ class StackedSHAC(StackedLearner):
         if getattr(twin, "may_terminate", True):
             raise ValueError(f"SHAC runs on {members[0].env_id} cannot be stacked: the twin's rollouts can end "
                              "early, at a different step for each seed")
-        if any(m._episode is not None for m in members):
-            raise ValueError("stacked SHAC members must be at the start of an episode (fresh or resumed)")
+        if any(not _same_twin(m.twin, twin) for m in members[1:]):
+            raise ValueError("stacked SHAC members must simulate the same twin (its class and every parameter)")
+        if any(m._episode is not None or m.windows for m in members):
+            raise ValueError("stacked SHAC members must be at the start of an episode with an empty replay of "
+                             "windows (fresh, or resumed from a checkpoint)")
         self.twin, self.use_critic = twin, members[0].use_critic
         self.horizon = members[0].horizon
         self._episode = None                  # (state (S B, D), alive (S, B), returns (S, B), t)

@@ -115,6 +115,10 @@ class StackedLearner:
         index = [self.members.index(m) for m in members]
         if index == list(range(self.S)):
             return
+        dead = [i for i in index if i in self.dead]
+        if dead:                           # its slice holds its last good state, which no longer steps with the rest
+            raise ValueError(f"keep: seed {dead[0]} of the stack has stopped ({self.dead[dead[0]]}); keep only "
+                             "the seeds still training")
         self.members, self.S = [self.members[i] for i in index], len(index)
         self.streams = SeedStreams([m.rng for m in self.members])
         self.dead = {j: self.dead[i] for j, i in enumerate(index) if i in self.dead}
