@@ -148,7 +148,7 @@ class StackedSHAC(StackedLearner):
         state = Tensor(state)
         rewards, states, masks = [], [state], [alive]
         for _ in range(steps):
-            obs = twin.observe(state).reshape(S, B, twin.obs_dim)                        # (S, B, O)
+            obs = self._observe(state)                                                    # (S, B, O)
             action = _act(self.policy, obs, twin, self.config, self.streams)              # (S, B, A)
             state, reward = twin.step(state, action.reshape(S * B, twin.act_dim))         # (S B, D), (S B,)
             rewards.append(reward.reshape(S, B))
@@ -157,6 +157,7 @@ class StackedSHAC(StackedLearner):
         return stack(rewards, axis=0), np.stack(masks), states
 
     def _observe(self, state: Tensor) -> Tensor:
+        """The twin's observation of the S B rows, one batch per seed: (S, B, O)."""
         return self.twin.observe(state).reshape(self.S, self.config.num_envs, self.twin.obs_dim)
 
     def _critic_data(self) -> tuple[np.ndarray, np.ndarray]:
